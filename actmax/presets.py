@@ -1,0 +1,56 @@
+"""Named, tested combinations of render settings; any field can be overridden per run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import ActmaxError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides how a filter image is optimised."""
+
+    param: str = "pixel"
+    optimizer: str = "normalised"
+    lr: float = 0.01
+    transforms: str = "none"
+    pre_activation: bool = False
+    size: int = 128
+    steps: int = 20
+    octaves: int = 10
+    octave_scale: float = 1.2
+    tv: float = 0.0
+    l1: float = 0.0
+    l2: float = 0.0
+    blur_every: int = 0
+
+    def override(self, **changes) -> Settings:
+        """A copy with the given fields changed; `None` values keep the current setting."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS = {
+    # Keras' classic recipe: raw pixels, post-ReLU channel mean, RMS-normalised gradient, octaves.
+    "classic": Settings(),
+    # Lucid's recipe: decorrelated Fourier image, Adam, standard transforms, no octaves.
+    "lucid": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="standard", pre_activation=True,
+                      steps=256, octaves=1),
+    "default": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="pad:4,jitter:8,rotate:5",
+                        pre_activation=True, steps=20, octaves=10),
+}
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
+
+
+def get_preset(name: str) -> Settings:
+    """The settings of a named preset.
+
+    Raises:
+        ActmaxError: an unknown preset name.
+    """
+    if name not in PRESETS:
+        raise ActmaxError(f"unknown preset '{name}'; use one of: {', '.join(PRESETS)}")
+    return PRESETS[name]

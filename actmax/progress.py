@@ -1,0 +1,24 @@
+"""A tqdm progress bar over filters, showing the octave and the batch's current mean objective."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from tqdm import tqdm
+
+Report = Callable[[int, int, int, int, float], None]
+
+
+@contextlib.contextmanager
+def bar(quiet: bool = False) -> Iterator[Report | None]:
+    """Yield a `report(done, total, octave, octaves, value)` callback, or None when quiet."""
+    if quiet:
+        yield None
+        return
+    with tqdm(unit="filter", dynamic_ncols=True) as progress:
+        def report(done, total, octave, octaves, value):
+            progress.total = total
+            progress.set_postfix_str(f"octave {octave}/{octaves}, objective {value:.3g}", refresh=False)
+            progress.update(done - progress.n) if octave == octaves else progress.refresh()
+        yield report

