@@ -47,7 +47,7 @@ def scale(factors: Sequence[float]) -> Transform:
 
 
 def rotate(degrees: Sequence[float]) -> Transform:
-    """Rotate about the centre by an angle drawn from `degrees` (bilinear, reflected edges)."""
+    """Rotate counter-clockwise about the centre by an angle drawn from `degrees` (bilinear, reflected edges)."""
     def fn(images, seed):
         angle = _choice(degrees, seed) * (math.pi / 180.0)
         height, width = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)

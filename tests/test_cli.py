@@ -1,0 +1,69 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from actmax.cli import app
+
+runner = CliRunner()
+FAST = ["--size", "32", "--octaves", "2", "--steps", "3", "-q"]
+
+
+def test_help_and_version():
+    assert "render" in runner.invoke(app, ["--help"]).output
+    result = runner.invoke(app, ["render", "--help"])
+    assert result.exit_code == 0 and "--filters" in result.output and "--preset" in result.output
+    assert runner.invoke(app, ["--version"]).output.startswith("actmax ")
+
+
+def test_layers_lists_conv_layers_and_says_what_the_weights_are():
+    result = runner.invoke(app, ["layers"])
+    assert result.exit_code == 0
+    assert "edge detection" in result.output and "block5_conv3" in result.output and "512" in result.output
+
+
+def test_render_writes_gallery_and_manifest(tmp_path):
+    out = tmp_path / "gallery"
+    result = runner.invoke(app, ["render", "block2_conv2", "--filters", "0-3", "--out", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["index"] for f in manifest["filters"]] == [0, 1, 2, 3]
+    assert (out / "gallery.png").stat().st_size > 0 and (out / "filter_0003.png").exists()
+
+
+def test_render_objective(tmp_path):
+    result = runner.invoke(app, ["render", "--objective", "block2_conv1:3 - block2_conv1:4", "--variants", "2",
+                                 "--out", str(tmp_path), *FAST])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "manifest.json").read_text())["objective"] == "block2_conv1:3 + -1*block2_conv1:4"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["block9_conv1"], "unknown layer 'block9_conv1'"),
+    (["block1_conv1", "--filters", "0-64"], "range 0-63"),
+    (["block1_conv1", "--filters", "1-x"], "bad filter selection"),
+    (["block1_conv1", "--model", "alexnet"], "unknown model 'alexnet'"),
+    (["block1_conv1", "--transforms", "wobble:3"], "bad transform"),
+    (["--objective", "block1_conv1:+"], "cannot parse objective"),
+])
+def test_bad_input_is_one_line_with_nonzero_exit_and_no_files(tmp_path, args, message):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["render", *args, "--out", str(out), *FAST])
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_unwritable_output_folder(tmp_path):
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["render", "block1_conv1", "--out", str(tmp_path / "file" / "out"), *FAST])
+    assert result.exit_code == 2 and "cannot write to output folder" in result.stderr
+
+
+def test_console_script_error_has_no_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "actmax", "render", "block1_conv1", "--filters", "99",
+                           "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: filters '99' are outside this layer's range 0-63 (64 filters)"

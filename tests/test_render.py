@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+import actmax
+from actmax import ascent, rendering as render_module
+from actmax.errors import ActmaxError, FilterError, ObjectiveError
+
+from conftest import SMALL
+
+
+def test_octave_schedule_ends_at_size_and_grows_by_scale():
+    sizes = ascent.octave_sizes(128, 10, 1.2)
+    assert sizes[-1] == 128 and len(sizes) == 10 and sizes[0] == round(128 / 1.2 ** 9)
+    assert all(b > a for a, b in zip(sizes, sizes[1:]))
+    assert ascent.octave_sizes(64, 1, 1.2) == [64]
+
+
+@pytest.mark.parametrize("preset", ["classic", "default"])
+def test_rendered_filters_beat_their_starting_noise(hed, preset):
+    result = actmax.render("block3_conv1", "0-3", model=hed, preset=preset, size=48, octaves=3, steps=8)
+    settings = actmax.get_preset(preset).override(size=48, octaves=3, steps=8)
+    param = ascent.build(lambda x: x, actmax.channel("x", 0), settings).param
+    noise = render_module.quantise(param.to_image(render_module.initial(param, hed, settings, 0, [0, 1, 2, 3])
+                                                  ).numpy())
+    import tensorflow as tf
+    noise = tf.image.resize(noise, (48, 48)).numpy()
+    before = render_module.measure(hed, "block3_conv1", noise, result.filters)
+    assert result.images.shape == (4, 48, 48, 3)
+    assert (result.activations[result.alive] > 3 * np.maximum(before[result.alive], 1e-3)).all()
+    assert result.alive.sum() >= 3
+
+
+def test_batch_gives_the_same_images_as_one_by_one(hed):
+    batched = actmax.render("block2_conv1", "0-2", model=hed, preset="classic", batch=3, **SMALL)
+    single = actmax.render("block2_conv1", "0-2", model=hed, preset="classic", batch=1, **SMALL)
+    np.testing.assert_allclose(batched.images, single.images, atol=2 / 255)
+    np.testing.assert_allclose(batched.activations, single.activations, rtol=0.02, atol=1e-3)
+
+
+def test_same_seed_same_images_other_seed_other_images(hed):
+    a = actmax.render("block2_conv1", "5", model=hed, seed=3, **SMALL)
+    b = actmax.render("block2_conv1", "5", model=hed, seed=3, **SMALL)
+    c = actmax.render("block2_conv1", "5", model=hed, seed=4, **SMALL)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_saved_images_are_eight_bit_exact(hed):
+    result = actmax.render("block1_conv1", "0", model=hed, **SMALL)
+    np.testing.assert_allclose(result.images * 255, np.round(result.images * 255), atol=1e-3)
+
+
+def test_top_and_sort(hed):
+    result = actmax.render("block2_conv1", "0-5", model=hed, top=3, sort="activation", **SMALL)
+    full = actmax.render("block2_conv1", "0-5", model=hed, **SMALL)
+    strongest = list(np.array(full.filters)[np.argsort(-full.activations)][:3])
+    assert result.filters == strongest
+    assert list(result.activations) == sorted(result.activations, reverse=True)
+    by_index = actmax.render("block2_conv1", "0-5", model=hed, top=3, **SMALL)
+    assert by_index.filters == sorted(strongest)
+
+
+def test_last_partial_batch_is_padded_not_retraced(hed):
+    result = actmax.render("block2_conv1", "0-4", model=hed, batch=2, **SMALL)
+    assert result.filters == [0, 1, 2, 3, 4] and result.images.shape[0] == 5
+
+
+def test_progress_is_reported_per_octave(hed):
+    seen = []
+    actmax.render("block1_conv1", "0-3", model=hed, batch=2, progress=lambda *a: seen.append(a), **SMALL)
+    assert [(done, total, octave) for done, total, octave, _, _ in seen] == [(2, 4, 1), (2, 4, 2), (4, 4, 1),
+                                                                              (4, 4, 2)]
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(layer="block9_conv1"), ActmaxError, "unknown layer"),
+    (dict(layer="block1_conv1", filters="64"), FilterError, "0-63"),
+    (dict(layer="block1_conv1", filters=[70]), FilterError, "0-63"),
+    (dict(layer="block1_conv1", preset="fancy"), ActmaxError, "unknown preset"),
+    (dict(layer="block1_conv1", colour=True), ActmaxError, "unknown setting"),
+    (dict(layer="block1_conv1", sort="name"), ActmaxError, "unknown sort"),
+])
+def test_bad_arguments(hed, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        actmax.render(model=hed, **{**SMALL, **kwargs})
+
+
+def test_render_objective_expression(hed):
+    expression = "block2_conv1:3 + 0.5*block2_conv1:7"
+    result = actmax.render_objective(expression, model=hed, variants=2, size=32, octaves=2, steps=20)
+    barely = actmax.render_objective(expression, model=hed, variants=2, size=32, octaves=2, steps=1)
+    assert result.images.shape == (2, 32, 32, 3) and (result.activations > barely.activations + 1).all()
+    assert result.objective == "block2_conv1:3 + 0.5*block2_conv1:7"
+
+
+def test_objective_index_out_of_range_is_one_line(hed):
+    with pytest.raises(ObjectiveError, match="does not fit") as info:
+        actmax.render_objective("block2_conv1:999", model=hed, **SMALL)
+    assert "\n" not in str(info.value) and "{{" not in str(info.value)
