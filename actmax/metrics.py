@@ -1,0 +1,51 @@
+"""Quality measures of rendered images: activation under random transforms, at equal contrast.
+
+A good filter image keeps its filter active when shifted, scaled or rotated a little (robust
+activation); measured at equal RMS contrast, it must earn that with its pattern, not its saturation.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from . import models, objectives, transforms
+
+ROBUST_CONTRAST = 0.15
+
+
+def robustness_transform() -> transforms.Transform:
+    """The fixed family of perturbations images are judged under (a shift of up to 8 px, ±10% scale, ±10°)."""
+    return transforms.compose(transforms.pad(8), transforms.jitter(16),
+                              transforms.scale(tuple(0.9 + 0.02 * i for i in range(11))),
+                              transforms.rotate(tuple(range(-10, 11))))
+
+
+def equal_contrast(images: np.ndarray, rms: float = ROBUST_CONTRAST) -> np.ndarray:
+    """Rescale each image about its mean to the same RMS contrast, then clip to [0, 1]."""
+    axes = tuple(range(1, images.ndim))
+    mean = images.mean(axis=axes, keepdims=True)
+    spread = np.sqrt(np.mean(np.square(images - mean), axis=axes, keepdims=True))
+    return np.clip(mean + (images - mean) * rms / np.maximum(spread, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
+                      *, samples: int = 8, seed: int = 0, batch: int = 16) -> np.ndarray:
+    """Mean post-activation of each filter on its image over `samples` seeded random perturbations."""
+    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    perturb = robustness_transform()
+    totals = np.zeros(len(filters), np.float32)
+    for sample in range(samples):
+        for start in range(0, len(filters), batch):
+            chunk = tf.constant(images[start:start + batch])
+            shown = perturb(chunk, tf.constant([seed, sample], tf.int32))
+            index = tf.constant(list(filters[start:start + batch]), tf.int32)
+            totals[start:start + batch] += objectives.channel(layer, index)(features(shown)).numpy()
+    return totals / samples
+
+
+def geometric_mean(values: np.ndarray, floor: float = 1e-6) -> float:
+    """Geometric mean of positive scores (values below `floor` count as `floor`)."""
+    return float(np.exp(np.mean(np.log(np.maximum(values, floor))))) if len(values) else 0.0
