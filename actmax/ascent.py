@@ -34,18 +34,32 @@ class Engine:
     optimizer: optim.Optimizer
     run_octave: Callable
 
-    def ascend(self, start: np.ndarray, seed: int, on_octave: Callable | None = None) -> tuple[tf.Tensor, tf.Tensor]:
-        """Optimise starting values over every octave; returns final images in [0, 1] and objective values."""
+    def traces(self) -> int:
+        """How many times the octave loop was compiled (bounded by the distinct image shapes)."""
+        return self.run_octave.experimental_get_tracing_count()
+
+    def ascend(self, start: np.ndarray, seed: int, on_octave: Callable | None = None) -> Ascent:
+        """Optimise starting values over every octave, from a `(seed, octave)` seed per octave."""
         s = self.settings
-        values = tf.constant(start)
-        objective = None
+        values, steps_run = tf.constant(start), 0
         for octave, size in enumerate(octave_sizes(s.size, s.octaves, s.octave_scale)):
             if octave:
                 values = resize(self.param, values, size)
-            values, objective = self.run_octave(values, tf.constant([seed, octave], tf.int32), tf.constant(s.steps))
+            values, scores, steps = self.run_octave(values, tf.constant([seed, octave], tf.int32),
+                                                    tf.constant(s.steps))
+            steps_run += steps
             if on_octave:
-                on_octave(octave, objective)
-        return self.param.to_image(values), objective
+                on_octave(octave, scores)
+        return Ascent(self.param.to_image(values), scores, steps_run)
+
+
+@dataclass(frozen=True)
+class Ascent:
+    """The result of one ascent: images in [0, 1], the last step's objective values, and steps run."""
+
+    images: tf.Tensor
+    scores: tf.Tensor
+    steps: tf.Tensor
 
 
 def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tensor:
@@ -54,29 +68,47 @@ def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tenso
     return param.from_image(tf.clip_by_value(images, 0.0, 1.0))
 
 
-def build(features: Features, objective: Objective, settings: Settings, *, jit: bool = False) -> Engine:
-    """Compile the ascent for `objective` on `features` with the given settings."""
+def build(features: Features, objective: Objective, settings: Settings, *, jit: bool = False,
+          loss_scale: float = 1.0) -> Engine:
+    """Compile the ascent for `objective` on `features` with the given settings.
+
+    `loss_scale` multiplies the objective before differentiation and divides the gradient after, so
+    that float16 gradients do not underflow; float32 and bfloat16 need none.
+    """
     param = params_module.PARAMS[settings.param]()
     optimizer = optim.OPTIMIZERS[settings.optimizer](settings.lr)
     transform = transforms.from_spec(settings.transforms) or (lambda images, seed: images)
     penalty = regularisers.penalty(settings)
+    project = regularisers.contrast_projection(param, settings.contrast)
 
     def step(values, state, seed, t):
         with tf.GradientTape() as tape:
             tape.watch(values)
             images = param.to_image(values)
             scores = objective(features(transform(images, seed)))
-            total = tf.reduce_sum(scores) - penalty(images)
-        delta, state = optimizer.update(tape.gradient(total, values), state, t)
-        return param.project(values + delta), state, tf.ensure_shape(scores, values.shape[:1])
+            total = (tf.reduce_sum(scores) - penalty(images)) * loss_scale
+        delta, state = optimizer.update(tape.gradient(total, values) / loss_scale, state, t)
+        return project(values + delta), state, tf.ensure_shape(scores, values.shape[:1])
 
     @tf.function(reduce_retracing=True, jit_compile=jit)
     def run_octave(values, seed, steps):
         state = optimizer.init(values)
-        scores = tf.zeros(tf.shape(values)[:1])
+        scores = best = tf.fill(tf.shape(values)[:1], -float("inf"))
+        since = tf.zeros(tf.shape(values)[:1], tf.int32)
+        taken = tf.constant(0)
         for t in tf.range(steps):
+            if settings.patience and tf.reduce_all(since >= settings.patience):
+                break
             values, state, scores = step(values, state, tf.random.experimental.stateless_fold_in(seed, t), t)
             values = regularisers.blur_every(param, values, t, settings.blur_every)
-        return values, scores
+            best, since = _track_best(scores, best, since)
+            taken = t + 1
+        return values, scores, taken
 
     return Engine(settings, param, optimizer, run_octave)
+
+
+def _track_best(scores: tf.Tensor, best: tf.Tensor, since: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Per item: the best score so far and the steps since it last rose by more than 0.1%."""
+    improved = ~tf.math.is_finite(best) | (scores > best + 1e-3 * tf.abs(best))
+    return tf.where(improved, scores, best), tf.where(improved, 0, since + 1)

@@ -69,6 +69,12 @@ class ParamName(str, Enum):
     fourier = "fourier"
 
 
+class Precision(str, Enum):
+    auto = "auto"
+    float32 = "float32"
+    mixed = "mixed"
+
+
 class Preprocess(str, Enum):
     caffe = "caffe"
     tf = "tf"
@@ -135,6 +141,10 @@ def render(
     variants: Annotated[int, typer.Option(min=1, help="With --objective: number of images.")] = 1,
     diversity: Annotated[float, typer.Option(min=0.0, help="With --objective: weight pushing variants apart.")] = 0.0,
     batch: Annotated[Optional[int], typer.Option(min=1, help="Filters optimised together (default: automatic).")] = None,
+    precision: Annotated[Optional[Precision], typer.Option(help="Network precision: mixed = float16 on GPUs, "
+                                                           "bfloat16 on CPUs; auto = mixed on a GPU only.")] = None,
+    patience: Annotated[Optional[int], typer.Option(min=0, help="Stop an octave once no filter of the batch has "
+                                                    "improved for this many steps (0: never).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same images.")] = 0,
     top: Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")] = None,
     sort: Annotated[Sort, typer.Option(help="Gallery order.")] = Sort.index,
@@ -156,7 +166,8 @@ def render(
         imaging.check_writable(target)
         options = dict(model=spec, preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
                        octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
-                       pre_activation=None if post_relu is None else not post_relu)
+                       pre_activation=None if post_relu is None else not post_relu, patience=patience,
+                       precision=precision and precision.value)
         with progress.bar(quiet) as report:
             if objective:
                 result = actmax.render_objective(objective, variants=variants, diversity=diversity,

@@ -18,6 +18,8 @@ HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 TORCH_MEAN, TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 PREPROCESS_MODES = ("caffe", "tf", "torch", "none", "unit")
+PRECISIONS = ("auto", "float32", "mixed")
+LOGITS = "logit"  # the key objectives use for a classifier's pre-softmax output
 
 # keras.applications constructors by user-facing name, with the input convention each family expects.
 KERAS_APPS = {
@@ -211,35 +213,67 @@ def _is_activation_layer(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, (keras.layers.Activation, keras.layers.ReLU))
 
 
+def low_precision_policy() -> str:
+    """`mixed_float16` on a GPU, `mixed_bfloat16` on a CPU (fast where it has AVX512-BF16 or AMX)."""
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+def resolve_precision(precision: str) -> str:
+    """`float32`, `mixed` (the device's low-precision policy) or `auto` (mixed on a GPU only) → a dtype policy."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision '{precision}'; use one of: {', '.join(PRECISIONS)}")
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    return low_precision_policy() if precision == "mixed" or (precision == "auto" and on_gpu) else "float32"
+
+
+def with_precision(model: keras.Model, policy: str) -> keras.Model:
+    """A copy of `model` whose layers compute in a mixed `policy` (weights shared by value, variables float32).
+
+    Raises:
+        ModelError: a layer of the model cannot be rebuilt from its config.
+    """
+    def clone(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
+    try:
+        copy = keras.models.clone_model(model, clone_function=clone)
+    except Exception as exc:
+        raise ModelError(f"cannot run this model in {policy} ({type(exc).__name__}); use --precision float32") \
+            from None
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def logits_layer(model: keras.Model) -> keras.layers.Layer:
+    """The classifier's output layer, whose pre-softmax values are the class logits.
+
+    Raises:
+        LayerError: the model has no (batch, classes) output, e.g. a convolutional body.
+    """
+    layer = model.layers[-1]
+    if len(model.outputs) != 1 or len(model.outputs[0].shape) != 2:
+        raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
+                         "use a filter objective such as 'block5_conv1:3', or load a classifier")
+    return layer
+
+
 class FeatureModel:
     """Maps a batch of [0, 1] images to activations of named layers, truncated at the deepest of them.
 
     With `pre_activation`, a layer's values are taken before its nonlinearity (a conv's ReLU, or for an
     Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
+    The name `logit` stands for the classifier's pre-softmax output.
     """
 
-    def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True):
+    def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
+                 policy: str = "float32"):
         self.spec = spec
-        self.layers = [get_layer(spec.model, name) for name in layer_names]
-        self.pre_activation = pre_activation
-        taps = [self._tap(layer) for layer in self.layers]
-        self.body = keras.Model(spec.model.inputs, taps)
+        for name in layer_names:
+            logits_layer(spec.model) if name == LOGITS else get_layer(spec.model, name)
+        model = spec.model if policy == "float32" else with_precision(spec.model, policy)
+        self.taps = [(name, logits_layer(model), True) if name == LOGITS
+                     else (name, model.get_layer(name), pre_activation) for name in layer_names]
+        self.body = keras.Model(model.inputs, [_tap(layer, pre) for _, layer, pre in self.taps])
         self.preprocess = preprocess_fn(spec.preprocess)
-
-    def _tap(self, layer):
-        if self.pre_activation and (_has_activation(layer) or _is_activation_layer(layer)):
-            return layer.input
-        return layer.output
-
-    def _finish(self, layer, tapped):
-        if not self.pre_activation or _is_activation_layer(layer) or not _has_activation(layer):
-            return tapped
-        saved = layer.activation
-        layer.activation = keras.activations.linear
-        try:
-            return layer(tapped)
-        finally:
-            layer.activation = saved
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
@@ -247,7 +281,26 @@ class FeatureModel:
             images = tf.image.resize(images, self.spec.fixed_size)
         tapped = self.body(self.preprocess(images), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
-        return {layer.name: tf.cast(self._finish(layer, t), tf.float32) for layer, t in zip(self.layers, tapped)}
+        return {name: tf.cast(_finish(layer, pre, t), tf.float32) for (name, layer, pre), t in zip(self.taps, tapped)}
+
+
+def _tap(layer: keras.layers.Layer, pre_activation: bool):
+    """The tensor to take from the model: the layer's input when its own nonlinearity must be skipped."""
+    if pre_activation and (_has_activation(layer) or _is_activation_layer(layer)):
+        return layer.input
+    return layer.output
+
+
+def _finish(layer: keras.layers.Layer, pre_activation: bool, tapped: tf.Tensor) -> tf.Tensor:
+    """Apply the layer without its nonlinearity to a tapped input (pre-activation of layers with one built in)."""
+    if not pre_activation or _is_activation_layer(layer) or not _has_activation(layer):
+        return tapped
+    saved = layer.activation
+    layer.activation = keras.activations.linear
+    try:
+        return layer(tapped)
+    finally:
+        layer.activation = saved
 
 
 def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[int, int], int]]:

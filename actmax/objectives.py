@@ -15,7 +15,7 @@ import tensorflow as tf
 from .errors import ObjectiveError
 
 Activations = Mapping[str, tf.Tensor]
-LOGITS = "logit"
+LOGITS = "logit"  # models.FeatureModel reads this key as the classifier's pre-softmax output
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ class Settings:
     l1: float = 0.0
     l2: float = 0.0
     blur_every: int = 0
+    contrast: float = 0.0
+    patience: int = 0
+    precision: str = "auto"
 
     def override(self, **changes) -> Settings:
         """A copy with the given fields changed; `None` values keep the current setting."""

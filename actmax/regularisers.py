@@ -51,3 +51,17 @@ def blur_every(param: Param, values: tf.Tensor, step: tf.Tensor, every: int) -> 
     return tf.cond((step + 1) % every == 0,
                    lambda: param.from_image(tf.clip_by_value(blur(param.to_image(values)), 0.0, 1.0)),
                    lambda: values)
+
+
+def limit_contrast(images: tf.Tensor, rms: float) -> tf.Tensor:
+    """Shrink each image towards its mean colour so its RMS contrast is at most `rms` (a projection)."""
+    mean = tf.reduce_mean(images, axis=(1, 2), keepdims=True)
+    spread = tf.sqrt(tf.reduce_mean(tf.square(images - mean), axis=(1, 2, 3), keepdims=True))
+    return tf.clip_by_value(mean + (images - mean) * tf.minimum(1.0, rms / (spread + 1e-8)), 0.0, 1.0)
+
+
+def contrast_projection(param: Param, rms: float) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Keep values inside the RMS-contrast ball after each update (identity when `rms` is 0)."""
+    if not rms:
+        return param.project
+    return lambda values: param.from_image(limit_contrast(param.to_image(param.project(values)), rms))

@@ -5,11 +5,13 @@ Returns arrays and numbers only; writing files is the job of `actmax.jobs`.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -18,7 +20,8 @@ from .errors import ActmaxError, FilterError, ObjectiveError
 from .presets import Settings, get_preset
 from .selection import parse_filters
 
-MAX_AUTO_BATCH = 16
+MAX_BATCH = 64
+GPU_BUDGET = 4 << 30
 
 
 @dataclass
@@ -65,10 +68,29 @@ def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: di
     return spec, settings.override(**overrides)
 
 
-def auto_batch(size: int, count: int) -> int:
-    """A batch that keeps the cores busy at small sizes without oversized steps at large ones."""
-    by_size = max(1, int(MAX_AUTO_BATCH * (128 / max(size, 1)) ** 2))
-    return max(1, min(count, by_size, 64))
+def auto_batch(spec: models.ModelSpec, layer: str, size: int, count: int) -> int:
+    """The largest batch (at most 64, at most `count`) whose activations fit a quarter of the free memory.
+
+    On a GPU the budget is GPU_BUDGET bytes; a batch that still runs out of memory is retried smaller.
+    """
+    per_image = 3 * 4 * activation_count(spec, layer, size)  # float32 forward values, gradients, workspace
+    budget = GPU_BUDGET if tf.config.list_physical_devices("GPU") else free_memory() // 4
+    return int(max(1, min(count, MAX_BATCH, budget // max(per_image, 1))))
+
+
+def activation_count(spec: models.ModelSpec, layer: str, size: int) -> int:
+    """Number of activation values one `size` px image produces up to and including `layer`."""
+    target = models.get_layer(spec.model, layer)
+    truncated = keras.Model(spec.model.inputs, target.output)
+    outputs = [l.output for l in truncated.layers if not isinstance(l, keras.layers.InputLayer)]
+    probe = keras.Model(truncated.inputs, outputs)
+    values = probe(tf.zeros((1, *(spec.fixed_size or (size, size)), spec.channels)), training=False)
+    return int(sum(np.prod(v.shape) for v in (values if isinstance(values, (list, tuple)) else [values])))
+
+
+def free_memory() -> int:
+    """Available host memory in bytes."""
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
@@ -117,24 +139,38 @@ def render(layer: str, filters: str | Sequence[int] | None = None, *, model: str
     """
     spec, settings = resolve(model, preset, overrides)
     chosen = _filter_list(spec, layer, filters)
-    batch = batch or auto_batch(settings.size, len(chosen))
-    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    features = models.FeatureModel(spec, (layer,), pre_activation=settings.pre_activation)
-    engine = ascent.build(features, objectives.channel(layer, targets), settings)
+    batch = batch or auto_batch(spec, layer, settings.size, len(chosen))
     started = time.perf_counter()
-    images, scores = [], []
+    while True:
+        try:
+            images, scores, counts = _render_batches(spec, layer, chosen, settings, seed, batch, progress)
+            break
+        except tf.errors.ResourceExhaustedError:
+            if batch == 1:
+                raise ActmaxError(f"out of memory rendering one {settings.size} px image; use a smaller --size") \
+                    from None
+            batch //= 2  # too large for the device: retry the whole job at half the batch
+    saved = quantise(images)
+    result = Rendering(spec.name, layer, chosen, saved, measure(spec, layer, saved, chosen), scores, settings, seed,
+                       time.perf_counter() - started, extra={"batch": batch, **counts})
+    return order(result, top=top, sort=sort)
+
+
+def _render_batches(spec, layer, chosen, settings, seed, batch, progress):
+    """Ascend `chosen` filters `batch` at a time with one compiled engine; returns images, scores and counts."""
+    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
+    engine = compile_engine(spec, objectives.channel(layer, targets), settings)
+    images, scores, steps = [], [], 0
     for first in range(0, len(chosen), batch):
         group = chosen[first:first + batch]
         padded = group + [group[-1]] * (batch - len(group))  # a constant batch shape never retraces
         targets.assign(padded)
         report = _reporter(progress, first + len(group), len(chosen), settings.octaves)
-        image, value = engine.ascend(initial(engine.param, spec, settings, seed, padded), seed, report)
-        images.append(image.numpy()[:len(group)])
-        scores.append(value.numpy()[:len(group)])
-    saved = quantise(np.concatenate(images))
-    result = Rendering(spec.name, layer, chosen, saved, measure(spec, layer, saved, chosen), np.concatenate(scores),
-                       settings, seed, time.perf_counter() - started)
-    return order(result, top=top, sort=sort)
+        run = engine.ascend(initial(engine.param, spec, settings, seed, padded), seed, report)
+        images.append(run.images.numpy()[:len(group)])
+        scores.append(run.scores.numpy()[:len(group)])
+        steps += int(run.steps)
+    return np.concatenate(images), np.concatenate(scores), {"batch_steps": steps, "traces": engine.traces()}
 
 
 def _reporter(progress: Callable | None, done: int, total: int, octaves: int) -> Callable | None:
@@ -174,22 +210,31 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     goal = objectives.parse(objective) if isinstance(objective, str) else objective
     if diversity:
         goal = goal + diversity * objectives.diversity(sorted(goal.layers)[0])
-    features = _objective_features(spec, goal, settings)
-    engine = ascent.build(features, goal, settings)
+    _check_objective(spec, goal, settings)
+    engine = compile_engine(spec, goal, settings)
     started = time.perf_counter()
     report = _reporter(progress, variants, variants, settings.octaves)
-    image, value = engine.ascend(initial(engine.param, spec, settings, seed, range(variants)), seed, report)
-    saved = quantise(image.numpy())
-    return Rendering(spec.name, ",".join(sorted(goal.layers)), list(range(variants)), saved, value.numpy(),
-                     value.numpy(), settings, seed, time.perf_counter() - started, objective=goal.name)
+    run = engine.ascend(initial(engine.param, spec, settings, seed, range(variants)), seed, report)
+    scores = run.scores.numpy()
+    return Rendering(spec.name, ",".join(sorted(goal.layers)), list(range(variants)), quantise(run.images.numpy()),
+                     scores, scores, settings, seed, time.perf_counter() - started, objective=goal.name,
+                     extra={"batch_steps": int(run.steps)})
 
 
-def _objective_features(spec, goal, settings):
-    """Feature model for an objective's layers, checked once on a tiny input so errors read well."""
+def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> ascent.Engine:
+    """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling)."""
+    policy = models.resolve_precision(settings.precision)
+    features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
+                                   policy=policy)
+    return ascent.build(features, goal, settings, loss_scale=1024.0 if policy == "mixed_float16" else 1.0)
+
+
+def _check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> None:
+    """Evaluate an objective once on a small grey image, so that a bad index reads as one clear line."""
     features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation)
+    side = max(32, settings.size // 4)
     try:
-        goal(features(tf.fill((1, max(32, settings.size // 4), max(32, settings.size // 4), spec.channels), 0.5)))
+        goal(features(tf.fill((1, side, side, spec.channels), 0.5)))
     except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
         reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip()
         raise ObjectiveError(f"objective '{goal.name}' does not fit model '{spec.name}': {reason}") from None
-    return features

@@ -102,3 +102,27 @@ def test_multi_input_model_is_refused():
     model = keras.Model([a, b], keras.layers.Add()([a, b]))
     with pytest.raises(ModelError, match="one image input"):
         models._check_image_model(models.ModelSpec("two", model, "unit", ""))
+
+
+def test_logits_are_the_pre_softmax_scores(tiny_spec):
+    images = tf.random.stateless_uniform((2, 16, 16, 3), [0, 2])
+    logits = models.FeatureModel(tiny_spec, ("logit",), pre_activation=False)(images)["logit"]
+    np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), tiny_spec.model(images).numpy(), atol=1e-5)
+
+
+def test_conv_body_has_no_logits(hed):
+    with pytest.raises(LayerError, match="no classifier head"):
+        models.FeatureModel(hed, ("logit",))
+
+
+@pytest.mark.parametrize("constructor, preprocess, layers", [
+    ("ResNet50", "caffe", ("conv3_block1_2_conv", "conv4_block2_out")),
+    ("InceptionV3", "tf", ("conv2d_10", "mixed2")),
+    ("MobileNetV2", "tf", ("block_3_expand", "block_6_project_BN")),
+])
+def test_other_architectures_render(constructor, preprocess, layers):
+    model = getattr(keras.applications, constructor)(weights=None, include_top=False, input_shape=(None, None, 3))
+    spec = models.ModelSpec(constructor.lower(), model, preprocess, "random weights")
+    for layer in layers:
+        result = actmax.render(layer, "0-1", model=spec, size=80, octaves=2, steps=2, octave_scale=1.1)
+        assert result.images.shape == (2, 80, 80, 3) and np.isfinite(result.activations).all()

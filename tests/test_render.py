@@ -97,3 +97,49 @@ def test_objective_index_out_of_range_is_one_line(hed):
     with pytest.raises(ObjectiveError, match="does not fit") as info:
         actmax.render_objective("block2_conv1:999", model=hed, **SMALL)
     assert "\n" not in str(info.value) and "{{" not in str(info.value)
+
+
+def test_patience_stops_a_stalled_batch_early(hed):
+    still = dict(size=32, octaves=1, steps=30, lr=0.0)  # nothing moves, so nothing improves after step 1
+    stopped = actmax.render("block1_conv1", "0-1", model=hed, preset="classic", patience=3, **still)
+    full = actmax.render("block1_conv1", "0-1", model=hed, preset="classic", **still)
+    assert stopped.extra["batch_steps"] == 4 and full.extra["batch_steps"] == 30
+
+
+def test_mixed_precision_stays_close_to_float32(hed):
+    kwargs = dict(model=hed, preset="classic", size=48, octaves=2, steps=6)
+    full = actmax.render("block3_conv1", "0-3", precision="float32", **kwargs)
+    mixed = actmax.render("block3_conv1", "0-3", precision="mixed", **kwargs)
+    np.testing.assert_allclose(mixed.activations, full.activations, rtol=0.15)
+
+
+def test_low_precision_copy_computes_in_low_precision(tiny_spec):
+    from actmax import models
+    copy = models.with_precision(tiny_spec.model, "mixed_bfloat16")
+    assert copy.get_layer("conv1").compute_dtype == "bfloat16"
+    assert copy.get_layer("conv1").kernel.dtype == "float32"
+    np.testing.assert_array_equal(copy.get_layer("conv2").kernel.numpy(), tiny_spec.model.get_layer("conv2").kernel)
+    with pytest.raises(ActmaxError, match="unknown precision"):
+        models.resolve_precision("half")
+    assert models.resolve_precision("auto") == "float32"  # no GPU in the tests
+
+
+def test_many_batches_compile_the_octave_loop_at_most_twice(hed):
+    result = actmax.render("block1_conv1", "0-7", model=hed, batch=2, size=32, octaves=3, steps=2)
+    assert result.extra["traces"] <= 2  # first size, then one shape-generalised trace for every other octave
+
+
+def test_auto_batch_follows_size_and_count(hed, monkeypatch):
+    from actmax import rendering
+    assert rendering.auto_batch(hed, "block3_conv1", 64, 5) == 5
+    monkeypatch.setattr(rendering, "free_memory", lambda: 4 * 3 * 4 * rendering.activation_count(
+        hed, "block3_conv1", 128) * 10)
+    assert rendering.auto_batch(hed, "block3_conv1", 128, 512) == 10
+    assert rendering.auto_batch(hed, "block3_conv1", 256, 512) == 2
+
+
+def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
+    kwargs = dict(model=tiny_spec, preset="classic", size=24, octaves=1, lr=0.05)
+    few = actmax.render_objective("logit:2", steps=1, **kwargs)
+    many = actmax.render_objective("logit:2", steps=30, **kwargs)
+    assert float(many.activations[0]) > float(few.activations[0])

@@ -1,0 +1,169 @@
+"""Speed benchmark: actmax's batched, compiled ascent against the classic one-filter-at-a-time loop.
+
+Everything runs in one process on the same settings, so each speed-up is a ratio measured side by side.
+
+    python bench/speed.py                                   # block3_conv1 and block5_conv1, filters 0-15, 128 px
+    python bench/speed.py --layer block4_conv2 --precision float32,mixed --jit
+
+Tables: whole runs (seconds per filter, filter-steps per second, GFLOP/s, final activation) and, per octave
+size, one batched step against its convolutions alone (forward + input gradient, no bias/ReLU/pool/update).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import actmax
+from actmax import ascent, models, objectives, rendering
+from actmax.selection import parse_filters
+
+
+def conv_layers(spec, layer, size):
+    """(conv layer, input shape, output shape) for every conv up to `layer` at a `size` px input."""
+    target = models.get_layer(spec.model, layer)
+    sub = keras.Model(spec.model.inputs, target.output)
+    convs = [c for c in sub.layers if isinstance(c, keras.layers.Conv2D)]
+    probe = keras.Model(spec.model.inputs, [t for c in convs for t in (c.input, c.output)])
+    shapes = [tuple(t.shape) for t in probe(tf.zeros((1, size, size, 3)))]
+    return [(c, shapes[2 * i], shapes[2 * i + 1]) for i, c in enumerate(convs)]
+
+
+def step_gflop(spec, layer, size):
+    """FLOPs of one ascent step for one image: forward convolutions plus their input gradients (2x)."""
+    return sum(2 * 2 * np.prod(out[1:3]) * np.prod(c.kernel.shape) for c, _, out in conv_layers(spec, layer, size)) / 1e9
+
+
+def schedule_gflop(spec, layer, settings):
+    sizes = ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale)
+    return sum(step_gflop(spec, layer, s) * settings.steps for s in sizes)
+
+
+def classic_loop(spec, layer, filters, settings):
+    """The textbook loop: one filter at a time, one tf.function call per step, octave upscaling in between."""
+    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+
+    @tf.function(reduce_retracing=True)
+    def step(image, index):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            value = tf.reduce_mean(features(image)[layer][..., index])
+        grad = tape.gradient(value, image)
+        grad = grad / (tf.sqrt(tf.reduce_mean(tf.square(grad))) + 1e-8)
+        return value, tf.clip_by_value(image + settings.lr * grad, 0.0, 1.0)
+
+    sizes = ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale)
+    images = []
+    for f in filters:
+        image = tf.constant(np.random.default_rng([0, f]).uniform(0.4, 0.6, (1, sizes[0], sizes[0], 3)), tf.float32)
+        for octave, size in enumerate(sizes):
+            if octave:
+                image = tf.clip_by_value(tf.image.resize(image, (size, size), method="bicubic"), 0.0, 1.0)
+            for _ in range(settings.steps):
+                _, image = step(image, tf.constant(f))
+        images.append(image.numpy()[0])
+    return np.stack(images)
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def run_table(spec, layer, filters, settings, args):
+    flops = schedule_gflop(spec, layer, settings) * len(filters)
+    filter_steps = settings.steps * settings.octaves * len(filters)
+    rows = []
+    images, seconds = timed(lambda: classic_loop(spec, layer, filters, settings))
+    rows.append(("classic loop, one at a time, float32", seconds, images))
+    for precision in args.precision.split(","):
+        for patience in sorted({0, args.patience}):
+            s = settings.override(precision=precision, patience=patience)
+            result, seconds = timed(lambda: actmax.render(layer, filters, model=spec, preset=s, batch=args.batch))
+            rows.append((f"actmax classic preset, batched, {precision}" + (f", patience {patience}" if patience else ""),
+                         seconds, result.images))
+    base = rows[0][1]
+    print(f"\n## {layer}: filters {filters[0]}-{filters[-1]}, {settings.size} px, {settings.octaves} octaves x "
+          f"{settings.steps} steps, batch {args.batch or 'auto'}\n")
+    print("| run | s / filter | speed-up | filter-steps / s | GFLOP/s | mean activation |")
+    print("|---|---|---|---|---|---|")
+    for name, seconds, images in rows:
+        act = rendering.measure(spec, layer, rendering.quantise(images), filters)
+        print(f"| {name} | {seconds / len(filters):.3f} | {base / seconds:.2f}x | {filter_steps / seconds:.0f} | "
+              f"{flops / seconds:.1f} | {act.mean():.4g} |")
+
+
+def step_vs_convs(spec, layer, filters, settings, args):
+    """Per octave size ≥ 96 px: time of one batched ascent step against its convolutions alone."""
+    batch = args.batch or rendering.auto_batch(spec, layer, settings.size, len(filters))
+    print(f"\n### {layer}: one step (batch {batch}) against its convolutions alone\n")
+    print("| size | precision | step ms | convolutions ms | step / convolutions |")
+    print("|---|---|---|---|---|")
+    for size in [s for s in ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale) if s >= 96]:
+        for precision in args.precision.split(","):
+            policy = models.resolve_precision(precision)
+            step_ms = time_step(spec, layer, settings.override(size=size, precision=precision), batch, filters)
+            conv_ms = time_convs(spec, layer, size, batch, policy)
+            print(f"| {size} | {precision} | {step_ms:.1f} | {conv_ms:.1f} | {step_ms / conv_ms:.2f} |")
+
+
+def time_step(spec, layer, settings, batch, filters, steps=10):
+    targets = tf.constant((list(filters) * batch)[:batch], tf.int32)
+    engine = rendering.compile_engine(spec, objectives.channel(layer, targets), settings)
+    start = tf.constant(np.random.default_rng(0).uniform(0.4, 0.6, (batch, settings.size, settings.size, 3)),
+                        tf.float32)
+    engine.run_octave(start, tf.constant([0, 0]), tf.constant(2))[0].numpy()
+    _, seconds = timed(lambda: engine.run_octave(start, tf.constant([0, 1]), tf.constant(steps))[0].numpy())
+    return 1000 * seconds / steps
+
+
+def time_convs(spec, layer, size, batch, policy, steps=10):
+    dtype = tf.bfloat16 if policy == "mixed_bfloat16" else tf.float16 if policy == "mixed_float16" else tf.float32
+    convs = conv_layers(spec, layer, size)
+    inputs = [tf.random.uniform((batch, *shape[1:]), dtype=tf.float32) for _, shape, _ in convs]
+    kernels = [tf.cast(c.kernel, dtype) for c, _, _ in convs]
+
+    @tf.function
+    def run(inputs):
+        total = tf.constant(0.0)
+        for x, k in zip(inputs, kernels):
+            x = tf.cast(x, dtype)
+            out = tf.nn.conv2d(x, k, 1, "SAME")
+            back = tf.nn.conv2d_transpose(out, k, tf.shape(x), 1, "SAME")
+            total += tf.cast(tf.reduce_sum(out[:1, :1, :1, :1]) + tf.reduce_sum(back[:1, :1, :1, :1]), tf.float32)
+        return total
+
+    run(inputs).numpy()
+    _, seconds = timed(lambda: [run(inputs).numpy() for _ in range(steps)])
+    return 1000 * seconds / steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=actmax.DEFAULT_MODEL)
+    parser.add_argument("--layer", action="append")
+    parser.add_argument("--filters", default="0-15")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--octaves", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--precision", default="float32,mixed")
+    parser.add_argument("--patience", type=int, default=0, help="also run with this --patience")
+    args = parser.parse_args()
+    spec = actmax.load_model(args.model)
+    devices = [d.device_type for d in tf.config.list_physical_devices()]
+    print(f"devices: {devices}; tensorflow {tf.__version__}; low precision here: {models.low_precision_policy()}")
+    settings = actmax.get_preset("classic").override(size=args.size, octaves=args.octaves, steps=args.steps)
+    for layer in args.layer or ["block3_conv1", "block5_conv1"]:
+        filters = parse_filters(args.filters, models.filter_count(spec.model, layer))
+        run_table(spec, layer, filters, settings, args)
+        step_vs_convs(spec, layer, filters, settings, args)
+
+
+if __name__ == "__main__":
+    main()
