@@ -178,3 +178,163 @@ def render(
         path = actmax.save_rendering(result, target, cols=cols, labels=labels, stretch=stretch)
         typer.echo(f"{len(result.filters)} images, {int((~result.alive).sum())} dead, "
                    f"{result.seconds:.1f} s: {path}")
+
+
+class Colormap(str, Enum):
+    viridis = "viridis"
+    magma = "magma"
+    inferno = "inferno"
+    grey = "grey"
+
+
+class DeconvMethod(str, Enum):
+    deconvnet = "deconvnet"
+    guided = "guided"
+
+
+class CamMethod(str, Enum):
+    gradcam = "gradcam"
+    gradcam_pp = "gradcam++"
+
+
+ImageArg = Annotated[Path, typer.Argument(help="A photo (any format Pillow reads; EXIF rotation honoured).")]
+SizeOpt = Annotated[int, typer.Option(min=16, help="Resize the photo so its longer side has this many px "
+                                      "(a fixed-size model gets its own size).")]
+OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<command>/.")]
+
+
+def _photo(spec, image: Path, size: int):
+    """Load a photo at the model's fixed size, or with its longer side at `size`."""
+    from . import imaging
+    return imaging.load_image(image, size, exact=spec.fixed_size)
+
+
+def _save(spec, out, command: str, name: str, picture, params: dict) -> None:
+    from . import jobs
+    path = jobs.save_figure((out or Path("outputs") / spec.name / command) / f"{name}.png", picture,
+                            {"model": spec.name, "command": command, **params})
+    typer.echo(f"{command}: {path}")
+
+
+@app.command(name="weights", no_args_is_help=True)
+def weights_command(
+    layer: Annotated[Optional[str], typer.Argument(help="A conv layer; omit with --summary.")] = None,
+    model: ModelOpt = "vgg16-hed",
+    filters: Annotated[Optional[str], typer.Option(help="Filters to show (default: all of a first layer, "
+                                                   "else 0-15).")] = None,
+    channels: Annotated[Optional[str], typer.Option(help="Input channels of deeper layers (default 0-7).")] = None,
+    grey: Annotated[bool, typer.Option(help="First layer: one grey tile per input channel.")] = False,
+    summary: Annotated[bool, typer.Option(help="Print every conv layer's kernel shape.")] = False,
+    out: OutOpt = None,
+) -> None:
+    """Show a layer's learned kernels (0 = mid-grey; lighter = positive)."""
+    actmax = _library()
+    from . import weights
+    with _user_errors():
+        spec = actmax.load_model(model)
+        if summary or not layer:
+            for name, shape, count in weights.summary(spec):
+                typer.echo(f"{name:<28}{str(shape):<22}{count} parameters")
+            return
+        picture = weights.figure(spec, layer, filters=filters, channels=channels, grey=grey)
+        _save(spec, out, "weights", layer, picture, {"layer": layer, "filters": filters,
+                                                              "channels": channels, "grey": grey})
+
+
+@app.command(no_args_is_help=True)
+def features(
+    image: ImageArg,
+    layer: Annotated[Optional[list[str]], typer.Option(help="Layer (repeatable).")] = None,
+    blocks: Annotated[bool, typer.Option(help="The last conv layer of every block.")] = False,
+    maps: Annotated[Optional[str], typer.Option(help="Maps to show: '0-63' (default), 'all', '3,7'.")] = None,
+    colormap: Annotated[Colormap, typer.Option(help="Colormap for the maps.")] = Colormap.viridis,
+    title: Annotated[bool, typer.Option(help="Write the layer name above each grid.")] = True,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Show the feature maps a photo produces, one grid per layer."""
+    actmax = _library()
+    from . import feature_maps
+    with _user_errors():
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        chosen = (layer or []) + (feature_maps.block_ends(spec) if blocks else [])
+        if not chosen:
+            raise actmax.ActmaxError("give --layer NAME (repeatable) or --blocks; see 'actmax layers'")
+        for name in chosen:
+            actmax.models.get_layer(spec.model, name)
+        photo = _photo(spec, image, size)
+        for name in chosen:
+            picture = feature_maps.figure(spec, photo, name, maps=maps, colormap=colormap.value, title=title)
+            _save(spec, out, "features", f"{image.stem}_{name}", picture,
+                  {"image": str(image), "layer": name, "maps": maps, "colormap": colormap.value})
+
+
+@app.command(no_args_is_help=True)
+def deconv(
+    image: ImageArg,
+    layer: Annotated[str, typer.Option(help="Layer whose filters to project.")],
+    filter: Annotated[Optional[list[int]], typer.Option("--filter", help="Filter (repeatable); default: the "
+                                                        "--top strongest.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Project the K filters with the strongest activation.")] = 4,
+    method: Annotated[DeconvMethod, typer.Option(help="deconvnet (Zeiler & Fergus) or guided backprop.")] =
+    DeconvMethod.deconvnet,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Project the strongest activations of a layer's filters back into pixel space."""
+    actmax = _library()
+    from . import deconv as deconv_module
+    with _user_errors():
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        count = actmax.models.filter_count(spec.model, layer)
+        if filter and not all(0 <= f < count for f in filter):
+            raise actmax.ActmaxError(f"--filter must be within layer '{layer}''s range 0-{count - 1}")
+        picture, chosen = deconv_module.figure(spec, _photo(spec, image, size), layer, filters=filter,
+                                               top=top, method=method.value)
+        _save(spec, out, "deconv", f"{image.stem}_{layer}_{method.value}", picture,
+              {"image": str(image), "layer": layer, "filters": chosen, "method": method.value})
+
+
+@app.command(no_args_is_help=True)
+def occlusion(
+    image: ImageArg,
+    target: Annotated[Optional[str], typer.Option(help="Score to watch: 'class:N' for classifiers (default "
+                                                  "top-1), or 'layer:filter' (default: the strongest filter "
+                                                  "of the last layer).")] = None,
+    patch: Annotated[int, typer.Option(min=2, help="Grey patch size in px.")] = 32,
+    stride: Annotated[int, typer.Option(min=1, help="Patch step in px.")] = 16,
+    colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Map how much each region of a photo matters, by occluding it with a sliding grey patch."""
+    actmax = _library()
+    from . import occlusion as occlusion_module
+    with _user_errors():
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        picture, name = occlusion_module.figure(spec, _photo(spec, image, size), target=target, patch=patch,
+                                                stride=stride, colormap=colormap.value)
+        _save(spec, out, "occlusion", image.stem, picture,
+              {"image": str(image), "target": name, "patch": patch, "stride": stride})
+
+
+@app.command(no_args_is_help=True)
+def cam(
+    image: ImageArg,
+    class_index: Annotated[Optional[int], typer.Option("--class", min=0, help="Class to explain (default: "
+                                                       "top-1).")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="Conv layer (default: the last).")] = None,
+    method: Annotated[CamMethod, typer.Option(help="gradcam or gradcam++.")] = CamMethod.gradcam,
+    colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
+    model: Annotated[str, typer.Option("--model", "-m", help="A classifier: a keras.applications name (with "
+                                       "its head) or a .keras/.h5 file.")] = "vgg16-hed",
+    preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Grad-CAM heatmap of a classifier's class over a photo, with the top-5 classes."""
+    actmax = _library()
+    from . import cam as cam_module
+    with _user_errors():
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value, classifier=True)
+        picture, classes = cam_module.figure(spec, _photo(spec, image, size), class_index=class_index,
+                                             layer=layer, method=method.value, colormap=colormap.value)
+        for index, name, probability in classes:
+            typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
+        _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
+              {"image": str(image), "class": class_index, "method": method.value, "top5": classes})

@@ -55,3 +55,16 @@ def _draw_labels(canvas, labels, cols, cell, width, margin, height):
         colour = DEAD_COLOUR if "dead" in label else (230, 230, 230)
         draw.text((left + 1, top + height), label, fill=colour, font=font)
     return np.asarray(image)
+
+
+def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None) -> np.ndarray:
+    """uint8 images of the same size in one row (e.g. a photo beside its projections)."""
+    return make_grid(np.stack(images), cols=len(images), margin=margin, labels=labels)
+
+
+def titled(image: np.ndarray, title: str, *, height: int = 16) -> np.ndarray:
+    """Add a strip with `title` above a uint8 image."""
+    canvas = Image.new("RGB", (image.shape[1], image.shape[0] + height), BACKGROUND)
+    canvas.paste(Image.fromarray(image), (0, height))
+    ImageDraw.Draw(canvas).text((4, 2), title, fill=(230, 230, 230), font=ImageFont.load_default())
+    return np.asarray(canvas)

@@ -80,8 +80,10 @@ def prepare_dir(path: Path) -> Path:
     return path
 
 
-def load_image(path: Path, size: int | None = None) -> np.ndarray:
+def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | None = None) -> np.ndarray:
     """Load a photo as float RGB in [0, 1], EXIF rotation applied, its longer side resized to `size`.
+
+    With `exact` (height, width), resize to exactly that size instead (for fixed-size models).
 
     Raises:
         ImageError: the file is missing or not an image Pillow can read.
@@ -94,7 +96,9 @@ def load_image(path: Path, size: int | None = None) -> np.ndarray:
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageError(f"cannot read image '{path}' ({exc.__class__.__name__}); give a JPEG, PNG or other "
                          "picture Pillow can open") from None
-    if size:
+    if exact:
+        image = image.resize((exact[1], exact[0]), Image.Resampling.LANCZOS)
+    elif size:
         factor = size / max(image.size)
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                              Image.Resampling.LANCZOS)

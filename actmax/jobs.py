@@ -77,3 +77,14 @@ def manifest(rendering, *, grid_shape) -> dict:
                     "mean_activation": float(np.mean(rendering.activations)) if rendering.filters else 0.0},
         **rendering.extra,
     }
+
+
+def save_figure(path: Path, image: np.ndarray, params: dict) -> Path:
+    """Save one picture and a JSON sidecar of the parameters that made it (`name.png` + `name.json`), atomically."""
+    path = Path(path)
+    imaging.prepare_dir(path.parent)
+    imaging.save_png(path, image)
+    imaging.save_json(path.with_suffix(".json"), {**params, "versions": versions(),
+                                                   "created": datetime.datetime.now(datetime.timezone.utc)
+                                                   .isoformat(timespec="seconds")})
+    return path

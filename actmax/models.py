@@ -174,6 +174,13 @@ def visual_layers(model: keras.Model) -> list[keras.layers.Layer]:
             if not isinstance(layer, keras.layers.InputLayer) and _rank(layer) == 4]
 
 
+def last_conv_layer(model: keras.Model) -> str:
+    """The deepest convolution (else the deepest spatial layer): where class evidence is still mapped."""
+    spatial = visual_layers(model)
+    convs = [layer for layer in spatial if "Conv" in type(layer).__name__]
+    return (convs or spatial)[-1].name
+
+
 def _rank(layer: keras.layers.Layer) -> int | None:
     try:
         return len(layer.output.shape)

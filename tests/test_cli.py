@@ -67,3 +67,37 @@ def test_console_script_error_has_no_traceback(tmp_path):
                            "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: filters '99' are outside this layer's range 0-63 (64 filters)"
+
+
+ROCKET = str(__import__("pathlib").Path(__file__).parent / "data" / "rocket.jpg")
+
+
+@pytest.mark.parametrize("args, produced", [
+    (["weights", "block1_conv1"], ["block1_conv1.png", "block1_conv1.json"]),
+    (["features", ROCKET, "--layer", "block2_conv1", "--maps", "0-15", "--size", "64"],
+     ["rocket_block2_conv1.png", "rocket_block2_conv1.json"]),
+    (["deconv", ROCKET, "--layer", "block2_conv2", "--top", "2", "--size", "64"],
+     ["rocket_block2_conv2_deconvnet.png", "rocket_block2_conv2_deconvnet.json"]),
+    (["occlusion", ROCKET, "--target", "block2_conv1:3", "--size", "64", "--patch", "16"],
+     ["rocket.png", "rocket.json"]),
+])
+def test_inspection_commands_write_picture_and_sidecar(tmp_path, args, produced):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(produced)
+    assert json.loads((tmp_path / produced[1]).read_text())["model"] == "vgg16-hed"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cam", ROCKET], "no classifier head"),
+    (["features", "missing.jpg", "--layer", "block1_conv1"], "does not exist"),
+    (["features", ROCKET], "--blocks"),
+    (["features", ROCKET, "--layer", "block1_convX"], "unknown layer"),
+    (["deconv", ROCKET, "--layer", "block1_conv1", "--filter", "99"], "range 0-63"),
+    (["weights", "block1_pool"], "no convolution kernel"),
+    (["occlusion", ROCKET, "--target", "block1_conv1:x"], "cannot parse objective"),
+])
+def test_inspection_errors_are_one_line(tmp_path, args, message):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

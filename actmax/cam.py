@@ -1,0 +1,76 @@
+"""Class-activation heatmaps for classifiers: Grad-CAM and Grad-CAM++ on a convolutional layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from . import colormaps, gallery, imaging, models
+from .errors import ActmaxError, LayerError
+
+METHODS = ("gradcam", "gradcam++")
+
+
+def _weights(grads: tf.Tensor, acts: tf.Tensor, method: str) -> tf.Tensor:
+    """Per-channel weights: mean gradient (Grad-CAM) or the positive-gradient weighting of Grad-CAM++."""
+    if method == "gradcam":
+        return tf.reduce_mean(grads, axis=(0, 1))
+    g2, g3 = tf.square(grads), grads ** 3
+    denominator = 2 * g2 + tf.reduce_sum(acts, axis=(0, 1)) * g3
+    alpha = tf.math.divide_no_nan(g2, denominator)
+    return tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(0, 1))
+
+
+def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | None = None, layer: str | None = None,
+             method: str = "gradcam") -> tuple[np.ndarray, int, np.ndarray]:
+    """Heatmap (H, W) in [0, 1] at the image's size for a class (default: top-1), the class, and the probabilities.
+
+    Raises:
+        LayerError: the model has no classifier head.
+        ActmaxError: a class index out of range or an unknown method.
+    """
+    if method not in METHODS:
+        raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
+    try:
+        models.logits_layer(spec.model)
+    except LayerError:
+        raise LayerError(f"model '{spec.name}' has no classifier head, so there is no class to explain; "
+                         "use 'actmax occlusion' or 'actmax features' instead") from None
+    layer = layer or models.last_conv_layer(spec.model)
+    features = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False)
+    with tf.GradientTape() as tape:
+        acts = features(tf.constant(image[None], tf.float32))
+        logits = acts[models.LOGITS][0]
+        classes = int(logits.shape[-1])
+        index = int(tf.argmax(logits)) if class_index is None else class_index
+        if not 0 <= index < classes:
+            raise ActmaxError(f"class {index} is outside this model's range 0-{classes - 1}")
+        score = logits[index]
+    grads = tape.gradient(score, acts[layer])[0]
+    cam = tf.nn.relu(tf.reduce_sum(_weights(grads, acts[layer][0], method) * acts[layer][0], axis=-1))
+    heat = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")[..., 0].numpy()
+    heat = heat / heat.max() if heat.max() > 0 else heat
+    return heat.astype(np.float32), index, tf.nn.softmax(logits).numpy()
+
+
+def top_classes(spec: models.ModelSpec, probabilities: np.ndarray, top: int = 5) -> list[tuple[int, str, float]]:
+    """The `top` classes as (index, name, probability); ImageNet names when Keras can provide them."""
+    order = [int(i) for i in np.argsort(-probabilities)[:top]]
+    names = {i: "" for i in order}
+    if probabilities.shape[-1] == 1000 and spec.name in models.KERAS_APPS:
+        try:
+            import keras
+            decoded = keras.applications.imagenet_utils.decode_predictions(probabilities[None], top=top)[0]
+            names = {i: name for i, (_, name, _) in zip(order, decoded)}
+        except Exception:  # the class-name file downloads once; offline, indices alone still answer
+            pass
+    return [(i, names[i], float(probabilities[i])) for i in order]
+
+
+def figure(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | None = None, layer: str | None = None,
+           method: str = "gradcam", colormap: str = "inferno") -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+    """What `actmax cam` saves: the photo beside the heatmap over it; also returns the top-5 classes."""
+    heat, index, probabilities = grad_cam(spec, image, class_index=class_index, layer=layer, method=method)
+    shown = colormaps.overlay(image, heat, name=colormap)
+    labels = ["input", f"{method}: class {index}"]
+    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=labels), top_classes(spec, probabilities)

@@ -1,0 +1,93 @@
+"""Project a filter's strongest activation back to pixels: Zeiler & Fergus's DeConvNet, or guided backpropagation.
+
+Both are the gradient of one activation with respect to the image, with the ReLUs' backward pass
+changed: DeConvNet passes only the positive part of the signal coming back (ReLU on the way back);
+guided backpropagation also keeps the forward pass's mask. Max-pooling's gradient routes the
+signal to the recorded maxima (the 'switches'), and a convolution's gradient is its transposed filter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import gallery, imaging, models
+from .errors import ActmaxError
+
+METHODS = ("deconvnet", "guided")
+
+
+@tf.custom_gradient
+def _deconv_relu(x):
+    return tf.nn.relu(x), lambda dy: tf.nn.relu(dy)
+
+
+@tf.custom_gradient
+def _guided_relu(x):
+    return tf.nn.relu(x), lambda dy: tf.nn.relu(dy) * tf.cast(x > 0, dy.dtype)
+
+
+@contextlib.contextmanager
+def backward_relus(model: keras.Model, method: str) -> Iterator[None]:
+    """Temporarily give every ReLU of `model` the backward pass of `method`."""
+    relu = {"deconvnet": _deconv_relu, "guided": _guided_relu}[method]
+    swapped = [layer for layer in model.layers if getattr(layer, "activation", None) is keras.activations.relu]
+    for layer in swapped:
+        layer.activation = relu
+    try:
+        yield
+    finally:
+        for layer in swapped:
+            layer.activation = keras.activations.relu
+
+
+def strongest(acts: np.ndarray, top: int) -> list[int]:
+    """The `top` filters of an (H, W, C) activation with the highest maximum."""
+    return [int(i) for i in np.argsort(-acts.max(axis=(0, 1)), kind="stable")[:top]]
+
+
+def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list[int] | None = None, *,
+            top: int = 1, method: str = "deconvnet") -> tuple[list[int], np.ndarray]:
+    """Project the strongest activation of each filter (default: the `top` strongest filters) to pixel space.
+
+    Returns the filters and their projections (N, H, W, 3), signed, each scaled to a maximum magnitude of 1.
+
+    Raises:
+        ActmaxError: an unknown method.
+    """
+    if method not in METHODS:
+        raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
+    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    x = tf.constant(image[None], tf.float32)
+    filters = filters if filters is not None else strongest(features(x)[layer].numpy()[0], top)
+    projections = []
+    with backward_relus(spec.model, method):
+        for f in filters:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                values = features(x)[layer][0, ..., f]
+                peak = tf.reduce_max(values)
+            grad = tape.gradient(peak, x).numpy()[0]
+            projections.append(grad / max(np.abs(grad).max(), 1e-12))
+    return filters, np.stack(projections)
+
+
+def to_display(projections: np.ndarray, percentile: float = 99.5) -> np.ndarray:
+    """Signed projections to [0, 1] images, 0 at mid-grey, each scaled so its strong values show clearly."""
+    axes = tuple(range(1, projections.ndim))
+    magnitude = np.abs(projections)
+    scale = np.array([np.percentile(m[m > 0], percentile) if (m > 0).any() else 1.0 for m in magnitude])
+    return np.clip(0.5 + 0.5 * projections / scale.reshape(-1, *[1] * len(axes)), 0.0, 1.0)
+
+
+def figure(spec: models.ModelSpec, image: np.ndarray, layer: str, *, filters: list[int] | None = None,
+           top: int = 4, method: str = "deconvnet") -> tuple[np.ndarray, list[int]]:
+    """What `actmax deconv` saves: the photo beside each filter's projection; also returns the filters."""
+    chosen, projections = project(spec, image, layer, filters, top=top, method=method)
+    tiles = [imaging.to_uint8(image)] + [imaging.to_uint8(p) for p in to_display(projections)]
+    labels = ["input"] + [f"{layer}:{f}" for f in chosen]
+    return gallery.side_by_side(tiles, labels=labels), chosen

@@ -1,0 +1,46 @@
+"""Feature maps of a photo: what each filter of a layer responds to, map by map."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from . import colormaps, gallery, models
+from .selection import parse_filters
+
+
+def block_ends(spec: models.ModelSpec) -> list[str]:
+    """The last convolution before each change of resolution (the last conv of every block)."""
+    table = models.layer_table(spec)
+    ends, last_conv = [], None
+    for (name, kind, shape, _), following in zip(table, table[1:] + [None]):
+        last_conv = name if "Conv" in kind else last_conv
+        if last_conv and (following is None or following[2] != shape):
+            ends.append(last_conv)
+            last_conv = None
+    return ends
+
+
+def feature_maps(spec: models.ModelSpec, image: np.ndarray, layers: list[str]) -> dict[str, np.ndarray]:
+    """Post-activation maps (channels, H, W) of each layer for one [0, 1] RGB image."""
+    features = models.FeatureModel(spec, tuple(layers), pre_activation=False)
+    acts = features(tf.constant(image[None], tf.float32))
+    return {name: np.transpose(acts[name].numpy()[0], (2, 0, 1)) for name in layers}
+
+
+def maps_grid(maps: np.ndarray, *, colormap: str = "viridis", margin: int = 2, min_tile: int = 48) -> np.ndarray:
+    """Each map normalised on its own, coloured, upscaled to at least `min_tile` px, in a square-ish grid."""
+    unit = colormaps.normalise(maps, axes=(1, 2))
+    tiles = colormaps.apply(unit, colormap)
+    zoom = max(1, -(-min_tile // max(maps.shape[1:])))
+    tiles = tiles.repeat(zoom, axis=1).repeat(zoom, axis=2)
+    return gallery.make_grid(tiles, margin=margin)
+
+
+def figure(spec: models.ModelSpec, image: np.ndarray, layer: str, *, maps: str | None = None,
+           colormap: str = "viridis", title: bool = True) -> np.ndarray:
+    """What `actmax features` saves for one layer: the chosen maps (default the first 64) in a titled grid."""
+    values = feature_maps(spec, image, [layer])[layer]
+    chosen = parse_filters(maps or f"0-{min(len(values), 64) - 1}", len(values))
+    grid = maps_grid(values[chosen], colormap=colormap)
+    return gallery.titled(grid, f"{spec.name} {layer}: maps {chosen[0]}-{chosen[-1]}") if title else grid

@@ -1,0 +1,72 @@
+"""Occlusion sensitivity: slide a grey patch over the photo and map how much the chosen score drops."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from . import colormaps, gallery, imaging, models, objectives
+from .errors import ActmaxError
+
+Score = Callable[[tf.Tensor], tf.Tensor]
+
+
+def positions(length: int, patch: int, stride: int) -> list[int]:
+    """Patch offsets along one axis, every `stride` px, the last one flush with the edge."""
+    last = max(length - patch, 0)
+    return sorted(set(list(range(0, last + 1, stride)) + [last]))
+
+
+def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray) -> tuple[Score, str]:
+    """The score to watch: a class probability for classifiers (`class:N`, default top-1), else a filter's mean.
+
+    For a conv body the default is the strongest filter of its last layer; `target` may be `layer:index`.
+    """
+    if len(spec.model.outputs[0].shape) == 2 and (target is None or target.startswith("class:")):
+        probs = lambda x: spec.model(models.preprocess_fn(spec.preprocess)(_fit(spec, x)), training=False)
+        index = int(target.split(":")[1]) if target else int(np.argmax(probs(tf.constant(image[None]))[0]))
+        classes = int(spec.model.outputs[0].shape[-1])
+        if not 0 <= index < classes:
+            raise ActmaxError(f"class {index} is outside this model's range 0-{classes - 1}")
+        return (lambda x: tf.cast(probs(x)[:, index], tf.float32)), f"class:{index}"
+    if target is None:
+        layer = models.last_conv_layer(spec.model)
+        acts = models.FeatureModel(spec, (layer,), pre_activation=False)(tf.constant(image[None]))[layer]
+        target = f"{layer}:{int(np.argmax(tf.reduce_mean(acts, axis=(0, 1, 2))))}"
+    goal = objectives.parse(target)
+    features = models.FeatureModel(spec, tuple(goal.layers), pre_activation=False)
+    return (lambda x: goal(features(x))), target
+
+
+def _fit(spec, images):
+    return tf.image.resize(images, spec.fixed_size) if spec.fixed_size else images
+
+
+def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: int = 16, batch: int = 32,
+                  fill: float = 0.5) -> np.ndarray:
+    """Per pixel, the mean drop of `score` over the patches covering it (H, W); positive = the pixel helped."""
+    height, width = image.shape[:2]
+    base = float(score(tf.constant(image[None]))[0])
+    spots = [(y, x) for y in positions(height, patch, stride) for x in positions(width, patch, stride)]
+    drops = []
+    for start in range(0, len(spots), batch):
+        occluded = np.repeat(image[None], len(spots[start:start + batch]), axis=0)
+        for i, (y, x) in enumerate(spots[start:start + batch]):
+            occluded[i, y:y + patch, x:x + patch] = fill
+        drops.extend(base - score(tf.constant(occluded)).numpy())
+    total, count = np.zeros((height, width)), np.zeros((height, width))
+    for (y, x), drop in zip(spots, drops):
+        total[y:y + patch, x:x + patch] += drop
+        count[y:y + patch, x:x + patch] += 1
+    return (total / np.maximum(count, 1)).astype(np.float32)
+
+
+def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int = 32,
+           stride: int = 16, colormap: str = "inferno") -> tuple[np.ndarray, str]:
+    """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name."""
+    score, name = score_function(spec, target, image)
+    heat = occlusion_map(score, image, patch=patch, stride=stride)
+    shown = colormaps.overlay(image, colormaps.normalise(np.maximum(heat, 0)), name=colormap)
+    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=["input", f"occlusion: {name}"]), name

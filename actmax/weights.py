@@ -1,0 +1,88 @@
+"""Pictures of learned convolution kernels: 0 is mid-grey, the sign shows as lighter or darker.
+
+Returns uint8 arrays; `actmax weights` saves them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import keras
+
+from . import gallery, models
+from .errors import LayerError
+from .selection import parse_filters
+
+BGR_CONVENTIONS = ("caffe", "hed")
+
+
+def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Layers with a 4-D kernel (height, width, in, out): Conv2D and its relatives."""
+    return [layer for layer in model.layers if getattr(layer, "kernel", None) is not None
+            and len(layer.kernel.shape) == 4]
+
+
+def kernel_of(spec: models.ModelSpec, layer: str) -> np.ndarray:
+    """The (height, width, in, out) kernel of a conv layer, input channels in RGB order for a first layer.
+
+    Raises:
+        LayerError: the layer has no 4-D kernel.
+    """
+    found = models.get_layer(spec.model, layer)
+    if found not in conv_layers(spec.model):
+        names = ", ".join(l.name for l in conv_layers(spec.model)[:6])
+        raise LayerError(f"layer '{layer}' has no convolution kernel; pick a conv layer such as {names}")
+    kernel = np.asarray(found.kernel)
+    first = kernel.shape[2] == 3 and spec.preprocess in BGR_CONVENTIONS
+    return kernel[:, :, ::-1] if first else kernel  # BGR models: show what the filter sees in RGB
+
+
+def signed_to_unit(values: np.ndarray, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    """Map signed weights to [0, 1] with 0 at 0.5, each group over `axes` scaled by its largest magnitude."""
+    scale = np.abs(values).max(axis=axes, keepdims=True)
+    return 0.5 + 0.5 * values / np.where(scale > 0, scale, 1.0)
+
+
+def upscale(tiles: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling of (N, H, W, C) tiles, so a 3x3 kernel stays crisp."""
+    return tiles.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def rgb_filters(kernel: np.ndarray, *, zoom: int = 8, margin: int = 2) -> np.ndarray:
+    """One RGB tile per filter of a first layer (3 input channels)."""
+    tiles = signed_to_unit(np.transpose(kernel, (3, 0, 1, 2)), axes=(1, 2, 3))  # each filter on its own scale
+    return gallery.make_grid(upscale(_to_uint8(tiles), zoom), margin=margin)
+
+
+def channel_grid(kernel: np.ndarray, *, filters: list[int], channels: list[int], zoom: int = 8,
+                 margin: int = 2) -> np.ndarray:
+    """Grey tiles: one row per filter, one column per input channel."""
+    chosen = kernel[:, :, channels][:, :, :, filters]              # (h, w, C, F)
+    tiles = np.transpose(chosen, (3, 2, 0, 1))[..., None]           # (F, C, h, w, 1)
+    tiles = signed_to_unit(tiles, axes=(1, 2, 3, 4)).reshape(-1, *tiles.shape[2:])  # one scale per filter row
+    return gallery.make_grid(upscale(_to_uint8(tiles), zoom), cols=len(channels), margin=margin)
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+
+
+def summary(spec: models.ModelSpec) -> list[tuple[str, tuple[int, ...], int]]:
+    """(name, kernel shape, parameter count) of every conv layer."""
+    return [(layer.name, tuple(layer.kernel.shape), int(sum(np.prod(w.shape) for w in layer.weights)))
+            for layer in conv_layers(spec.model)]
+
+
+def figure(spec: models.ModelSpec, layer: str, *, filters: str | None = None, channels: str | None = None,
+           grey: bool = False, zoom: int = 8) -> np.ndarray:
+    """What `actmax weights` saves: RGB patches for a first layer (unless `grey`), else filters x input channels.
+
+    Defaults: every filter of a first layer; the first 16 filters x first 8 channels of a deeper one.
+    """
+    kernel = kernel_of(spec, layer)
+    inputs, outputs = kernel.shape[2:]
+    first = inputs == 3
+    chosen = parse_filters(filters or ("all" if first else f"0-{min(outputs, 16) - 1}"), outputs)
+    if first and not grey:
+        return rgb_filters(kernel[..., chosen], zoom=zoom)
+    picked = parse_filters(channels or ("all" if first else f"0-{min(inputs, 8) - 1}"), inputs)
+    return channel_grid(kernel, filters=chosen, channels=picked, zoom=zoom)

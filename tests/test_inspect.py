@@ -1,0 +1,154 @@
+"""The classic inspection plots: weights, feature maps, DeConvNet, occlusion, Grad-CAM."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from actmax import cam, colormaps, deconv, feature_maps, imaging, models, occlusion, weights
+from actmax.errors import ActmaxError, LayerError
+
+from conftest import tiny_cnn
+
+
+def one_conv_spec(kernel: np.ndarray, preprocess: str = "unit") -> models.ModelSpec:
+    """A model whose only layer is a conv with the given (h, w, in, out) kernel and zero bias."""
+    inputs = keras.Input((None, None, kernel.shape[2]))
+    conv = keras.layers.Conv2D(kernel.shape[3], kernel.shape[:2], padding="same", activation="relu", name="conv")
+    model = keras.Model(inputs, conv(inputs))
+    conv.set_weights([kernel, np.zeros(kernel.shape[3], np.float32)])
+    return models.ModelSpec("one", model, preprocess, "")
+
+
+def test_first_layer_picture_has_one_tile_per_filter_with_sign_mapping():
+    kernel = np.zeros((3, 3, 3, 5), np.float32)
+    kernel[0, 0, 0, 2] = 1.0   # filter 2: positive red at the top-left
+    kernel[2, 2, 1, 2] = -1.0  # and negative green at the bottom-right
+    picture = weights.figure(one_conv_spec(kernel), "conv", zoom=4)
+    rows, cols = 2, 3  # 5 tiles in a square-ish grid
+    assert picture.shape == (rows * 12 + 3 * 2, cols * 12 + 4 * 2, 3)
+    top, left = 2, 2 + 2 * (12 + 2)
+    tile = picture[top:top + 12, left:left + 12]
+    assert tuple(tile[0, 0]) == (255, 128, 128)   # +1 red → full red, others at mid-grey
+    assert tuple(tile[11, 11]) == (128, 0, 128)   # −1 green → no green
+    assert tuple(tile[5, 5]) == (128, 128, 128)   # 0 → mid-grey
+    assert (tile[:4, :4] == tile[0, 0]).all()     # nearest-neighbour: a 3x3 kernel stays crisp
+
+
+def test_bgr_models_show_first_layer_kernels_in_rgb():
+    kernel = np.zeros((1, 1, 3, 1), np.float32)
+    kernel[0, 0, 0, 0] = 1.0  # the model's channel 0 is blue for a caffe-style model
+    shown = weights.kernel_of(one_conv_spec(kernel, "caffe"), "conv")
+    assert shown[0, 0, 2, 0] == 1.0 and shown[0, 0, 0, 0] == 0.0
+
+
+def test_deeper_layer_grid_is_filters_by_channels(hed):
+    picture = weights.figure(hed, "block3_conv1", filters="0-3", channels="0-5", zoom=2)
+    assert picture.shape == (4 * 6 + 5 * 2, 6 * 6 + 7 * 2, 3)
+
+
+def test_weights_refuses_layers_without_kernels(hed):
+    with pytest.raises(LayerError, match="no convolution kernel"):
+        weights.kernel_of(hed, "block1_pool")
+
+
+def test_feature_maps_of_a_constant_image_are_constant_inside(hed):
+    maps = feature_maps.feature_maps(hed, np.full((48, 48, 3), 0.4, np.float32), ["block2_conv1"])["block2_conv1"]
+    inner = maps[:, 3:-3, 3:-3]
+    assert maps.shape == (128, 24, 24)
+    np.testing.assert_allclose(inner, inner[:, :1, :1] * np.ones_like(inner), rtol=1e-4, atol=1e-3)
+
+
+def test_block_ends_are_the_last_conv_of_each_block(hed):
+    assert feature_maps.block_ends(hed) == ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3",
+                                            "block5_conv3"]
+
+
+def test_feature_grid_geometry(hed):
+    picture = feature_maps.figure(hed, np.random.default_rng(0).uniform(size=(32, 32, 3)).astype(np.float32),
+                                  "block1_conv1", maps="0-8", title=False)
+    assert picture.shape == (3 * 64 + 4 * 2, 3 * 64 + 4 * 2, 3)  # 32 px maps doubled to reach 48 px
+
+
+def test_deconv_projection_lies_in_the_receptive_field(hed):
+    image = np.full((64, 64, 3), 0.5, np.float32)
+    image[40:48, 8:16] = [1.0, 0.0, 0.0]  # one small red square
+    for method in deconv.METHODS:
+        filters, projections = deconv.project(hed, image, "block2_conv1", top=1, method=method)
+        energy = np.abs(projections[0]).sum(axis=-1)
+        assert projections.shape == (1, 64, 64, 3) and energy.max() > 0
+        y, x = np.unravel_index(np.argmax(energy), energy.shape)
+        assert 30 <= y <= 58 and 0 <= x <= 26  # within the square's neighbourhood, not elsewhere
+        assert energy[:20, 40:].sum() == 0  # far corners receive nothing
+
+
+def test_occlusion_peaks_at_the_patch_the_score_depends_on():
+    image = np.full((64, 64, 3), 0.5, np.float32)
+    image[40:56, 8:24] = 1.0
+    score = lambda x: tf.reduce_mean(x[:, 40:56, 8:24], axis=(1, 2, 3))  # depends on one patch only
+    heat = occlusion.occlusion_map(score, image, patch=16, stride=8)
+    y, x = np.unravel_index(np.argmax(heat), heat.shape)
+    assert 40 <= y < 56 and 8 <= x < 24 and heat[:16, 40:].max() == 0
+
+
+def test_occlusion_positions_cover_the_edge():
+    assert occlusion.positions(50, 16, 16) == [0, 16, 32, 34]
+
+
+def quadrant_classifier() -> models.ModelSpec:
+    """A tiny classifier trained in the test: class 1 when a bright square sits in the top-left quadrant."""
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.0, 0.3, (240, 32, 32, 3)).astype(np.float32)
+    labels = np.arange(240) % 2
+    for i in range(240):
+        y, x = rng.integers(0, 10, 2) + (0 if labels[i] else 16)
+        images[i, y:y + 6, x:x + 6] = 1.0
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.MaxPooling2D(4)(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_b")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="out")(x))
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(images, labels, epochs=25, batch_size=32, verbose=0)
+    assert model.evaluate(images, labels, verbose=0)[1] > 0.9
+    return models.ModelSpec("quadrant", model, "unit", "")
+
+
+def test_grad_cam_peaks_in_the_quadrant_that_decides():
+    spec = quadrant_classifier()
+    image = np.full((32, 32, 3), 0.1, np.float32)
+    image[4:10, 5:11] = 1.0  # the decisive square, top-left
+    for method in cam.METHODS:
+        heat, index, probabilities = cam.grad_cam(spec, image, class_index=1, method=method)
+        y, x = np.unravel_index(np.argmax(heat), heat.shape)
+        assert heat.shape == (32, 32) and y < 16 and x < 16
+        assert heat[:16, :16].mean() > heat[16:, 16:].mean()
+
+
+def test_grad_cam_errors(hed, tiny_spec):
+    image = np.zeros((32, 32, 3), np.float32)
+    with pytest.raises(LayerError, match="no classifier head.*occlusion"):
+        cam.grad_cam(hed, image)
+    with pytest.raises(ActmaxError, match="range 0-3"):
+        cam.grad_cam(tiny_spec, image, class_index=9)
+
+
+def test_colormaps_and_overlay():
+    ramp = colormaps.apply(np.linspace(0, 1, 5), "viridis")
+    assert tuple(ramp[0]) == (0x44, 0x01, 0x54) and tuple(ramp[-1]) == (0xfd, 0xe7, 0x25)
+    assert tuple(colormaps.apply(np.array([0.5]), "grey")[0]) == (128, 128, 128)
+    with pytest.raises(ActmaxError, match="unknown colormap"):
+        colormaps.apply(np.zeros(2), "jet")
+    blended = colormaps.overlay(np.zeros((2, 2, 3)), np.ones((2, 2)), name="grey", alpha=0.5)
+    assert (blended == 128).all()
+
+
+def test_load_image_errors(tmp_path):
+    from actmax.errors import ImageError
+    with pytest.raises(ImageError, match="does not exist"):
+        imaging.load_image(tmp_path / "missing.jpg")
+    (tmp_path / "fake.jpg").write_text("not an image")
+    with pytest.raises(ImageError, match="cannot read image"):
+        imaging.load_image(tmp_path / "fake.jpg")
