@@ -15,7 +15,7 @@ _EXPORTS = {
     "models": ("DEFAULT_MODEL", "load_model", "model_names", "visual_layers", "layer_table"),
     "objectives": ("channel", "class_logit", "direction", "diversity", "layer_energy", "neuron", "parse"),
     "presets": ("PRESETS", "Settings", "get_preset"),
-    "rendering": ("Rendering", "render", "render_objective"),
+    "rendering": ("Rendering", "render", "render_batches", "render_objective"),
     "jobs": ("save_rendering",),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

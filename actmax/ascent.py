@@ -33,6 +33,7 @@ class Engine:
     param: params_module.Param
     optimizer: optim.Optimizer
     run_octave: Callable
+    snapshot_every: int = 0
 
     def traces(self) -> int:
         """How many times the octave loop was compiled (bounded by the distinct image shapes)."""
@@ -41,25 +42,27 @@ class Engine:
     def ascend(self, start: np.ndarray, seed: int, on_octave: Callable | None = None) -> Ascent:
         """Optimise starting values over every octave, from a `(seed, octave)` seed per octave."""
         s = self.settings
-        values, steps_run = tf.constant(start), 0
+        values, steps_run, frames = tf.constant(start), 0, []
         for octave, size in enumerate(octave_sizes(s.size, s.octaves, s.octave_scale)):
             if octave:
                 values = resize(self.param, values, size)
-            values, scores, steps = self.run_octave(values, tf.constant([seed, octave], tf.int32),
-                                                    tf.constant(s.steps))
+            values, scores, steps, snapshots = self.run_octave(values, tf.constant([seed, octave], tf.int32),
+                                                               tf.constant(s.steps))
             steps_run += steps
+            frames.extend(tf.image.resize(snapshot, (s.size, s.size), method="bicubic") for snapshot in snapshots)
             if on_octave:
                 on_octave(octave, scores)
-        return Ascent(self.param.to_image(values), scores, steps_run)
+        return Ascent(self.param.to_image(values), scores, steps_run, frames)
 
 
 @dataclass(frozen=True)
 class Ascent:
-    """The result of one ascent: images in [0, 1], the last step's objective values, and steps run."""
+    """The result of one ascent: images in [0, 1], the last step's objective values, steps run, snapshots."""
 
     images: tf.Tensor
     scores: tf.Tensor
     steps: tf.Tensor
+    frames: list[tf.Tensor]  # snapshots (batch, size, size, channels) when the engine keeps them
 
 
 def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tensor:
@@ -69,11 +72,12 @@ def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tenso
 
 
 def build(features: Features, objective: Objective, settings: Settings, *, jit: bool = False,
-          loss_scale: float = 1.0) -> Engine:
+          loss_scale: float = 1.0, snapshot_every: int = 0) -> Engine:
     """Compile the ascent for `objective` on `features` with the given settings.
 
     `loss_scale` multiplies the objective before differentiation and divides the gradient after, so
-    that float16 gradients do not underflow; float32 and bfloat16 need none.
+    that float16 gradients do not underflow; float32 and bfloat16 need none. With `snapshot_every`,
+    the images every that many steps are kept on the device (for animations).
     """
     param = params_module.PARAMS[settings.param]()
     optimizer = optim.OPTIMIZERS[settings.optimizer](settings.lr)
@@ -87,8 +91,10 @@ def build(features: Features, objective: Objective, settings: Settings, *, jit: 
             images = param.to_image(values)
             scores = objective(features(transform(images, seed)))
             total = (tf.reduce_sum(scores) - penalty(images)) * loss_scale
-        delta, state = optimizer.update(tape.gradient(total, values) / loss_scale, state, t)
-        return project(values + delta), state, tf.ensure_shape(scores, values.shape[:1])
+        # Some gradients (e.g. of the rotation) lose the static batch size; the loop needs it kept.
+        grad = tf.ensure_shape(tape.gradient(total, values), values.shape) / loss_scale
+        delta, state = optimizer.update(grad, state, t)
+        return tf.ensure_shape(project(values + delta), values.shape), state, tf.ensure_shape(scores, values.shape[:1])
 
     @tf.function(reduce_retracing=True, jit_compile=jit)
     def run_octave(values, seed, steps):
@@ -96,6 +102,7 @@ def build(features: Features, objective: Objective, settings: Settings, *, jit: 
         scores = best = tf.fill(tf.shape(values)[:1], -float("inf"))
         since = tf.zeros(tf.shape(values)[:1], tf.int32)
         taken = tf.constant(0)
+        snapshots = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         for t in tf.range(steps):
             if settings.patience and tf.reduce_all(since >= settings.patience):
                 break
@@ -103,9 +110,13 @@ def build(features: Features, objective: Objective, settings: Settings, *, jit: 
             values = regularisers.blur_every(param, values, t, settings.blur_every)
             best, since = _track_best(scores, best, since)
             taken = t + 1
-        return values, scores, taken
+            if snapshot_every and taken % snapshot_every == 0 and taken < steps:
+                snapshots = snapshots.write(snapshots.size(), param.to_image(values))
+        if not snapshot_every:
+            return values, scores, taken, tf.zeros((0,))
+        return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
 
-    return Engine(settings, param, optimizer, run_octave)
+    return Engine(settings, param, optimizer, run_octave, snapshot_every)
 
 
 def _track_best(scores: tf.Tensor, best: tf.Tensor, since: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

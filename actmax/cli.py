@@ -66,6 +66,7 @@ class Sort(str, Enum):
 
 class ParamName(str, Enum):
     pixel = "pixel"
+    decorrelated = "decorrelated"
     fourier = "fourier"
 
 
@@ -152,32 +153,71 @@ def render(
     labels: Annotated[bool, typer.Option(help="Label gallery tiles with filter index and activation.")] = True,
     stretch: Annotated[bool, typer.Option(help="Contrast-stretch gallery tiles for display (files stay "
                                           "lossless).")] = False,
+    animate: Annotated[bool, typer.Option(help="Also save each filter's optimisation as an animated GIF.")] = False,
+    layers: Annotated[Optional[list[str]], typer.Option("--layer", help="More layers to render (repeatable).")] = None,
+    all_layers: Annotated[bool, typer.Option(help="Render every convolutional layer.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Redo filters already in the output folder (default: resume, "
+                                            "skipping them).")] = False,
+    shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "
+                                                 "== i); 'actmax gallery' merges the shards.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Render one image per filter of LAYER and stitch them into a gallery."""
+    """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
     actmax = _library()
-    from . import imaging, progress
+    from . import imaging, jobs, progress
     with _user_errors():
-        if not (layer or objective):
-            raise actmax.ActmaxError("give a LAYER to render (see 'actmax layers') or an --objective expression")
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
-        target = out or Path("outputs") / spec.name / (layer if not objective else "objective")
-        imaging.check_writable(target)
-        options = dict(model=spec, preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
-                       octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
-                       pre_activation=None if post_relu is None else not post_relu, patience=patience,
-                       precision=precision and precision.value)
-        with progress.bar(quiet) as report:
-            if objective:
-                result = actmax.render_objective(objective, variants=variants, diversity=diversity,
-                                                 progress=report, **options)
-            else:
-                result = actmax.render(layer, filters, batch=batch, top=top, sort=sort.value, progress=report,
-                                       **options)
-        path = actmax.save_rendering(result, target, cols=cols, labels=labels, stretch=stretch)
-        typer.echo(f"{len(result.filters)} images, {int((~result.alive).sum())} dead, "
-                   f"{result.seconds:.1f} s: {path}")
+        settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
+                        octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
+                        pre_activation=None if post_relu is None else not post_relu, patience=patience,
+                        precision=precision and precision.value)
+        if objective:
+            target = out or Path("outputs") / spec.name / "objective"
+            imaging.check_writable(target)
+            with progress.bar(quiet) as report:
+                result = actmax.render_objective(objective, model=spec, variants=variants, diversity=diversity,
+                                                 progress=report, **settings)
+            typer.echo(f"{objective}: {actmax.save_rendering(result, target, cols=cols, labels=labels)}")
+            return
+        chosen = _layers_to_render(actmax, spec, layer, layers, all_layers)
+        for name in chosen:
+            target = (out or Path("outputs") / spec.name) / name if len(chosen) > 1 or not out else out
+            imaging.check_writable(target)
+            with progress.bar(quiet) as report:
+                done = jobs.render_job(name, filters, out=target, model=spec, overwrite=overwrite, shard=shard,
+                                       top=top, sort=sort.value, cols=cols, labels=labels, stretch=stretch,
+                                       batch=batch, progress=report, animate=animate, **settings)
+            typer.echo(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
+
+
+def _layers_to_render(actmax, spec, layer, layers, all_layers) -> list[str]:
+    """The layers a render asks for, all checked before any work starts."""
+    chosen = ([layer] if layer else []) + list(layers or [])
+    if all_layers:
+        chosen += [l.name for l in actmax.visual_layers(spec.model) if "Conv" in type(l).__name__]
+    if not chosen:
+        raise actmax.ActmaxError("give a LAYER to render (see 'actmax layers'), --all-layers, or an --objective")
+    for name in chosen:
+        actmax.models.get_layer(spec.model, name)
+    return list(dict.fromkeys(chosen))
+
+
+@app.command(no_args_is_help=True)
+def gallery(
+    folder: Annotated[Path, typer.Argument(help="A folder 'actmax render' wrote (a layer's, or the model's with "
+                                           "one subfolder per layer).")],
+    top: Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")] = None,
+    sort: Annotated[Sort, typer.Option(help="Gallery order.")] = Sort.index,
+    cols: Annotated[Optional[int], typer.Option(min=1, help="Gallery columns (default: square-ish).")] = None,
+    labels: Annotated[bool, typer.Option(help="Label tiles with filter index and activation.")] = True,
+    stretch: Annotated[bool, typer.Option(help="Contrast-stretch tiles for display.")] = False,
+) -> None:
+    """Merge shard manifests, restitch gallery PNGs from the per-filter files, and write index.html."""
+    from . import jobs
+    with _user_errors():
+        page = jobs.build_site(folder, top=top, sort=sort.value, cols=cols, labels=labels, stretch=stretch)
+        typer.echo(f"gallery: {page}")
 
 
 class Colormap(str, Enum):
@@ -338,3 +378,45 @@ def cam(
             typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
         _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
               {"image": str(image), "class": class_index, "method": method.value, "top5": classes})
+
+
+@app.command(no_args_is_help=True)
+def dream(
+    image: Annotated[Optional[Path], typer.Argument(help="A photo to dream over (omit with --from-noise).")] = None,
+    layer: Annotated[Optional[list[str]], typer.Option(help="Layer whose energy to raise, optionally weighted: "
+                                                       "'block4_conv3', 'block5_conv1:0.5' (repeatable).")] = None,
+    objective: Annotated[Optional[str], typer.Option(help="Raise chosen filters instead, e.g. "
+                                                     "'block4_conv3:12'.")] = None,
+    from_noise: Annotated[bool, typer.Option(help="Dream over grey noise instead of a photo.")] = False,
+    octaves: Annotated[int, typer.Option(min=1, help="Number of scales.")] = 4,
+    octave_scale: Annotated[float, typer.Option(min=1.0, help="Size ratio between scales.")] = 1.4,
+    steps: Annotated[int, typer.Option(min=1, help="Ascent steps per octave.")] = 20,
+    step_size: Annotated[float, typer.Option(min=0.0, help="Pixel change per step (0..1 scale).")] = 0.01,
+    tile: Annotated[int, typer.Option(min=32, help="Gradient tile size in px (memory bound for large "
+                                      "photos).")] = 512,
+    max_loss: Annotated[Optional[float], typer.Option(help="Stop an octave once the objective passes this.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=16, help="Work at this longer side (default: the photo's "
+                                                "own size; 512 from noise).")] = None,
+    frames: Annotated[int, typer.Option(min=1, help="Zoom animation: dream, zoom, repeat; writes a GIF.")] = 1,
+    zoom: Annotated[float, typer.Option(min=1.0, help="Zoom factor between frames.")] = 1.05,
+    seed: Annotated[int, typer.Option(help="Random seed for the rolls (and the noise).")] = 0,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, out: OutOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """DeepDream over a photo: amplify what chosen layers or filters see, keeping the photo's size."""
+    actmax = _library()
+    from . import dream as dreaming, jobs
+    with _user_errors():
+        spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        photo = dreaming.start_image(image, from_noise=from_noise, size=size, seed=seed)
+        goal = dreaming.objective_for(spec, layer, objective)
+        settings = dreaming.DreamSettings(octaves, octave_scale, steps, step_size, tile, max_loss, seed)
+        report = None if quiet else (lambda o, n, loss: typer.echo(f"octave {o + 1}/{n}: objective {loss:.4g}",
+                                                                  err=True))
+        pictures = dreaming.zoom_frames(spec, photo, goal, frames=frames, factor=zoom, settings=settings,
+                                        progress=report)
+        stem = image.stem if image else "noise"
+        params = {"model": spec.name, "image": str(image) if image else None, "objective": goal.name,
+                  **settings.__dict__, "frames": frames, "zoom": zoom}
+        path = jobs.save_dream(out or Path("outputs") / spec.name / "dream", stem, pictures, params)
+        typer.echo(f"dream: {path}")

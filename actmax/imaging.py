@@ -46,6 +46,15 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def save_gif(path: Path, frames: np.ndarray, *, milliseconds: int = 120) -> None:
+    """Atomically save float [0, 1] or uint8 frames (T, H, W, C) as a looping animated GIF."""
+    frames = frames if frames.dtype == np.uint8 else to_uint8(frames)
+    pictures = [Image.fromarray(f.squeeze(-1) if f.shape[-1] == 1 else f) for f in frames]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=milliseconds, loop=0)
+    atomic_write(path, buffer.getvalue())
+
+
 def save_png(path: Path, image: np.ndarray) -> None:
     """Atomically save an uint8 image, or a float image in [0, 1], as PNG."""
     atomic_write(path, png_bytes(image if image.dtype == np.uint8 else to_uint8(image)))

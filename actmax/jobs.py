@@ -1,23 +1,59 @@
-"""Write a rendering to disk: one PNG per filter, the gallery, and a manifest, each file written atomically."""
+"""Gallery jobs on disk: per-filter PNGs written as each batch finishes, an atomically updated manifest,
+resume after any interruption, shards that share one folder, and the gallery restitched from the files.
+
+Every file is written to a temporary name and renamed, so a killed job leaves only complete files.
+"""
 
 from __future__ import annotations
 
 import datetime
+import json
 import platform
 from importlib import metadata
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import numpy as np
+from PIL import Image
 
-from . import gallery, imaging
+from . import gallery, html, imaging, rendering as renders
+from .errors import ActmaxError, OutputError
 
 MANIFEST = "manifest.json"
 GALLERY = "gallery.png"
+INDEX = "index.html"
 
 
 def filter_file(index: int) -> str:
     """File name of one filter's image."""
     return f"filter_{index:04d}.png"
+
+
+def manifest_name(shard: tuple[int, int] | None) -> str:
+    """The manifest a run writes: `manifest.json`, or one part per shard."""
+    return MANIFEST if shard is None else f"manifest-shard-{shard[0]}-of-{shard[1]}.json"
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """`i/N` → (i, N).
+
+    Raises:
+        ActmaxError: not of that form, or i outside 0..N-1.
+    """
+    if text is None:
+        return None
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ActmaxError(f"bad shard '{text}'; write i/N, e.g. 0/4 for the first of 4 shards") from None
+    if not 0 <= i < n:
+        raise ActmaxError(f"shard '{text}' must have 0 <= i < N, e.g. 0/{max(n, 1)} … {max(n, 1) - 1}/{max(n, 1)}")
+    return i, n
+
+
+def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
+    """Filters go to shards by index modulo N, whatever the selection."""
+    return shard is None or index % shard[1] == shard[0]
 
 
 def versions() -> dict:
@@ -31,52 +67,203 @@ def versions() -> dict:
     return found
 
 
-def labels_for(rendering) -> list[str]:
-    """Tile labels: filter index and activation, or 'dead' for a filter that stayed silent."""
-    return [f"#{f} {a:.3g}" if alive else f"#{f} dead"
-            for f, a, alive in zip(rendering.filters, rendering.activations, rendering.alive)]
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def header(model: str, layer: str, settings, seed: int, objective: str = "") -> dict:
+    """What identifies a run: images from runs with different headers never mix in one folder."""
+    return {"model": model, "layer": layer, "objective": objective or f"{layer}:<filter>",
+            "settings": settings.as_dict(), "seed": seed}
+
+
+def entries_of(rendering) -> dict[int, dict]:
+    """Manifest entries of a rendering's filters."""
+    return {int(f): {"index": int(f), "file": filter_file(f), "activation": float(a), "objective": float(o),
+                     "alive": bool(alive)}
+            for f, a, o, alive in zip(rendering.filters, rendering.activations, rendering.objective_values,
+                                      rendering.alive)}
+
+
+def write_manifest(path: Path, head: dict, entries: dict[int, dict], **extra) -> None:
+    """Atomically write a manifest holding `entries` sorted by filter index."""
+    ordered = [entries[i] for i in sorted(entries)]
+    alive = [e["alive"] for e in ordered]
+    imaging.save_json(path, {**head, **extra, "updated": _now(), "versions": versions(), "filters": ordered,
+                             "summary": {"count": len(ordered), "dead": alive.count(False),
+                                         "mean_activation": float(np.mean([e["activation"] for e in ordered]))
+                                         if ordered else 0.0}})
+
+
+def read_manifest(path: Path) -> dict | None:
+    """A manifest's content, or None if it is missing or not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _decodes(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def completed(out_dir: Path, head: dict) -> dict[int, dict]:
+    """Entries of this run already in the folder (any manifest part) whose PNG exists and decodes.
+
+    Raises:
+        OutputError: the folder holds a run made with other settings.
+    """
+    done = {}
+    for path in sorted(Path(out_dir).glob("manifest*.json")):
+        data = read_manifest(path)
+        if data is None:
+            continue
+        if {k: data.get(k) for k in head} != head:
+            raise OutputError(f"'{out_dir}' holds a run with other settings ({path.name}); "
+                              "use --overwrite to replace it, or another --out")
+        done.update({e["index"]: e for e in data.get("filters", []) if _decodes(Path(out_dir) / e["file"])})
+    return done
+
+
+def save_images(out_dir: Path, rendering) -> None:
+    """Write each filter's PNG (and its GIF when animated)."""
+    for i, (index, tile) in enumerate(zip(rendering.filters, imaging.to_uint8(rendering.images))):
+        imaging.save_png(out_dir / filter_file(index), tile)
+        if rendering.frames is not None:
+            imaging.save_gif(out_dir / filter_file(index).replace(".png", ".gif"), rendering.frames[i])
+
+
+def run_job(batches: Callable, head: dict, out_dir: Path, todo: list[int], *, done: dict[int, dict],
+            shard: tuple[int, int] | None = None) -> dict[int, dict]:
+    """Render `todo` with `batches(filters)`, saving images and the manifest after every batch."""
+    entries, path = dict(done), Path(out_dir) / manifest_name(shard)
+    write_manifest(path, head, entries, shard=shard and f"{shard[0]}/{shard[1]}")
+    for part in batches(todo) if todo else []:
+        save_images(out_dir, part)
+        entries.update(entries_of(part))
+        write_manifest(path, head, entries, shard=shard and f"{shard[0]}/{shard[1]}")
+    return entries
+
+
+class JobResult(NamedTuple):
+    """Where a job's result is, how many filters it rendered and reused, and how many are dead."""
+
+    path: Path
+    rendered: int
+    reused: int
+    dead: int
+
+
+def render_job(layer: str, filters=None, *, out: Path, model=None, preset="default", seed: int = 0,
+               overwrite: bool = False, shard: str | None = None, top: int | None = None, sort: str = "index",
+               cols: int | None = None, labels: bool = True, stretch: bool = False,
+               **options) -> JobResult:
+    """Render a layer's filters into `out` as a resumable job.
+
+    Filters already in the folder's manifest with a decodable PNG are skipped unless `overwrite`; with
+    `shard` (`i/N`) only filters with index % N == i are rendered, into a manifest part of their own, and
+    `actmax gallery` merges the parts. Other options are settings overrides and those of `render_batches`.
+    """
+    shard_of = parse_shard(shard)
+    overrides = {k: v for k, v in options.items() if k in renders.Settings.__dataclass_fields__}
+    spec, settings = renders.resolve(model or renders.models.DEFAULT_MODEL, preset, overrides)
+    chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
+    head = header(spec.name, layer, settings, seed)
+    out = imaging.prepare_dir(out)
+    done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}
+    todo = [f for f in chosen if f not in done]
+    rest = {k: v for k, v in options.items() if k not in overrides}
+    entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed, **rest),
+                      head, out, todo, done=done, shard=shard_of)
+    path = out / manifest_name(shard_of) if shard_of else build_gallery(out, top=top, sort=sort, cols=cols,
+                                                                          labels=labels, stretch=stretch)
+    return JobResult(path, len(todo), len(done), sum(not e["alive"] for e in entries.values()))
 
 
 def save_rendering(rendering, out_dir: Path, *, cols: int | None = None, margin: int = 4, labels: bool = True,
                    stretch: bool = False) -> Path:
-    """Save per-filter PNGs, `gallery.png` and `manifest.json` under `out_dir`; returns the gallery path.
-
-    With `stretch`, the gallery shows each tile contrast-stretched; the per-filter files never are.
-    """
+    """Save a rendering held in memory: per-filter PNGs, `manifest.json`, `gallery.png`; returns the gallery."""
     out_dir = imaging.prepare_dir(out_dir)
-    tiles = imaging.to_uint8(rendering.images)
-    for index, tile in zip(rendering.filters, tiles):
-        imaging.save_png(out_dir / filter_file(index), tile)
-    shown = imaging.to_uint8(imaging.stretch(rendering.images)) if stretch else tiles
-    grid = gallery.make_grid(shown, cols=cols, margin=margin, labels=labels_for(rendering) if labels else None,
-                             dead=~rendering.alive)
+    save_images(out_dir, rendering)
+    head = header(rendering.model, rendering.layer, rendering.settings, rendering.seed, rendering.objective)
+    write_manifest(out_dir / MANIFEST, head, entries_of(rendering), seconds=round(rendering.seconds, 3),
+                   **rendering.extra)
+    return build_gallery(out_dir, cols=cols, margin=margin, labels=labels, stretch=stretch, sort=None)
+
+
+def merged(out_dir: Path) -> tuple[dict, dict[int, dict]]:
+    """The header and all filter entries of a folder's manifest parts, merged.
+
+    Raises:
+        OutputError: no manifest in the folder.
+    """
+    parts = [d for d in (read_manifest(p) for p in sorted(Path(out_dir).glob("manifest*.json"))) if d]
+    if not parts:
+        raise OutputError(f"no manifest.json in '{out_dir}'; give a folder that 'actmax render' wrote")
+    entries = {e["index"]: e for part in parts for e in part.get("filters", [])
+               if (Path(out_dir) / e["file"]).exists()}
+    head = {k: v for k, v in parts[0].items() if k not in ("filters", "summary", "shard", "updated")}
+    return head, entries
+
+
+def build_gallery(out_dir: Path, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,
+                  margin: int = 4, labels: bool = True, stretch: bool = False) -> Path:
+    """Merge the manifest parts into `manifest.json`, restitch `gallery.png` from the PNGs, write `index.html`."""
+    out_dir = Path(out_dir)
+    head, entries = merged(out_dir)
+    shown = _ordered(list(entries.values()), top=top, sort=sort)
+    if not shown:
+        raise OutputError(f"'{out_dir}' has no rendered filters yet")
+    tiles = np.stack([np.asarray(Image.open(out_dir / e["file"]).convert("RGB")) for e in shown])
+    if stretch:
+        tiles = imaging.to_uint8(imaging.stretch(tiles.astype(np.float32) / 255.0))
+    grid = gallery.make_grid(tiles, cols=cols, margin=margin, dead=[not e["alive"] for e in shown],
+                             labels=[label(e) for e in shown] if labels else None)
     imaging.save_png(out_dir / GALLERY, grid)
-    imaging.save_json(out_dir / MANIFEST, manifest(rendering, grid_shape=grid.shape))
+    write_manifest(out_dir / MANIFEST, head, entries, gallery={"file": GALLERY, "height": grid.shape[0],
+                                                              "width": grid.shape[1],
+                                                              "filters": [e["index"] for e in shown]})
+    imaging.atomic_write(out_dir / INDEX, html.page([html.section(out_dir, out_dir, head, shown)]).encode())
     return out_dir / GALLERY
 
 
-def manifest(rendering, *, grid_shape) -> dict:
-    """Everything needed to know how the images were made and how well they did."""
-    return {
-        "model": rendering.model,
-        "layer": rendering.layer,
-        "objective": rendering.objective or f"{rendering.layer}:<filter>",
-        "settings": rendering.settings.as_dict(),
-        "seed": rendering.seed,
-        "seconds": round(rendering.seconds, 3),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "gallery": {"file": GALLERY, "height": grid_shape[0], "width": grid_shape[1]},
-        "filters": [
-            {"index": int(f), "file": filter_file(f), "activation": float(a), "objective": float(o),
-             "alive": bool(alive)}
-            for f, a, o, alive in zip(rendering.filters, rendering.activations, rendering.objective_values,
-                                      rendering.alive)
-        ],
-        "summary": {"count": len(rendering.filters), "dead": int(np.sum(~rendering.alive)),
-                    "mean_activation": float(np.mean(rendering.activations)) if rendering.filters else 0.0},
-        **rendering.extra,
-    }
+def _ordered(entries: list[dict], *, top: int | None, sort: str | None) -> list[dict]:
+    """Entries by index, or by activation (descending); `top` keeps the strongest."""
+    if sort not in (None, "index", "activation"):
+        raise ActmaxError(f"unknown sort '{sort}'; use 'index' or 'activation'")
+    by_index = sorted(entries, key=lambda e: e["index"])
+    strongest = sorted(by_index, key=lambda e: -e["activation"])
+    if top is not None:
+        kept = strongest[:top]
+        return kept if sort == "activation" else sorted(kept, key=lambda e: e["index"])
+    return strongest if sort == "activation" else by_index
+
+
+def label(entry: dict) -> str:
+    """Tile label: filter index and activation, or 'dead' for a filter that stayed silent."""
+    return f"#{entry['index']} {entry['activation']:.3g}" if entry["alive"] else f"#{entry['index']} dead"
+
+
+def build_site(root: Path, **options) -> Path:
+    """Rebuild every layer folder under `root` (or `root` itself) and write one `index.html` for all."""
+    root = Path(root)
+    folders = [root] if any(root.glob("manifest*.json")) else sorted(
+        {p.parent for p in root.glob("*/manifest*.json")})
+    if not folders:
+        raise OutputError(f"no rendered layers in '{root}'; give a folder that 'actmax render' wrote")
+    sections = []
+    for folder in folders:
+        build_gallery(folder, **options)
+        head, entries = merged(folder)
+        shown = _ordered(list(entries.values()), top=options.get("top"), sort=options.get("sort", "index"))
+        sections.append(html.section(root, folder, head, shown))
+    imaging.atomic_write(root / INDEX, html.page(sections).encode())
+    return root / INDEX
 
 
 def save_figure(path: Path, image: np.ndarray, params: dict) -> Path:
@@ -84,7 +271,16 @@ def save_figure(path: Path, image: np.ndarray, params: dict) -> Path:
     path = Path(path)
     imaging.prepare_dir(path.parent)
     imaging.save_png(path, image)
-    imaging.save_json(path.with_suffix(".json"), {**params, "versions": versions(),
-                                                   "created": datetime.datetime.now(datetime.timezone.utc)
-                                                   .isoformat(timespec="seconds")})
+    imaging.save_json(path.with_suffix(".json"), {**params, "versions": versions(), "created": _now()})
+    return path
+
+
+def save_dream(folder: Path, stem: str, pictures: list[np.ndarray], params: dict) -> Path:
+    """Save a dream: `stem.png` (+ sidecar); for a zoom, also every frame and `stem.gif`. Returns the main file."""
+    path = save_figure(Path(folder) / f"{stem}.png", pictures[-1], params)
+    if len(pictures) > 1:
+        for i, picture in enumerate(pictures):
+            imaging.save_png(path.parent / f"{stem}_frame_{i:03d}.png", picture)
+        path = path.parent / f"{stem}.gif"
+        imaging.save_gif(path, np.stack(pictures))
     return path

@@ -55,7 +55,7 @@ class Objective:
 
 def _spatial_mean(values: tf.Tensor) -> tf.Tensor:
     """Mean over every axis but the batch axis."""
-    return tf.reduce_mean(values, axis=tf.range(1, tf.rank(values)))
+    return tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
 
 
 def channel(layer: str, index: int | tf.Tensor) -> Objective:

@@ -22,7 +22,7 @@ class Optimizer:
 
 def _item_rms(grad: tf.Tensor) -> tf.Tensor:
     """Root mean square of each batch item's gradient, broadcastable against the gradient."""
-    axes = tf.range(1, tf.rank(grad))
+    axes = list(range(1, grad.shape.rank))
     return tf.sqrt(tf.reduce_mean(tf.square(grad), axis=axes, keepdims=True))
 
 

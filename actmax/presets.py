@@ -42,8 +42,9 @@ PRESETS = {
     # Lucid's recipe: decorrelated Fourier image, Adam, standard transforms, no octaves.
     "lucid": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="standard", pre_activation=True,
                       steps=256, octaves=1),
-    "default": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="pad:4,jitter:8,rotate:5",
-                        pre_activation=True, steps=20, octaves=10),
+    # Measured best (bench/quality.py): pre-ReLU pixel ascent under an RMS-contrast cap, light jitter and
+    # rotation, and few large octaves, at the classic recipe's compute budget.
+    "default": Settings(transforms="jitter:6,rotate:5", pre_activation=True, contrast=0.3, octaves=3, steps=30),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

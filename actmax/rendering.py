@@ -9,13 +9,13 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import ascent, models, objectives
+from . import ascent, models, objectives, optim, param as param_module, transforms
 from .errors import ActmaxError, FilterError, ObjectiveError
 from .presets import Settings, get_preset
 from .selection import parse_filters
@@ -39,6 +39,7 @@ class Rendering:
     seconds: float
     objective: str = ""
     extra: dict = field(default_factory=dict)
+    frames: np.ndarray | None = None  # (N, frames, H, W, C) progress snapshots when animated
 
     @property
     def alive(self) -> np.ndarray:
@@ -50,7 +51,7 @@ class Rendering:
         order = list(order)
         return Rendering(self.model, self.layer, [self.filters[i] for i in order], self.images[order],
                          self.activations[order], self.objective_values[order], self.settings, self.seed,
-                         self.seconds, self.objective, self.extra)
+                         self.seconds, self.objective, self.extra, None if self.frames is None else self.frames[order])
 
 
 def quantise(images: np.ndarray) -> np.ndarray:
@@ -65,7 +66,18 @@ def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: di
     unknown = set(overrides) - set(Settings.__dataclass_fields__)
     if unknown:
         raise ActmaxError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(Settings.__dataclass_fields__)}")
-    return spec, settings.override(**overrides)
+    settings = settings.override(**overrides)
+    _check(settings)
+    return spec, settings
+
+
+def _check(settings: Settings) -> None:
+    """Fail on a bad setting now, before any output folder or compile."""
+    for field, choices in (("param", param_module.PARAMS), ("optimizer", optim.OPTIMIZERS)):
+        if getattr(settings, field) not in choices:
+            raise ActmaxError(f"unknown {field} '{getattr(settings, field)}'; use one of: {', '.join(choices)}")
+    transforms.from_spec(settings.transforms)
+    models.resolve_precision(settings.precision)
 
 
 def auto_batch(spec: models.ModelSpec, layer: str, size: int, count: int) -> int:
@@ -105,7 +117,7 @@ def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Seq
     return np.concatenate(scores) if scores else np.zeros(0, np.float32)
 
 
-def _filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]) -> list[int]:
+def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]) -> list[int]:
     count = models.filter_count(spec.model, layer)
     if filters is None:
         return list(range(min(16, count)))
@@ -117,60 +129,94 @@ def _filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int
     return list(filters)
 
 
-def render(layer: str, filters: str | Sequence[int] | None = None, *, model: str | models.ModelSpec = models.DEFAULT_MODEL,
-           preset: str | Settings = "default", seed: int = 0, batch: int | None = None, top: int | None = None,
-           sort: str = "index", progress: Callable | None = None, **overrides) -> Rendering:
+def render(layer: str, filters: str | Sequence[int] | None = None, *, top: int | None = None, sort: str = "index",
+           **options) -> Rendering:
     """Render one image per filter of `layer` that maximises the filter's mean activation.
+
+    Takes the options of `render_batches`, plus:
+        top: keep only the `top` filters with the highest activation.
+        sort: `index` or `activation` (descending).
+
+    Raises:
+        ActmaxError: bad model, layer, filters or settings.
+    """
+    if sort not in ("index", "activation"):
+        raise ActmaxError(f"unknown sort '{sort}'; use 'index' or 'activation'")
+    return order(combine(list(render_batches(layer, filters, **options))), top=top, sort=sort)
+
+
+def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
+                   model: str | models.ModelSpec = models.DEFAULT_MODEL, preset: str | Settings = "default",
+                   seed: int = 0, batch: int | None = None, progress: Callable | None = None,
+                   animate: bool = False, **overrides) -> Iterator[Rendering]:
+    """Render filters batch by batch, yielding each finished batch (so a job can save it at once).
 
     Args:
         layer: layer name, e.g. `block5_conv1`.
         filters: `0-15`, `3,7,9`, `all`, or a list of indices; default the first 16.
         model: model name, file path, or a loaded `ModelSpec`.
         preset: `default`, `classic`, `lucid`, or a `Settings`; `overrides` change single fields
-            (size, steps, octaves, octave_scale, lr, param, optimizer, transforms, pre_activation …).
+            (size, steps, octaves, octave_scale, lr, param, optimizer, transforms, pre_activation,
+            contrast, patience, precision …).
         seed: makes the run reproducible; each filter's start depends only on (seed, filter).
-        batch: filters optimised together per step (default: chosen from the image size).
-        top: keep only the `top` filters with the highest activation (sorted by activation).
-        sort: `index` or `activation` (descending).
+        batch: filters optimised together per step (default: the most that fit in memory); a batch that
+            runs out of device memory is retried at half the size.
         progress: called as `progress(done, total, octave, octaves, mean_objective)` after each octave.
-
-    Raises:
-        ActmaxError: bad model, layer, filters or settings.
+        animate: keep about 6 snapshots per octave of each image, as `Rendering.frames`.
     """
     spec, settings = resolve(model, preset, overrides)
-    chosen = _filter_list(spec, layer, filters)
-    batch = batch or auto_batch(spec, layer, settings.size, len(chosen))
-    started = time.perf_counter()
-    while True:
+    chosen = filter_list(spec, layer, filters)
+    batch = min(batch or auto_batch(spec, layer, settings.size, len(chosen)), max(len(chosen), 1))
+    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
+    engine = compile_engine(spec, objectives.channel(layer, targets), settings,
+                            snapshot_every=max(1, settings.steps // 6) if animate else 0)
+    first = 0
+    while first < len(chosen):
+        group = chosen[first:first + batch]
+        started = time.perf_counter()
         try:
-            images, scores, counts = _render_batches(spec, layer, chosen, settings, seed, batch, progress)
-            break
+            run = _ascend_group(engine, targets, spec, settings, seed, group, batch,
+                                _reporter(progress, first + len(group), len(chosen), settings.octaves))
         except tf.errors.ResourceExhaustedError:
             if batch == 1:
                 raise ActmaxError(f"out of memory rendering one {settings.size} px image; use a smaller --size") \
                     from None
-            batch //= 2  # too large for the device: retry the whole job at half the batch
-    saved = quantise(images)
-    result = Rendering(spec.name, layer, chosen, saved, measure(spec, layer, saved, chosen), scores, settings, seed,
-                       time.perf_counter() - started, extra={"batch": batch, **counts})
-    return order(result, top=top, sort=sort)
+            batch //= 2  # too large for the device: go on at half the batch
+            targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
+            engine = compile_engine(spec, objectives.channel(layer, targets), settings,
+                                    snapshot_every=engine.snapshot_every)
+            continue
+        yield _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
+                      {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
+        first += len(group)
 
 
-def _render_batches(spec, layer, chosen, settings, seed, batch, progress):
-    """Ascend `chosen` filters `batch` at a time with one compiled engine; returns images, scores and counts."""
-    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    engine = compile_engine(spec, objectives.channel(layer, targets), settings)
-    images, scores, steps = [], [], 0
-    for first in range(0, len(chosen), batch):
-        group = chosen[first:first + batch]
-        padded = group + [group[-1]] * (batch - len(group))  # a constant batch shape never retraces
-        targets.assign(padded)
-        report = _reporter(progress, first + len(group), len(chosen), settings.octaves)
-        run = engine.ascend(initial(engine.param, spec, settings, seed, padded), seed, report)
-        images.append(run.images.numpy()[:len(group)])
-        scores.append(run.scores.numpy()[:len(group)])
-        steps += int(run.steps)
-    return np.concatenate(images), np.concatenate(scores), {"batch_steps": steps, "traces": engine.traces()}
+def _ascend_group(engine, targets, spec, settings, seed, group, batch, report) -> ascent.Ascent:
+    """Ascend one group of filters, padded to the batch (a constant batch shape never retraces)."""
+    padded = group + [group[-1]] * (batch - len(group))
+    targets.assign(padded)
+    return engine.ascend(initial(engine.param, spec, settings, seed, padded), seed, report)
+
+
+def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Rendering:
+    """A batch's Rendering: quantised images scored as saved, and animation frames if kept."""
+    count = len(group)
+    images = quantise(run.images.numpy()[:count])
+    frames = quantise(np.stack([f.numpy() for f in run.frames], axis=1)[:count]) if run.frames else None
+    return Rendering(spec.name, layer, list(group), images, measure(spec, layer, images, group),
+                     run.scores.numpy()[:count], settings, seed, seconds, extra=extra, frames=frames)
+
+
+def combine(parts: list[Rendering]) -> Rendering:
+    """One Rendering from consecutive batches of the same run."""
+    first = parts[0]
+    frames = np.concatenate([p.frames for p in parts]) if first.frames is not None else None
+    extra = {**first.extra, "batch_steps": sum(p.extra.get("batch_steps", 0) for p in parts),
+             "traces": parts[-1].extra.get("traces")}
+    return Rendering(first.model, first.layer, [f for p in parts for f in p.filters],
+                     np.concatenate([p.images for p in parts]), np.concatenate([p.activations for p in parts]),
+                     np.concatenate([p.objective_values for p in parts]), first.settings, first.seed,
+                     sum(p.seconds for p in parts), first.objective, extra, frames)
 
 
 def _reporter(progress: Callable | None, done: int, total: int, octaves: int) -> Callable | None:
@@ -188,8 +234,6 @@ def initial(param, spec: models.ModelSpec, settings: Settings, seed: int, keys: 
 
 def order(result: Rendering, *, top: int | None = None, sort: str = "index") -> Rendering:
     """Keep the `top` strongest filters and order by `index` or `activation`."""
-    if sort not in ("index", "activation"):
-        raise ActmaxError(f"unknown sort '{sort}'; use 'index' or 'activation'")
     by_activation = list(np.argsort(-result.activations, kind="stable"))
     if top is not None:
         if top < 1:
@@ -221,12 +265,14 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
                      extra={"batch_steps": int(run.steps)})
 
 
-def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> ascent.Engine:
+def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings,
+                   snapshot_every: int = 0) -> ascent.Engine:
     """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling)."""
     policy = models.resolve_precision(settings.precision)
     features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
                                    policy=policy)
-    return ascent.build(features, goal, settings, loss_scale=1024.0 if policy == "mixed_float16" else 1.0)
+    return ascent.build(features, goal, settings, loss_scale=1024.0 if policy == "mixed_float16" else 1.0,
+                        snapshot_every=snapshot_every)
 
 
 def _check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> None:

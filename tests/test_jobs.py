@@ -7,7 +7,7 @@ from PIL import Image
 
 import actmax
 from actmax import imaging, jobs
-from actmax.errors import OutputError
+from actmax.errors import ActmaxError, OutputError
 
 from conftest import SMALL
 
@@ -20,7 +20,8 @@ def rendering(hed):
 def test_save_writes_pngs_gallery_and_manifest(rendering, tmp_path):
     gallery = actmax.save_rendering(rendering, tmp_path / "out", margin=2, labels=False)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["filter_0001.png", "filter_0004.png", "filter_0006.png", "gallery.png", "manifest.json"]
+    assert files == ["filter_0001.png", "filter_0004.png", "filter_0006.png", "gallery.png", "index.html",
+                     "manifest.json"]
     saved = np.asarray(Image.open(tmp_path / "out" / "filter_0004.png"))
     np.testing.assert_array_equal(saved, imaging.to_uint8(rendering.images[1]))
     assert np.asarray(Image.open(gallery)).shape == (2 * 32 + 3 * 2, 2 * 32 + 3 * 2, 3)
@@ -61,9 +62,8 @@ def test_unwritable_output_is_refused_before_anything_is_made(tmp_path):
 
 
 def test_labels_mark_dead_filters():
-    class Fake:
-        filters, activations, alive = [3, 4], np.array([1.5, 0.0]), np.array([True, False])
-    assert jobs.labels_for(Fake) == ["#3 1.5", "#4 dead"]
+    assert jobs.label({"index": 3, "activation": 1.5, "alive": True}) == "#3 1.5"
+    assert jobs.label({"index": 4, "activation": 0.0, "alive": False}) == "#4 dead"
 
 
 def test_load_image_honours_exif_rotation(tmp_path):
@@ -73,3 +73,52 @@ def test_load_image_honours_exif_rotation(tmp_path):
     image.save(tmp_path / "rotated.jpg", exif=exif)
     assert imaging.load_image(tmp_path / "rotated.jpg").shape == (40, 20, 3)
     assert imaging.load_image(tmp_path / "rotated.jpg", size=10).shape == (10, 5, 3)
+
+
+JOB = dict(size=32, octaves=2, steps=3, batch=2)
+
+
+def test_job_resumes_only_what_is_missing(hed, tmp_path):
+    path, rendered, reused = jobs.render_job("block1_conv1", "0-3", out=tmp_path, model=hed, **JOB)
+    assert (rendered, reused) == (4, 0) and path.name == "gallery.png"
+    before = (tmp_path / "filter_0002.png").stat().st_mtime_ns
+    (tmp_path / "filter_0003.png").unlink()
+    _, rendered, reused = jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, **JOB)
+    assert (rendered, reused) == (3, 3)  # 3 was lost, 4 and 5 are new
+    assert (tmp_path / "filter_0002.png").stat().st_mtime_ns == before
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    assert [f["index"] for f in data["filters"]] == [0, 1, 2, 3, 4, 5]
+    _, rendered, reused = jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, overwrite=True, **JOB)
+    assert (rendered, reused) == (6, 0)
+
+
+def test_job_refuses_to_mix_settings(hed, tmp_path):
+    jobs.render_job("block1_conv1", "0-1", out=tmp_path, model=hed, **JOB)
+    with pytest.raises(OutputError, match="other settings"):
+        jobs.render_job("block1_conv1", "0-1", out=tmp_path, model=hed, **{**JOB, "steps": 4})
+
+
+def test_shards_cover_every_filter_once_and_merge(hed, tmp_path):
+    for shard in ("0/2", "1/2"):
+        path, _, _ = jobs.render_job("block1_conv1", "0-4", out=tmp_path, model=hed, shard=shard, **JOB)
+        assert path.name == f"manifest-shard-{shard[0]}-of-2.json"
+    parts = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("manifest-shard-*.json"))]
+    assert [[f["index"] for f in p["filters"]] for p in parts] == [[0, 2, 4], [1, 3]]
+    jobs.build_site(tmp_path)
+    assert [f["index"] for f in json.loads((tmp_path / "manifest.json").read_text())["filters"]] == [0, 1, 2, 3, 4]
+    assert (tmp_path / "gallery.png").exists() and "filter_0003.png" in (tmp_path / "index.html").read_text()
+
+
+@pytest.mark.parametrize("text, message", [("2/2", "0 <= i < N"), ("a/b", "bad shard"), ("1", "bad shard")])
+def test_bad_shards(text, message):
+    with pytest.raises(ActmaxError, match=message):
+        jobs.parse_shard(text)
+
+
+def test_gallery_rebuild_sorts_and_keeps_top(hed, tmp_path):
+    jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, **JOB)
+    jobs.build_gallery(tmp_path, top=2, sort="activation", labels=False, margin=1)
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    strongest = sorted(data["filters"], key=lambda f: -f["activation"])[:2]
+    assert data["gallery"]["filters"] == [f["index"] for f in strongest]
+    assert np.asarray(Image.open(tmp_path / "gallery.png")).shape == (32 + 2, 2 * 32 + 3, 3)

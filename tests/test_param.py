@@ -5,7 +5,7 @@ import tensorflow as tf
 from actmax import param
 
 
-@pytest.mark.parametrize("make", [param.pixel, param.fourier])
+@pytest.mark.parametrize("make", [param.pixel, param.decorrelated, param.fourier])
 @pytest.mark.parametrize("height, width", [(16, 16), (15, 21)])
 def test_from_image_inverts_to_image(make, height, width, rng):
     p = make()
@@ -13,7 +13,7 @@ def test_from_image_inverts_to_image(make, height, width, rng):
     np.testing.assert_allclose(p.to_image(p.from_image(images)).numpy(), images.numpy(), atol=2e-4)
 
 
-@pytest.mark.parametrize("make", [param.pixel, param.fourier])
+@pytest.mark.parametrize("make", [param.pixel, param.decorrelated, param.fourier])
 def test_init_is_seeded_noise_around_grey(make):
     p = make()
     a = p.init(np.random.default_rng([0, 3]), 24, 3)

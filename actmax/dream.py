@@ -1,0 +1,166 @@
+"""DeepDream over a photo: gradient ascent on layer energies, in octaves, re-injecting the detail each
+downscale loses, with a random roll each step (no tile seams) and gradients computed tile by tile
+so that large photos fit in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from . import models, objectives
+from .errors import ActmaxError
+
+
+@dataclass(frozen=True)
+class DreamSettings:
+    """How a photo is dreamed."""
+
+    octaves: int = 4
+    octave_scale: float = 1.4
+    steps: int = 20
+    step_size: float = 0.01
+    tile: int = 512
+    max_loss: float | None = None
+    seed: int = 0
+
+
+def layer_weights(specs: list[str]) -> objectives.Objective:
+    """`name` or `name:weight` layer terms to a weighted sum of layer energies (DeepDream's objective).
+
+    Raises:
+        ActmaxError: a weight that is not a number.
+    """
+    terms = []
+    for spec in specs:
+        name, _, weight = spec.partition(":")
+        try:
+            terms.append(float(weight or 1.0) * objectives.layer_energy(name))
+        except ValueError:
+            raise ActmaxError(f"bad layer weight in '{spec}'; write 'layer' or 'layer:0.5'") from None
+    return sum(terms)
+
+
+def octave_shapes(height: int, width: int, octaves: int, scale: float) -> list[tuple[int, int]]:
+    """(height, width) of each octave, ending at the photo's own size, aspect ratio kept."""
+    return [(max(1, round(height / scale ** k)), max(1, round(width / scale ** k))) for k in range(octaves - 1, -1, -1)]
+
+
+def tiles(height: int, width: int, tile: int) -> Iterator[tuple[int, int, int, int]]:
+    """(top, left, bottom, right) boxes of at most `tile` px covering the image."""
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            yield top, left, min(top + tile, height), min(left + tile, width)
+
+
+class Dreamer:
+    """Compiled gradient of an objective for one model, applied to a photo tile by tile."""
+
+    def __init__(self, spec: models.ModelSpec, goal: objectives.Objective):
+        self.features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=False)
+        self.goal = goal
+        self.gradient = tf.function(self._gradient, reduce_retracing=True)
+
+    def _gradient(self, image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            loss = tf.reduce_sum(self.goal(self.features(image)))
+        return tape.gradient(loss, image), loss
+
+    def tiled_gradient(self, image: tf.Tensor, shift: tf.Tensor, tile: int) -> tuple[tf.Tensor, float]:
+        """Gradient of the whole (rolled) image from tiles of at most `tile` px, rolled back."""
+        rolled = tf.roll(image, shift, axis=(1, 2))
+        height, width = int(image.shape[1]), int(image.shape[2])
+        rows, loss = [], 0.0
+        for top in range(0, height, tile):
+            row = []
+            for left in range(0, width, tile):
+                grad, part = self.gradient(rolled[:, top:top + tile, left:left + tile])
+                row.append(grad)
+                loss += part
+            rows.append(tf.concat(row, axis=2))
+        return tf.roll(tf.concat(rows, axis=1), -shift, axis=(1, 2)), loss
+
+
+def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
+          settings: DreamSettings = DreamSettings(), *, dreamer: Dreamer | None = None,
+          progress: Callable[[int, int, float], None] | None = None) -> np.ndarray:
+    """DeepDream a [0, 1] RGB photo (H, W, 3); returns an image of the same size."""
+    dreamer = dreamer or Dreamer(spec, goal)
+    rng = np.random.default_rng(settings.seed)
+    original = tf.constant(image[None], tf.float32)
+    shapes = octave_shapes(*image.shape[:2], settings.octaves, settings.octave_scale)
+    current = tf.image.resize(original, shapes[0], antialias=True)
+    for octave, shape in enumerate(shapes):
+        if octave:
+            previous = tf.image.resize(original, shapes[octave - 1], antialias=True)
+            detail = tf.image.resize(original, shape, antialias=True) - tf.image.resize(previous, shape)
+            current = tf.image.resize(current, shape) + detail  # re-inject what the downscale lost
+        current = _ascend(dreamer, current, settings, rng, lambda loss: progress and progress(octave, len(shapes), loss))
+    return np.clip(current.numpy()[0], 0.0, 1.0)
+
+
+def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng, report) -> tf.Tensor:
+    """`steps` normalised-gradient steps at one octave, each on a randomly rolled image; stops at `max_loss`."""
+    limit = max(1, min(int(image.shape[1]), int(image.shape[2])) // 4)
+    loss = 0.0
+    for _ in range(settings.steps):
+        shift = tf.constant(rng.integers(-limit, limit + 1, 2), tf.int32)
+        grad, loss = dreamer.tiled_gradient(image, shift, settings.tile)
+        grad /= tf.math.reduce_std(grad) + 1e-8
+        image = tf.clip_by_value(image + settings.step_size * grad, 0.0, 1.0)
+        if settings.max_loss is not None and float(loss) > settings.max_loss:
+            break
+    report(float(loss))
+    return image
+
+
+def zoom(image: np.ndarray, factor: float) -> np.ndarray:
+    """Crop the centre 1/factor of the image and scale it back to full size (one frame of a zoom)."""
+    height, width = image.shape[:2]
+    crop_h, crop_w = max(1, round(height / factor)), max(1, round(width / factor))
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    crop = tf.constant(image[None, top:top + crop_h, left:left + crop_w])
+    return np.clip(tf.image.resize(crop, (height, width), method="bicubic").numpy()[0], 0.0, 1.0)
+
+
+def zoom_frames(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective, *, frames: int,
+                factor: float, settings: DreamSettings = DreamSettings(),
+                progress: Callable | None = None) -> list[np.ndarray]:
+    """Dream, zoom in, and dream again, feeding each frame into the next."""
+    dreamer, result = Dreamer(spec, goal), []
+    for frame in range(frames):
+        image = dream(spec, image if frame == 0 else zoom(result[-1], factor), goal, settings, dreamer=dreamer,
+                      progress=progress)
+        result.append(image)
+    return result
+
+
+def start_image(path, *, from_noise: bool = False, size: int | None = None, seed: int = 0) -> np.ndarray:
+    """The photo to dream over (its own size unless `size`), or grey noise of `size` (default 512) px.
+
+    Raises:
+        ActmaxError: neither a photo nor --from-noise, or both.
+    """
+    from . import imaging
+    if from_noise == (path is not None):
+        raise ActmaxError("give a photo to dream over, or --from-noise without one")
+    if from_noise:
+        side = size or 512
+        return np.random.default_rng(seed).uniform(0.4, 0.6, (side, side, 3)).astype(np.float32)
+    return imaging.load_image(path, size)
+
+
+def objective_for(spec: models.ModelSpec, layers: list[str] | None, expression: str | None) -> objectives.Objective:
+    """The dream's objective: weighted layer energies, a filter expression, or (neither) a deep conv layer's energy."""
+    if expression:
+        goal = objectives.parse(expression)
+    else:
+        convs = [layer.name for layer in models.visual_layers(spec.model) if "Conv" in type(layer).__name__]
+        goal = layer_weights(layers or [convs[int(len(convs) * 0.7)]])
+    for name in goal.layers:
+        models.get_layer(spec.model, name)
+    return goal

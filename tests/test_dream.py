@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from actmax import dream, models, objectives
+from actmax.errors import ActmaxError
+
+FAST = dream.DreamSettings(octaves=2, octave_scale=1.3, steps=4, step_size=0.02)
+
+
+@pytest.fixture(scope="module")
+def photo():
+    from actmax import imaging
+    from pathlib import Path
+    return imaging.load_image(Path(__file__).parent / "data" / "rocket.jpg", 72)
+
+
+def energy(spec, image, layer):
+    return float(objectives.layer_energy(layer)(models.FeatureModel(spec, (layer,), pre_activation=False)(
+        tf.constant(image[None])))[0])
+
+
+def test_octave_shapes_keep_aspect_and_end_at_size():
+    shapes = dream.octave_shapes(300, 200, 3, 1.5)
+    assert shapes[-1] == (300, 200) and shapes[0] == (133, 89)
+
+
+def test_dream_keeps_size_and_raises_the_layer_energy(hed, photo):
+    goal = dream.layer_weights(["block4_conv3"])
+    result = dream.dream(hed, photo, goal, FAST)
+    assert result.shape == photo.shape and result.dtype == np.float32
+    assert energy(hed, result, "block4_conv3") > 1.5 * energy(hed, photo, "block4_conv3")
+    assert np.abs(result - photo).mean() < 0.15  # still the photo, not a new picture
+
+
+def test_tiled_gradients_match_untiled(hed):
+    image = np.random.default_rng(0).uniform(0.3, 0.7, (64, 64, 3)).astype(np.float32)
+    dreamer = dream.Dreamer(hed, dream.layer_weights(["block2_conv2"]))
+    shift = tf.constant([5, -7])
+    whole, loss = dreamer.tiled_gradient(tf.constant(image[None]), shift, 512)
+    tiled, tiled_loss = dreamer.tiled_gradient(tf.constant(image[None]), shift, 32)
+    inner = (slice(None), slice(12, 20), slice(36, 44))  # away from the tile borders (rolled back)
+    np.testing.assert_allclose(tiled.numpy()[inner], whole.numpy()[inner], rtol=1e-3, atol=1e-6)
+    cosine = np.sum(whole * tiled) / (np.linalg.norm(whole) * np.linalg.norm(tiled))
+    assert cosine > 0.9 and abs(float(tiled_loss) - float(loss)) < 0.35 * abs(float(loss)) * 4
+
+
+def test_dream_with_small_tiles_is_close_to_untiled(hed):
+    image = np.random.default_rng(1).uniform(0.3, 0.7, (64, 64, 3)).astype(np.float32)
+    goal = dream.layer_weights(["block2_conv2"])
+    untiled = dream.dream(hed, image, goal, FAST)
+    tiled = dream.dream(hed, image, goal, dream.DreamSettings(**{**FAST.__dict__, "tile": 32}))
+    assert np.abs(tiled - untiled).mean() < 0.25 * np.abs(untiled - image).mean()
+
+
+def test_max_loss_stops_early(hed, photo):
+    goal = dream.layer_weights(["block3_conv1"])
+    stopped = dream.dream(hed, photo, goal, dream.DreamSettings(**{**FAST.__dict__, "max_loss": 0.0}))
+    full = dream.dream(hed, photo, goal, FAST)
+    assert np.abs(stopped - photo).mean() < np.abs(full - photo).mean()
+
+
+def test_zoom_frames_feed_forward(hed):
+    image = np.random.default_rng(2).uniform(0.3, 0.7, (40, 40, 3)).astype(np.float32)
+    frames = dream.zoom_frames(hed, image, dream.layer_weights(["block2_conv1"]), frames=3, factor=1.1,
+                               settings=dream.DreamSettings(octaves=1, steps=2))
+    assert len(frames) == 3 and all(f.shape == (40, 40, 3) for f in frames)
+    assert dream.zoom(frames[0], 2.0).shape == (40, 40, 3)
+
+
+def test_weights_and_objectives(hed):
+    goal = dream.layer_weights(["block4_conv3", "block5_conv1:0.5"])
+    assert goal.layers == {"block4_conv3", "block5_conv1"}
+    with pytest.raises(ActmaxError, match="bad layer weight"):
+        dream.layer_weights(["block5_conv1:x"])
+    assert dream.objective_for(hed, None, "block4_conv3:12").layers == {"block4_conv3"}
+    assert len(dream.objective_for(hed, None, None).layers) == 1
+    with pytest.raises(ActmaxError, match="unknown layer"):
+        dream.objective_for(hed, ["block9"], None)
+
+
+def test_start_image_needs_exactly_one_source():
+    with pytest.raises(ActmaxError, match="--from-noise"):
+        dream.start_image(None)
+    assert dream.start_image(None, from_noise=True, size=20).shape == (20, 20, 3)
