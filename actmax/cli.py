@@ -391,7 +391,7 @@ def dream(
     octaves: Annotated[int, typer.Option(min=1, help="Number of scales.")] = 4,
     octave_scale: Annotated[float, typer.Option(min=1.0, help="Size ratio between scales.")] = 1.4,
     steps: Annotated[int, typer.Option(min=1, help="Ascent steps per octave.")] = 20,
-    step_size: Annotated[float, typer.Option(min=0.0, help="Pixel change per step (0..1 scale).")] = 0.01,
+    step_size: Annotated[float, typer.Option(min=0.0, help="Pixel change per step (0..1 scale).")] = 0.003,
     tile: Annotated[int, typer.Option(min=32, help="Gradient tile size in px (memory bound for large "
                                       "photos).")] = 512,
     max_loss: Annotated[Optional[float], typer.Option(help="Stop an octave once the objective passes this.")] = None,

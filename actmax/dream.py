@@ -6,7 +6,7 @@ so that large photos fit in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -22,7 +22,7 @@ class DreamSettings:
     octaves: int = 4
     octave_scale: float = 1.4
     steps: int = 20
-    step_size: float = 0.01
+    step_size: float = 0.003
     tile: int = 512
     max_loss: float | None = None
     seed: int = 0
@@ -38,22 +38,17 @@ def layer_weights(specs: list[str]) -> objectives.Objective:
     for spec in specs:
         name, _, weight = spec.partition(":")
         try:
-            terms.append(float(weight or 1.0) * objectives.layer_energy(name))
+            scale = float(weight or 1.0)
         except ValueError:
             raise ActmaxError(f"bad layer weight in '{spec}'; write 'layer' or 'layer:0.5'") from None
+        energy = objectives.layer_energy(name)
+        terms.append(energy if scale == 1.0 else scale * energy)
     return sum(terms)
 
 
 def octave_shapes(height: int, width: int, octaves: int, scale: float) -> list[tuple[int, int]]:
     """(height, width) of each octave, ending at the photo's own size, aspect ratio kept."""
     return [(max(1, round(height / scale ** k)), max(1, round(width / scale ** k))) for k in range(octaves - 1, -1, -1)]
-
-
-def tiles(height: int, width: int, tile: int) -> Iterator[tuple[int, int, int, int]]:
-    """(top, left, bottom, right) boxes of at most `tile` px covering the image."""
-    for top in range(0, height, tile):
-        for left in range(0, width, tile):
-            yield top, left, min(top + tile, height), min(left + tile, width)
 
 
 class Dreamer:
@@ -71,16 +66,26 @@ class Dreamer:
         return tape.gradient(loss, image), loss
 
     def tiled_gradient(self, image: tf.Tensor, shift: tf.Tensor, tile: int) -> tuple[tf.Tensor, float]:
-        """Gradient of the whole (rolled) image from tiles of at most `tile` px, rolled back."""
+        """Gradient of the whole (rolled) image, computed tile by tile and rolled back.
+
+        Each tile is seen with a margin of `tile // 4` px of real context around it (kept out of the
+        result), so that tile borders do not show; objectives are spatial means, so each tile's part is
+        weighted by its share of the image.
+        """
         rolled = tf.roll(image, shift, axis=(1, 2))
         height, width = int(image.shape[1]), int(image.shape[2])
+        margin = 0 if tile >= max(height, width) else tile // 4
         rows, loss = [], 0.0
         for top in range(0, height, tile):
             row = []
             for left in range(0, width, tile):
-                grad, part = self.gradient(rolled[:, top:top + tile, left:left + tile])
-                row.append(grad)
-                loss += part
+                y0, x0 = max(top - margin, 0), max(left - margin, 0)
+                piece = rolled[:, y0:min(top + tile + margin, height), x0:min(left + tile + margin, width)]
+                grad, part = self.gradient(piece)
+                share = piece.shape[1] * piece.shape[2] / (height * width)
+                kept = grad[:, top - y0:top - y0 + tile, left - x0:left - x0 + tile]
+                row.append(kept * share)
+                loss += float(part) * kept.shape[1] * kept.shape[2] / (height * width)
             rows.append(tf.concat(row, axis=2))
         return tf.roll(tf.concat(rows, axis=1), -shift, axis=(1, 2)), loss
 
@@ -99,11 +104,13 @@ def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
             previous = tf.image.resize(original, shapes[octave - 1], antialias=True)
             detail = tf.image.resize(original, shape, antialias=True) - tf.image.resize(previous, shape)
             current = tf.image.resize(current, shape) + detail  # re-inject what the downscale lost
-        current = _ascend(dreamer, current, settings, rng, lambda loss: progress and progress(octave, len(shapes), loss))
+        current, loss = _ascend(dreamer, current, settings, rng)
+        if progress:
+            progress(octave, len(shapes), loss)
     return np.clip(current.numpy()[0], 0.0, 1.0)
 
 
-def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng, report) -> tf.Tensor:
+def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng) -> tuple[tf.Tensor, float]:
     """`steps` normalised-gradient steps at one octave, each on a randomly rolled image; stops at `max_loss`."""
     limit = max(1, min(int(image.shape[1]), int(image.shape[2])) // 4)
     loss = 0.0
@@ -114,8 +121,7 @@ def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng, re
         image = tf.clip_by_value(image + settings.step_size * grad, 0.0, 1.0)
         if settings.max_loss is not None and float(loss) > settings.max_loss:
             break
-    report(float(loss))
-    return image
+    return image, float(loss)
 
 
 def zoom(image: np.ndarray, factor: float) -> np.ndarray:

@@ -41,7 +41,7 @@ def _figure(prefix: str, anchor: str, entry: dict) -> str:
     name = f"{anchor}-{entry['index']}"
     caption = f"#{entry['index']} · {entry['activation']:.3g}" + ("" if entry["alive"] else " · dead")
     klass = "" if entry["alive"] else ' class="dead"'
-    return (f'<figure{klass}><a href="#{name}"><img src="{src}" alt="filter {entry["index"]}" loading="lazy">'
+    return (f'<figure{klass}><a href="#{name}"><img src="{src}" alt="filter {entry["index"]}">'
             f"</a><figcaption>{caption}</figcaption>"
             f'<a class="full" id="{name}" href="#{anchor}"><img src="{src}" alt="filter {entry["index"]}, full size">'
             "</a></figure>")

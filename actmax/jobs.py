@@ -175,6 +175,8 @@ def render_job(layer: str, filters=None, *, out: Path, model=None, preset="defau
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
     out = imaging.prepare_dir(out)
+    for stale in out.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
+        stale.unlink()
     done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}
     todo = [f for f in chosen if f not in done]
     rest = {k: v for k, v in options.items() if k not in overrides}

@@ -101,3 +101,46 @@ def test_inspection_errors_are_one_line(tmp_path, args, message):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_several_layers_shards_and_gallery(tmp_path):
+    for shard in ("0/2", "1/2"):
+        result = runner.invoke(app, ["render", "--layer", "block1_conv1", "--layer", "block1_conv2", "--filters",
+                                     "0-3", "--shard", shard, "--out", str(tmp_path), *FAST])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["gallery", str(tmp_path), "--sort", "activation"])
+    assert result.exit_code == 0, result.output
+    for layer in ("block1_conv1", "block1_conv2"):
+        data = json.loads((tmp_path / layer / "manifest.json").read_text())
+        assert [f["index"] for f in data["filters"]] == [0, 1, 2, 3]
+    assert "block1_conv2/filter_0003.png" in (tmp_path / "index.html").read_text()
+
+
+def test_animate_writes_a_gif_per_filter(tmp_path):
+    result = runner.invoke(app, ["render", "block1_conv1", "--filters", "0-1", "--animate", "--out", str(tmp_path),
+                                 *FAST])
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+    with Image.open(tmp_path / "filter_0001.gif") as gif:
+        assert gif.n_frames >= 2 and gif.size == (32, 32)
+
+
+def test_dream_keeps_the_photo_size(tmp_path):
+    result = runner.invoke(app, ["dream", ROCKET, "--layer", "block3_conv1", "--size", "80", "--octaves", "2",
+                                 "--steps", "2", "--out", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    from PIL import Image
+    assert Image.open(tmp_path / "rocket.png").size == (80, 53)
+    assert json.loads((tmp_path / "rocket.json").read_text())["objective"] == "energy(block3_conv1)"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["render", "block1_conv1", "--shard", "3/2"], "0 <= i < N"),
+    (["gallery", "/nonexistent-folder"], "no rendered layers"),
+    (["dream"], "--from-noise"),
+    (["dream", ROCKET, "--layer", "block5_conv1:x"], "bad layer weight"),
+])
+def test_job_errors_are_one_line(tmp_path, args, message):
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")] if args[0] != "gallery" else args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

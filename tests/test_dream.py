@@ -39,10 +39,10 @@ def test_tiled_gradients_match_untiled(hed):
     shift = tf.constant([5, -7])
     whole, loss = dreamer.tiled_gradient(tf.constant(image[None]), shift, 512)
     tiled, tiled_loss = dreamer.tiled_gradient(tf.constant(image[None]), shift, 32)
-    inner = (slice(None), slice(12, 20), slice(36, 44))  # away from the tile borders (rolled back)
-    np.testing.assert_allclose(tiled.numpy()[inner], whole.numpy()[inner], rtol=1e-3, atol=1e-6)
+    inner = (slice(None), slice(5, 17), slice(49, 61))  # rolled by (5, -7): well inside one 32 px tile
+    np.testing.assert_allclose(tiled.numpy()[inner], whole.numpy()[inner], rtol=1e-3, atol=1e-4)
     cosine = np.sum(whole * tiled) / (np.linalg.norm(whole) * np.linalg.norm(tiled))
-    assert cosine > 0.9 and abs(float(tiled_loss) - float(loss)) < 0.35 * abs(float(loss)) * 4
+    assert cosine > 0.99 and float(tiled_loss) == pytest.approx(float(loss), rel=0.5)
 
 
 def test_dream_with_small_tiles_is_close_to_untiled(hed):
@@ -50,7 +50,9 @@ def test_dream_with_small_tiles_is_close_to_untiled(hed):
     goal = dream.layer_weights(["block2_conv2"])
     untiled = dream.dream(hed, image, goal, FAST)
     tiled = dream.dream(hed, image, goal, dream.DreamSettings(**{**FAST.__dict__, "tile": 32}))
-    assert np.abs(tiled - untiled).mean() < 0.25 * np.abs(untiled - image).mean()
+    change, tiled_change = (untiled - image).ravel(), (tiled - image).ravel()
+    assert np.abs(tiled - untiled).mean() < 0.1 * np.abs(change).mean()
+    assert np.corrcoef(change, tiled_change)[0, 1] > 0.99
 
 
 def test_max_loss_stops_early(hed, photo):

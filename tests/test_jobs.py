@@ -122,3 +122,30 @@ def test_gallery_rebuild_sorts_and_keeps_top(hed, tmp_path):
     strongest = sorted(data["filters"], key=lambda f: -f["activation"])[:2]
     assert data["gallery"]["filters"] == [f["index"] for f in strongest]
     assert np.asarray(Image.open(tmp_path / "gallery.png")).shape == (32 + 2, 2 * 32 + 3, 3)
+
+
+def test_killed_job_leaves_valid_files_and_resume_finishes_exactly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    command = [sys.executable, "-m", "actmax", "render", "block1_conv1", "--filters", "0-9", "--batch", "2",
+               "--size", "32", "--octaves", "2", "--steps", "25", "--out", str(tmp_path), "-q"]
+    job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len((jobs.read_manifest(tmp_path / "manifest.json") or {}).get("filters", [])) < 2:
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    data = json.loads((tmp_path / "manifest.json").read_text())  # valid JSON at any moment
+    assert 2 <= len(data["filters"]) < 10
+    for entry in data["filters"]:
+        Image.open(tmp_path / entry["file"]).load()
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert f"{10 - len(data['filters'])} rendered, {len(data['filters'])} reused" in finished.stdout
+    final = json.loads((tmp_path / "manifest.json").read_text())
+    assert [f["index"] for f in final["filters"]] == list(range(10))
+    for entry in final["filters"]:
+        Image.open(tmp_path / entry["file"]).load()
+    assert not list(tmp_path.glob(".*.tmp")) and (tmp_path / "gallery.png").exists()
