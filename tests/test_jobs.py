@@ -79,16 +79,16 @@ JOB = dict(size=32, octaves=2, steps=3, batch=2)
 
 
 def test_job_resumes_only_what_is_missing(hed, tmp_path):
-    path, rendered, reused = jobs.render_job("block1_conv1", "0-3", out=tmp_path, model=hed, **JOB)
+    path, rendered, reused, _ = jobs.render_job("block1_conv1", "0-3", out=tmp_path, model=hed, **JOB)
     assert (rendered, reused) == (4, 0) and path.name == "gallery.png"
     before = (tmp_path / "filter_0002.png").stat().st_mtime_ns
     (tmp_path / "filter_0003.png").unlink()
-    _, rendered, reused = jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, **JOB)
+    _, rendered, reused, _ = jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, **JOB)
     assert (rendered, reused) == (3, 3)  # 3 was lost, 4 and 5 are new
     assert (tmp_path / "filter_0002.png").stat().st_mtime_ns == before
     data = json.loads((tmp_path / "manifest.json").read_text())
     assert [f["index"] for f in data["filters"]] == [0, 1, 2, 3, 4, 5]
-    _, rendered, reused = jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, overwrite=True, **JOB)
+    _, rendered, reused, _ = jobs.render_job("block1_conv1", "0-5", out=tmp_path, model=hed, overwrite=True, **JOB)
     assert (rendered, reused) == (6, 0)
 
 
@@ -100,7 +100,7 @@ def test_job_refuses_to_mix_settings(hed, tmp_path):
 
 def test_shards_cover_every_filter_once_and_merge(hed, tmp_path):
     for shard in ("0/2", "1/2"):
-        path, _, _ = jobs.render_job("block1_conv1", "0-4", out=tmp_path, model=hed, shard=shard, **JOB)
+        path = jobs.render_job("block1_conv1", "0-4", out=tmp_path, model=hed, shard=shard, **JOB).path
         assert path.name == f"manifest-shard-{shard[0]}-of-2.json"
     parts = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("manifest-shard-*.json"))]
     assert [[f["index"] for f in p["filters"]] for p in parts] == [[0, 2, 4], [1, 3]]
