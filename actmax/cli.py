@@ -137,6 +137,10 @@ def render(
                                                       "'pad:12,jitter:8,scale:0.9~1.1,rotate:10'.")] = None,
     post_relu: Annotated[Optional[bool], typer.Option("--post-relu/--pre-relu", help="Maximise the activation "
                                                       "after the ReLU (classic) or before it.")] = None,
+    contrast: Annotated[Optional[float], typer.Option(min=0.0, help="Cap each image's RMS contrast (0: no cap).")] \
+        = None,
+    rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps of a transform-free pass for filters left "
+                                                  "silent (0: none).")] = None,
     objective: Annotated[Optional[str], typer.Option(help="Render one objective instead of a filter gallery, "
                                                      "e.g. 'block4_conv3:12 + 0.5*block4_conv3:40'.")] = None,
     variants: Annotated[int, typer.Option(min=1, help="With --objective: number of images.")] = 1,
@@ -171,7 +175,7 @@ def render(
         settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
                         octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
                         pre_activation=None if post_relu is None else not post_relu, patience=patience,
-                        precision=precision and precision.value)
+                        precision=precision and precision.value, contrast=contrast, rescue=rescue)
         if objective:
             target = out or Path("outputs") / spec.name / "objective"
             imaging.check_writable(target)

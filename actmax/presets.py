@@ -26,6 +26,7 @@ class Settings:
     blur_every: int = 0
     contrast: float = 0.0
     patience: int = 0
+    rescue: int = 0
     precision: str = "auto"
 
     def override(self, **changes) -> Settings:
@@ -43,8 +44,10 @@ PRESETS = {
     "lucid": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="standard", pre_activation=True,
                       steps=256, octaves=1),
     # Measured best (bench/quality.py): pre-ReLU pixel ascent under an RMS-contrast cap, light jitter and
-    # rotation, and few large octaves, at the classic recipe's compute budget.
-    "default": Settings(transforms="jitter:6,rotate:5", pre_activation=True, contrast=0.3, octaves=3, steps=30),
+    # rotation, and few large octaves, at the classic recipe's compute budget; filters left silent get a
+    # transform-free rescue pass.
+    "default": Settings(transforms="jitter:6,rotate:5", pre_activation=True, contrast=0.3, octaves=3, steps=26,
+                        rescue=30),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

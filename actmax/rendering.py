@@ -170,7 +170,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
     engine = compile_engine(spec, objectives.channel(layer, targets), settings,
                             snapshot_every=max(1, settings.steps // 6) if animate else 0)
-    first = 0
+    first, rescues = 0, {}
     while first < len(chosen):
         group = chosen[first:first + batch]
         started = time.perf_counter()
@@ -186,9 +186,48 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
             engine = compile_engine(spec, objectives.channel(layer, targets), settings,
                                     snapshot_every=engine.snapshot_every)
             continue
-        yield _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
-                      {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
+        part = _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
+                       {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
+        silent = int((~part.alive).sum())
+        if settings.rescue and silent:
+            size = min(batch, 1 << (silent - 1).bit_length())  # powers of two: few compiled shapes
+            rescues[size] = rescues.get(size) or Rescue(spec, layer, settings, size)
+            part = rescues[size](part)
+        yield part
         first += len(group)
+
+
+class Rescue:
+    """Ascends filters that ended silent once more, from their images, without the robustness transforms.
+
+    Transforms make a barely reachable filter's pattern hard to hold; without them it often wakes up.
+    Only silent filters pay for this pass, and an image is replaced only if its filter comes alive.
+    """
+
+    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int):
+        self.spec, self.layer, self.batch = spec, layer, batch
+        self.settings = settings.override(transforms="none", octaves=1, steps=settings.rescue)
+        self.targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
+        self.engine = compile_engine(spec, objectives.channel(layer, self.targets), self.settings)
+
+    def __call__(self, part: Rendering) -> Rendering:
+        started = time.perf_counter()
+        silent = [i for i, alive in enumerate(part.alive) if not alive][:self.batch]
+        group = [part.filters[i] for i in silent]
+        padded = silent + [silent[-1]] * (self.batch - len(silent))
+        self.targets.assign([part.filters[i] for i in padded])
+        start = self.engine.param.from_image(tf.constant(part.images[padded])).numpy()
+        run = self.engine.ascend(start, part.seed)
+        images = quantise(run.images.numpy()[:len(silent)])
+        activations = measure(self.spec, self.layer, images, group)
+        woke = [k for k, a in enumerate(activations) if a > 0]
+        for k in woke:
+            i = silent[k]
+            part.images[i], part.activations[i] = images[k], activations[k]
+            part.objective_values[i] = run.scores.numpy()[k]
+        part.extra = {**part.extra, "rescued": len(woke)}
+        part.seconds += time.perf_counter() - started
+        return part
 
 
 def _ascend_group(engine, targets, spec, settings, seed, group, batch, report) -> ascent.Ascent:
