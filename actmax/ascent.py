@@ -71,7 +71,7 @@ def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tenso
     return param.from_image(tf.clip_by_value(images, 0.0, 1.0))
 
 
-def build(features: Features, objective: Objective, settings: Settings, *, jit: bool = False,
+def build(features: Features, objective: Objective, settings: Settings, *, channels: int = 3, jit: bool = False,
           loss_scale: float = 1.0, snapshot_every: int = 0) -> Engine:
     """Compile the ascent for `objective` on `features` with the given settings.
 
@@ -86,7 +86,7 @@ def build(features: Features, objective: Objective, settings: Settings, *, jit: 
     project = regularisers.contrast_projection(param, settings.contrast)
 
     def step(values, state, seed, t):
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(values)
             images = param.to_image(values)
             scores = objective(features(transform(images, seed)))
@@ -96,7 +96,11 @@ def build(features: Features, objective: Objective, settings: Settings, *, jit: 
         delta, state = optimizer.update(grad, state, t)
         return tf.ensure_shape(project(values + delta), values.shape), state, tf.ensure_shape(scores, values.shape[:1])
 
-    @tf.function(reduce_retracing=True, jit_compile=jit)
+    # One trace serves every octave size and batch: the shapes are left open.
+    signature = [tf.TensorSpec(param.layout(channels), tf.float32), tf.TensorSpec([2], tf.int32),
+                 tf.TensorSpec([], tf.int32)]
+
+    @tf.function(input_signature=signature, jit_compile=jit)
     def run_octave(values, seed, steps):
         state = optimizer.init(values)
         scores = best = tf.fill(tf.shape(values)[:1], -float("inf"))

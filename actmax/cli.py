@@ -11,6 +11,9 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
+from . import colormaps
+from .presets import PRESETS
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="See what the filters of a convolutional network respond to.")
 
@@ -53,35 +56,19 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-class Preset(str, Enum):
-    default = "default"
-    classic = "classic"
-    lucid = "lucid"
+def _choice(name: str, values) -> type[Enum]:
+    """A str Enum for typer from the library's own tuple of names."""
+    return Enum(name, {value.replace("+", "_plus"): value for value in values}, type=str)
 
 
-class Sort(str, Enum):
-    index = "index"
-    activation = "activation"
-
-
-class ParamName(str, Enum):
-    pixel = "pixel"
-    decorrelated = "decorrelated"
-    fourier = "fourier"
-
-
-class Precision(str, Enum):
-    auto = "auto"
-    float32 = "float32"
-    mixed = "mixed"
-
-
-class Preprocess(str, Enum):
-    caffe = "caffe"
-    tf = "tf"
-    torch = "torch"
-    none = "none"
-    unit = "unit"
+Preset = _choice("Preset", PRESETS)
+Sort = _choice("Sort", ("index", "activation"))
+ParamName = _choice("ParamName", ("pixel", "decorrelated", "fourier"))
+Precision = _choice("Precision", ("auto", "float32", "mixed"))
+Preprocess = _choice("Preprocess", ("caffe", "tf", "torch", "none", "unit"))
+Colormap = _choice("Colormap", colormaps.NAMES)
+DeconvMethod = _choice("DeconvMethod", ("deconvnet", "guided"))
+CamMethod = _choice("CamMethod", ("gradcam", "gradcam++"))
 
 
 def _version(value: bool) -> None:
@@ -222,23 +209,6 @@ def gallery(
     with _user_errors():
         page = jobs.build_site(folder, top=top, sort=sort.value, cols=cols, labels=labels, stretch=stretch)
         typer.echo(f"gallery: {page}")
-
-
-class Colormap(str, Enum):
-    viridis = "viridis"
-    magma = "magma"
-    inferno = "inferno"
-    grey = "grey"
-
-
-class DeconvMethod(str, Enum):
-    deconvnet = "deconvnet"
-    guided = "guided"
-
-
-class CamMethod(str, Enum):
-    gradcam = "gradcam"
-    gradcam_pp = "gradcam++"
 
 
 ImageArg = Annotated[Path, typer.Argument(help="A photo (any format Pillow reads; EXIF rotation honoured).")]

@@ -24,17 +24,22 @@ class Param:
     """How images are stored while they are optimised."""
 
     name: str
+    layout: Callable[[int], list]  # the shape of a batch of values, sizes left open, for a channel count
     init: Callable[[np.random.Generator, int, int], np.ndarray]
     to_image: Callable[[tf.Tensor], tf.Tensor]
     from_image: Callable[[tf.Tensor], tf.Tensor]
     project: Callable[[tf.Tensor], tf.Tensor] = tf.identity
 
 
+def _image_layout(channels: int) -> list:
+    return [None, None, None, channels]
+
+
 def pixel(*, noise: float = 0.1) -> Param:
     """Raw pixels, started as uniform noise of +-`noise` around grey and clipped to [0, 1]: the classic."""
     def init(rng, size, channels):
         return rng.uniform(0.5 - noise, 0.5 + noise, (size, size, channels)).astype(np.float32)
-    return Param("pixel", init, tf.identity, tf.identity, lambda p: tf.clip_by_value(p, 0.0, 1.0))
+    return Param("pixel", _image_layout, init, tf.identity, tf.identity, lambda p: tf.clip_by_value(p, 0.0, 1.0))
 
 
 def _fftfreq(n: tf.Tensor) -> tf.Tensor:
@@ -82,7 +87,7 @@ def fourier(*, decay: float = 1.0, noise: float = 0.01) -> Param:
             _frequency_scale(height, width, decay), tf.complex64)
         return tf.stack([tf.math.real(spectrum), tf.math.imag(spectrum)], axis=-1)
 
-    return Param("fourier", init, to_image, from_image)
+    return Param("fourier", lambda channels: [None, channels, None, None, 2], init, to_image, from_image)
 
 
 def decorrelated(*, noise: float = 0.1) -> Param:
@@ -100,7 +105,7 @@ def decorrelated(*, noise: float = 0.1) -> Param:
         grey_noise = rng.uniform(0.5 - noise, 0.5 + noise, (1, size, size, channels)).astype(np.float32)
         return from_image(tf.constant(grey_noise)).numpy()[0]
 
-    return Param("decorrelated", init, to_image, from_image,
+    return Param("decorrelated", _image_layout, init, to_image, from_image,
                  lambda values: from_image(tf.clip_by_value(to_image(values), 0.0, 1.0)))
 
 

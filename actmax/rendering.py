@@ -305,13 +305,16 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
 
 
 def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings,
-                   snapshot_every: int = 0) -> ascent.Engine:
-    """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling)."""
+                   snapshot_every: int = 0, jit: bool = False) -> ascent.Engine:
+    """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling).
+
+    `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
+    """
     policy = models.resolve_precision(settings.precision)
     features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
                                    policy=policy)
-    return ascent.build(features, goal, settings, loss_scale=1024.0 if policy == "mixed_float16" else 1.0,
-                        snapshot_every=snapshot_every)
+    return ascent.build(features, goal, settings, channels=spec.channels, jit=jit,
+                        loss_scale=1024.0 if policy == "mixed_float16" else 1.0, snapshot_every=snapshot_every)
 
 
 def _check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> None:

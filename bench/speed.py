@@ -102,19 +102,21 @@ def step_vs_convs(spec, layer, filters, settings, args):
     """Per octave size ≥ 96 px: time of one batched ascent step against its convolutions alone."""
     batch = args.batch or rendering.auto_batch(spec, layer, settings.size, len(filters))
     print(f"\n### {layer}: one step (batch {batch}) against its convolutions alone\n")
-    print("| size | precision | step ms | convolutions ms | step / convolutions |")
-    print("|---|---|---|---|---|")
+    print("| size | precision | step ms | step ms, XLA | convolutions ms | step / convolutions |")
+    print("|---|---|---|---|---|---|")
     for size in [s for s in ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale) if s >= 96]:
         for precision in args.precision.split(","):
             policy = models.resolve_precision(precision)
-            step_ms = time_step(spec, layer, settings.override(size=size, precision=precision), batch, filters)
+            sized = settings.override(size=size, precision=precision)
+            step_ms = time_step(spec, layer, sized, batch, filters)
+            xla_ms = time_step(spec, layer, sized, batch, filters, jit=True)
             conv_ms = time_convs(spec, layer, size, batch, policy)
-            print(f"| {size} | {precision} | {step_ms:.1f} | {conv_ms:.1f} | {step_ms / conv_ms:.2f} |")
+            print(f"| {size} | {precision} | {step_ms:.1f} | {xla_ms:.1f} | {conv_ms:.1f} | {step_ms / conv_ms:.2f} |")
 
 
-def time_step(spec, layer, settings, batch, filters, steps=10):
+def time_step(spec, layer, settings, batch, filters, steps=10, jit=False):
     targets = tf.constant((list(filters) * batch)[:batch], tf.int32)
-    engine = rendering.compile_engine(spec, objectives.channel(layer, targets), settings)
+    engine = rendering.compile_engine(spec, objectives.channel(layer, targets), settings, jit=jit)
     start = tf.constant(np.random.default_rng(0).uniform(0.4, 0.6, (batch, settings.size, settings.size, 3)),
                         tf.float32)
     engine.run_octave(start, tf.constant([0, 0]), tf.constant(2))[0].numpy()
