@@ -33,6 +33,7 @@ class Engine:
     param: params_module.Param
     optimizer: optim.Optimizer
     run_octave: Callable
+    layout: list
     snapshot_every: int = 0
 
     def traces(self) -> int:
@@ -43,6 +44,10 @@ class Engine:
         """Optimise starting values over every octave, from a `(seed, octave)` seed per octave."""
         s = self.settings
         values, steps_run, frames = tf.constant(start), 0, []
+        if not self.traces():
+            # One trace for every octave: image sizes open, batch and channels fixed (static shapes run faster).
+            self.run_octave.get_concrete_function(tf.TensorSpec([len(start), *self.layout[1:]], tf.float32),
+                                                  tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32))
         for octave, size in enumerate(octave_sizes(s.size, s.octaves, s.octave_scale)):
             if octave:
                 values = resize(self.param, values, size)
@@ -96,11 +101,7 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
         delta, state = optimizer.update(grad, state, t)
         return tf.ensure_shape(project(values + delta), values.shape), state, tf.ensure_shape(scores, values.shape[:1])
 
-    # One trace serves every octave size and batch: the shapes are left open.
-    signature = [tf.TensorSpec(param.layout(channels), tf.float32), tf.TensorSpec([2], tf.int32),
-                 tf.TensorSpec([], tf.int32)]
-
-    @tf.function(input_signature=signature, jit_compile=jit)
+    @tf.function(reduce_retracing=True, jit_compile=jit)
     def run_octave(values, seed, steps):
         state = optimizer.init(values)
         scores = best = tf.fill(tf.shape(values)[:1], -float("inf"))
@@ -120,7 +121,7 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
             return values, scores, taken, tf.zeros((0,))
         return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
 
-    return Engine(settings, param, optimizer, run_octave, snapshot_every)
+    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every)
 
 
 def _track_best(scores: tf.Tensor, best: tf.Tensor, since: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -109,7 +109,7 @@ def step_vs_convs(spec, layer, filters, settings, args):
             policy = models.resolve_precision(precision)
             sized = settings.override(size=size, precision=precision)
             step_ms = time_step(spec, layer, sized, batch, filters)
-            xla_ms = time_step(spec, layer, sized, batch, filters, jit=True)
+            xla_ms = time_step(spec, layer, sized, batch, filters, jit=True) if args.jit else float("nan")
             conv_ms = time_convs(spec, layer, size, batch, policy)
             print(f"| {size} | {precision} | {step_ms:.1f} | {xla_ms:.1f} | {conv_ms:.1f} | {step_ms / conv_ms:.2f} |")
 
@@ -156,6 +156,7 @@ def main():
     parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--precision", default="float32,mixed")
     parser.add_argument("--patience", type=int, default=0, help="also run with this --patience")
+    parser.add_argument("--jit", action="store_true", help="also time the step compiled with XLA")
     args = parser.parse_args()
     spec = actmax.load_model(args.model)
     devices = [d.device_type for d in tf.config.list_physical_devices()]
