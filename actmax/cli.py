@@ -205,6 +205,7 @@ def gallery(
     stretch: Annotated[bool, typer.Option(help="Contrast-stretch tiles for display.")] = False,
 ) -> None:
     """Merge shard manifests, restitch gallery PNGs from the per-filter files, and write index.html."""
+    _library()
     from . import jobs
     with _user_errors():
         page = jobs.build_site(folder, top=top, sort=sort.value, cols=cols, labels=labels, stretch=stretch)

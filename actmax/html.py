@@ -9,6 +9,7 @@ from pathlib import Path
 
 STYLE = """
 body { background: #181818; color: #e6e6e6; font: 14px system-ui, sans-serif; margin: 24px; }
+a { color: #8ab4f8; }
 h1 { font-size: 20px; } h2 { font-size: 17px; margin-top: 32px; }
 .grid { display: flex; flex-wrap: wrap; gap: 8px; }
 figure { margin: 0; width: 136px; } figure img { width: 128px; height: 128px; image-rendering: auto;

@@ -14,6 +14,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import ImageError, OutputError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Floats in [0, 1] to 8-bit, by clipping and rounding only (no contrast stretch)."""
     return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -33,6 +42,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes private files; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

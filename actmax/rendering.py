@@ -117,7 +117,8 @@ def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Seq
     return np.concatenate(scores) if scores else np.zeros(0, np.float32)
 
 
-def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]) -> list[int]:
+def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int] | None) -> list[int]:
+    """The filters a call asks for (default: the first 16), checked against the layer's range."""
     count = models.filter_count(spec.model, layer)
     if filters is None:
         return list(range(min(16, count)))
@@ -250,8 +251,8 @@ def combine(parts: list[Rendering]) -> Rendering:
     """One Rendering from consecutive batches of the same run."""
     first = parts[0]
     frames = np.concatenate([p.frames for p in parts]) if first.frames is not None else None
-    extra = {**first.extra, "batch_steps": sum(p.extra.get("batch_steps", 0) for p in parts),
-             "traces": parts[-1].extra.get("traces")}
+    extra = {**first.extra, "traces": parts[-1].extra.get("traces"),
+             **{key: sum(p.extra.get(key, 0) for p in parts) for key in ("batch_steps", "rescued")}}
     return Rendering(first.model, first.layer, [f for p in parts for f in p.filters],
                      np.concatenate([p.images for p in parts]), np.concatenate([p.activations for p in parts]),
                      np.concatenate([p.objective_values for p in parts]), first.settings, first.seed,

@@ -102,16 +102,17 @@ def step_vs_convs(spec, layer, filters, settings, args):
     """Per octave size ≥ 96 px: time of one batched ascent step against its convolutions alone."""
     batch = args.batch or rendering.auto_batch(spec, layer, settings.size, len(filters))
     print(f"\n### {layer}: one step (batch {batch}) against its convolutions alone\n")
-    print("| size | precision | step ms | step ms, XLA | convolutions ms | step / convolutions |")
-    print("|---|---|---|---|---|---|")
+    xla = "step ms, XLA | " if args.jit else ""
+    print(f"| size | precision | step ms | {xla}convolutions ms | step / convolutions |")
+    print("|---|---|---|---|---|" + ("---|" if args.jit else ""))
     for size in [s for s in ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale) if s >= 96]:
         for precision in args.precision.split(","):
             policy = models.resolve_precision(precision)
             sized = settings.override(size=size, precision=precision)
             step_ms = time_step(spec, layer, sized, batch, filters)
-            xla_ms = time_step(spec, layer, sized, batch, filters, jit=True) if args.jit else float("nan")
+            xla = f"{time_step(spec, layer, sized, batch, filters, jit=True):.1f} | " if args.jit else ""
             conv_ms = time_convs(spec, layer, size, batch, policy)
-            print(f"| {size} | {precision} | {step_ms:.1f} | {xla_ms:.1f} | {conv_ms:.1f} | {step_ms / conv_ms:.2f} |")
+            print(f"| {size} | {precision} | {step_ms:.1f} | {xla}{conv_ms:.1f} | {step_ms / conv_ms:.2f} |")
 
 
 def time_step(spec, layer, settings, batch, filters, steps=10, jit=False):

@@ -149,3 +149,8 @@ def test_killed_job_leaves_valid_files_and_resume_finishes_exactly(tmp_path):
     for entry in final["filters"]:
         Image.open(tmp_path / entry["file"]).load()
     assert not list(tmp_path.glob(".*.tmp")) and (tmp_path / "gallery.png").exists()
+
+
+def test_written_files_are_readable_by_others(tmp_path):
+    imaging.save_json(tmp_path / "a.json", {})
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~imaging._UMASK  # not mkstemp's 0o600

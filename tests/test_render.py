@@ -143,3 +143,13 @@ def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
     few = actmax.render_objective("logit:2", steps=1, **kwargs)
     many = actmax.render_objective("logit:2", steps=30, **kwargs)
     assert float(many.activations[0]) > float(few.activations[0])
+
+
+def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0)
+    without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)
+    rescued = actmax.render("block5_conv1", "8,11,13,5", rescue=30, **kwargs)
+    woke = int(rescued.alive.sum() - without.alive.sum())
+    assert woke >= 1 and rescued.extra["rescued"] == woke
+    alive_before = without.alive
+    np.testing.assert_array_equal(rescued.images[alive_before], without.images[alive_before])
