@@ -128,6 +128,11 @@ def render(
         = None,
     rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps of a transform-free pass for filters left "
                                                   "silent (0: none).")] = None,
+    tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
+    l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
+    l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
+    blur_every: Annotated[Optional[int], typer.Option(min=0, help="Blur the image every K steps (0: never).")] \
+        = None,
     objective: Annotated[Optional[str], typer.Option(help="Render one objective instead of a filter gallery, "
                                                      "e.g. 'block4_conv3:12 + 0.5*block4_conv3:40'.")] = None,
     variants: Annotated[int, typer.Option(min=1, help="With --objective: number of images.")] = 1,
@@ -162,7 +167,8 @@ def render(
         settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
                         octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
                         pre_activation=None if post_relu is None else not post_relu, patience=patience,
-                        precision=precision and precision.value, contrast=contrast, rescue=rescue)
+                        precision=precision and precision.value, contrast=contrast, rescue=rescue, tv=tv, l1=l1,
+                        l2=l2, blur_every=blur_every)
         if objective:
             target = out or Path("outputs") / spec.name / "objective"
             imaging.check_writable(target)

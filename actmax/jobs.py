@@ -140,13 +140,15 @@ def save_images(out_dir: Path, rendering) -> None:
 
 def run_job(batches: Callable, head: dict, out_dir: Path, todo: list[int], *, done: dict[int, dict],
             shard: tuple[int, int] | None = None) -> dict[int, dict]:
-    """Render `todo` with `batches(filters)`, saving images and the manifest after every batch."""
-    entries, path = dict(done), Path(out_dir) / manifest_name(shard)
-    write_manifest(path, head, entries, shard=shard and f"{shard[0]}/{shard[1]}")
+    """Render `todo` with `batches(filters)`, saving images and the manifest (with this run's seconds) per batch."""
+    entries, path, seconds = dict(done), Path(out_dir) / manifest_name(shard), 0.0
+    where = shard and f"{shard[0]}/{shard[1]}"
+    write_manifest(path, head, entries, shard=where)
     for part in batches(todo) if todo else []:
         save_images(out_dir, part)
         entries.update(entries_of(part))
-        write_manifest(path, head, entries, shard=shard and f"{shard[0]}/{shard[1]}")
+        seconds += part.seconds
+        write_manifest(path, head, entries, shard=where, seconds=round(seconds, 3))
     return entries
 
 

@@ -144,3 +144,11 @@ def test_job_errors_are_one_line(tmp_path, args, message):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")] if args[0] != "gallery" else args)
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_regulariser_options_reach_the_manifest(tmp_path):
+    result = runner.invoke(app, ["render", "block1_conv1", "--filters", "0", "--tv", "0.5", "--l2", "0.1",
+                                 "--blur-every", "2", "--preset", "classic", "--out", str(tmp_path), *FAST])
+    assert result.exit_code == 0, result.output
+    settings = json.loads((tmp_path / "manifest.json").read_text())["settings"]
+    assert (settings["tv"], settings["l2"], settings["blur_every"], settings["optimizer"]) == (0.5, 0.1, 2, "normalised")
