@@ -268,18 +268,22 @@ class FeatureModel:
 
     With `pre_activation`, a layer's values are taken before its nonlinearity (a conv's ReLU, or for an
     Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
-    The name `logit` stands for the classifier's pre-softmax output.
+    The name `logit` stands for the classifier's pre-softmax output. With `select={layer: index}` (a
+    (batch,) int variable), a plain Conv2D layer computes only the channels in `index`: its output's
+    channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
     """
 
     def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
-                 policy: str = "float32"):
+                 policy: str = "float32", select: dict[str, tf.Variable] | None = None):
         self.spec = spec
         for name in layer_names:
             logits_layer(spec.model) if name == LOGITS else get_layer(spec.model, name)
         model = spec.model if policy == "float32" else with_precision(spec.model, policy)
         self.taps = [(name, logits_layer(model), True) if name == LOGITS
                      else (name, model.get_layer(name), pre_activation) for name in layer_names]
-        self.body = keras.Model(model.inputs, [_tap(layer, pre) for _, layer, pre in self.taps])
+        self.select = {name: index for name, index in (select or {}).items() if sliceable(model.get_layer(name))}
+        self.body = keras.Model(model.inputs, [layer.input if name in self.select else _tap(layer, pre)
+                                               for name, layer, pre in self.taps])
         self.preprocess = preprocess_fn(spec.preprocess)
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -288,7 +292,9 @@ class FeatureModel:
             images = tf.image.resize(images, self.spec.fixed_size)
         tapped = self.body(self.preprocess(images), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
-        return {name: tf.cast(_finish(layer, pre, t), tf.float32) for (name, layer, pre), t in zip(self.taps, tapped)}
+        return {name: tf.cast(_selected(layer, pre, t, self.select[name]) if name in self.select
+                              else _finish(layer, pre, t), tf.float32)
+                for (name, layer, pre), t in zip(self.taps, tapped)}
 
 
 def _tap(layer: keras.layers.Layer, pre_activation: bool):
@@ -296,6 +302,20 @@ def _tap(layer: keras.layers.Layer, pre_activation: bool):
     if pre_activation and (_has_activation(layer) or _is_activation_layer(layer)):
         return layer.input
     return layer.output
+
+
+def sliceable(layer: keras.layers.Layer) -> bool:
+    """A plain channels-last Conv2D, whose output channels can be computed one by one."""
+    return (isinstance(layer, keras.layers.Conv2D) and getattr(layer, "groups", 1) == 1
+            and layer.data_format == "channels_last")
+
+
+def _selected(layer: keras.layers.Layer, pre_activation: bool, tapped: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """The layer's output channels `index` only, from its input, by its own convolution."""
+    out = layer.convolution_op(tapped, tf.cast(tf.gather(layer.kernel, index, axis=-1), tapped.dtype))
+    if layer.use_bias:
+        out = out + tf.cast(tf.gather(layer.bias, index), out.dtype)
+    return out if pre_activation or layer.activation is None else layer.activation(out)
 
 
 def _finish(layer: keras.layers.Layer, pre_activation: bool, tapped: tf.Tensor) -> tf.Tensor:

@@ -168,9 +168,8 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
     spec, settings = resolve(model, preset, overrides)
     chosen = filter_list(spec, layer, filters)
     batch = min(batch or auto_batch(spec, layer, settings.size, len(chosen)), max(len(chosen), 1))
-    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    engine = compile_engine(spec, objectives.channel(layer, targets), settings,
-                            snapshot_every=max(1, settings.steps // 6) if animate else 0)
+    snapshot_every = max(1, settings.steps // 6) if animate else 0
+    targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
     first, rescues = 0, {}
     while first < len(chosen):
         group = chosen[first:first + batch]
@@ -183,9 +182,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
                 raise ActmaxError(f"out of memory rendering one {settings.size} px image; use a smaller --size") \
                     from None
             batch //= 2  # too large for the device: go on at half the batch
-            targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-            engine = compile_engine(spec, objectives.channel(layer, targets), settings,
-                                    snapshot_every=engine.snapshot_every)
+            targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
             continue
         part = _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
                        {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
@@ -208,8 +205,7 @@ class Rescue:
     def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int):
         self.spec, self.layer, self.batch = spec, layer, batch
         self.settings = settings.override(transforms="none", octaves=1, steps=settings.rescue)
-        self.targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-        self.engine = compile_engine(spec, objectives.channel(layer, self.targets), self.settings)
+        self.targets, self.engine = filter_engine(spec, layer, self.settings, batch)
 
     def __call__(self, part: Rendering) -> Rendering:
         started = time.perf_counter()
@@ -305,15 +301,28 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
                      extra={"batch_steps": int(run.steps)})
 
 
+def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch: int,
+                  snapshot_every: int = 0, jit: bool = False) -> tuple[tf.Variable, ascent.Engine]:
+    """An engine where batch item k maximises filter `targets[k]`; assign the variable, never retrace.
+
+    A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
+    """
+    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
+    sliced = models.sliceable(models.get_layer(spec.model, layer)) and batch < models.filter_count(spec.model, layer)
+    goal = objectives.channel(layer, tf.range(batch) if sliced else targets)
+    select = {layer: targets} if sliced else None
+    return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)
+
+
 def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings,
-                   snapshot_every: int = 0, jit: bool = False) -> ascent.Engine:
+                   snapshot_every: int = 0, jit: bool = False, select: dict | None = None) -> ascent.Engine:
     """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling).
 
     `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
     """
     policy = models.resolve_precision(settings.precision)
     features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
-                                   policy=policy)
+                                   policy=policy, select=select)
     return ascent.build(features, goal, settings, channels=spec.channels, jit=jit,
                         loss_scale=1024.0 if policy == "mixed_float16" else 1.0, snapshot_every=snapshot_every)
 

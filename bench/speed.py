@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 import actmax
-from actmax import ascent, models, objectives, rendering
+from actmax import ascent, models, rendering
 from actmax.selection import parse_filters
 
 
@@ -99,7 +99,8 @@ def run_table(spec, layer, filters, settings, args):
 
 
 def step_vs_convs(spec, layer, filters, settings, args):
-    """Per octave size ≥ 96 px: time of one batched ascent step against its convolutions alone."""
+    """Per octave size ≥ 96 px: time of one batched ascent step against its convolutions alone (the target conv
+    computing only the batch's filters, as the step does)."""
     batch = args.batch or rendering.auto_batch(spec, layer, settings.size, len(filters))
     print(f"\n### {layer}: one step (batch {batch}) against its convolutions alone\n")
     xla = "step ms, XLA | " if args.jit else ""
@@ -116,8 +117,8 @@ def step_vs_convs(spec, layer, filters, settings, args):
 
 
 def time_step(spec, layer, settings, batch, filters, steps=10, jit=False):
-    targets = tf.constant((list(filters) * batch)[:batch], tf.int32)
-    engine = rendering.compile_engine(spec, objectives.channel(layer, targets), settings, jit=jit)
+    targets, engine = rendering.filter_engine(spec, layer, settings, batch, jit=jit)
+    targets.assign((list(filters) * batch)[:batch])
     start = tf.constant(np.random.default_rng(0).uniform(0.4, 0.6, (batch, settings.size, settings.size, 3)),
                         tf.float32)
     engine.run_octave(start, tf.constant([0, 0]), tf.constant(2))[0].numpy()
@@ -130,6 +131,8 @@ def time_convs(spec, layer, size, batch, policy, steps=10):
     convs = conv_layers(spec, layer, size)
     inputs = [tf.random.uniform((batch, *shape[1:]), dtype=tf.float32) for _, shape, _ in convs]
     kernels = [tf.cast(c.kernel, dtype) for c, _, _ in convs]
+    if batch < kernels[-1].shape[-1]:
+        kernels[-1] = kernels[-1][..., :batch]  # the target conv computes only the batch's filters
 
     @tf.function
     def run(inputs):

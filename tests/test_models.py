@@ -127,3 +127,15 @@ def test_other_architectures_render(constructor, preprocess, layers):
     for layer in [name or convs[9] for name in layers]:
         result = actmax.render(layer, "0-1", model=spec, size=80, octaves=2, steps=2, octave_scale=1.1)
         assert result.images.shape == (2, 80, 80, 3) and np.isfinite(result.activations).all()
+
+
+def test_selected_channels_equal_the_full_layer(hed):
+    images = tf.random.stateless_uniform((3, 40, 40, 3), [3, 4])
+    index = tf.Variable([7, 0, 200])
+    for pre in (True, False):
+        full = models.FeatureModel(hed, ("block3_conv1",), pre_activation=pre)(images)["block3_conv1"]
+        picked = models.FeatureModel(hed, ("block3_conv1",), pre_activation=pre,
+                                     select={"block3_conv1": index})(images)["block3_conv1"]
+        assert picked.shape == (3, 10, 10, 3)
+        np.testing.assert_allclose(picked.numpy(), tf.gather(full, index, axis=-1).numpy(), rtol=1e-4, atol=1e-3)
+    assert not models.sliceable(hed.model.get_layer("block3_pool"))
