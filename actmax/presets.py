@@ -47,7 +47,7 @@ PRESETS = {
     # rotation, and few large octaves, at the classic recipe's compute budget; filters left silent get a
     # transform-free rescue pass.
     "default": Settings(transforms="jitter:6,rotate:5", pre_activation=True, contrast=0.3, octaves=3, steps=26,
-                        rescue=30),
+                        rescue=20),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 
