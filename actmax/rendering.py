@@ -73,9 +73,9 @@ def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: di
 
 def _check(settings: Settings) -> None:
     """Fail on a bad setting now, before any output folder or compile."""
-    for field, choices in (("param", param_module.PARAMS), ("optimizer", optim.OPTIMIZERS)):
-        if getattr(settings, field) not in choices:
-            raise ActmaxError(f"unknown {field} '{getattr(settings, field)}'; use one of: {', '.join(choices)}")
+    for name, choices in (("param", param_module.PARAMS), ("optimizer", optim.OPTIMIZERS)):
+        if getattr(settings, name) not in choices:
+            raise ActmaxError(f"unknown {name} '{getattr(settings, name)}'; use one of: {', '.join(choices)}")
     transforms.from_spec(settings.transforms)
     models.resolve_precision(settings.precision)
 

@@ -8,7 +8,6 @@ import tensorflow as tf
 from actmax import cam, colormaps, deconv, feature_maps, imaging, models, occlusion, weights
 from actmax.errors import ActmaxError, LayerError
 
-from conftest import tiny_cnn
 
 
 def one_conv_spec(kernel: np.ndarray, preprocess: str = "unit") -> models.ModelSpec:
