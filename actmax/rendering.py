@@ -5,6 +5,7 @@ Returns arrays and numbers only; writing files is the job of `actmax.jobs`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -108,13 +109,19 @@ def free_memory() -> int:
 def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
             *, batch: int = 16) -> np.ndarray:
     """Mean post-activation value of each filter on its own image (the classic 'filter activation')."""
-    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    features = _post_activation_features(spec, layer)
     scores = []
     for start in range(0, len(filters), batch):
         acts = features(tf.constant(images[start:start + batch]))[layer]
         index = tf.constant(filters[start:start + batch], tf.int32)
         scores.append(objectives.channel(layer, index)({layer: acts}).numpy())
     return np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _post_activation_features(spec: models.ModelSpec, layer: str) -> models.FeatureModel:
+    """One scoring model per (model, layer), built once however many batches are measured."""
+    return models.FeatureModel(spec, (layer,), pre_activation=False)
 
 
 def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int] | None) -> list[int]:
