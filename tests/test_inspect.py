@@ -151,3 +151,15 @@ def test_load_image_errors(tmp_path):
     (tmp_path / "fake.jpg").write_text("not an image")
     with pytest.raises(ImageError, match="cannot read image"):
         imaging.load_image(tmp_path / "fake.jpg")
+
+
+@pytest.mark.slow
+def test_grad_cam_on_imagenet_vgg16_names_classes():  # downloads ImageNet weights: run with --run-slow online
+    from pathlib import Path
+
+    from actmax import load_model
+    spec = load_model("vgg16", classifier=True)
+    image = imaging.load_image(Path(__file__).parent / "data" / "rocket.jpg", exact=spec.fixed_size)
+    heat, index, probabilities = cam.grad_cam(spec, image)
+    names = cam.top_classes(spec, probabilities)
+    assert heat.shape == image.shape[:2] and len(names) == 5 and all(name for _, name, _ in names)
