@@ -227,7 +227,7 @@ OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: ou
 def _photo(spec, image: Path, size: int):
     """Load a photo at the model's fixed size, or with its longer side at `size`."""
     from . import imaging
-    return imaging.load_image(image, size, exact=spec.fixed_size)
+    return imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels)
 
 
 def _save(spec, out, command: str, name: str, picture, params: dict) -> None:

@@ -58,8 +58,9 @@ def _draw_labels(canvas, labels, cols, cell, width, margin, height):
 
 
 def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None) -> np.ndarray:
-    """uint8 images of the same size in one row (e.g. a photo beside its projections)."""
-    return make_grid(np.stack(images), cols=len(images), margin=margin, labels=labels)
+    """uint8 images of the same size in one row (e.g. a photo beside its projections); grey ones shown as RGB."""
+    rgb = [np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image for image in images]
+    return make_grid(np.stack(rgb), cols=len(images), margin=margin, labels=labels)
 
 
 def titled(image: np.ndarray, title: str, *, height: int = 16) -> np.ndarray:

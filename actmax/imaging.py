@@ -99,17 +99,19 @@ def prepare_dir(path: Path) -> Path:
     return path
 
 
-def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | None = None) -> np.ndarray:
+def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | None = None,
+               channels: int = 3) -> np.ndarray:
     """Load a photo as float RGB in [0, 1], EXIF rotation applied, its longer side resized to `size`.
 
-    With `exact` (height, width), resize to exactly that size instead (for fixed-size models).
+    With `exact` (height, width), resize to exactly that size instead (for fixed-size models); with
+    `channels=1`, as grey (H, W, 1) for grey-input models.
 
     Raises:
         ImageError: the file is missing or not an image Pillow can read.
     """
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = ImageOps.exif_transpose(image).convert("L" if channels == 1 else "RGB")
     except FileNotFoundError:
         raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
     except (UnidentifiedImageError, OSError) as exc:
@@ -121,7 +123,8 @@ def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | 
         factor = size / max(image.size)
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                              Image.Resampling.LANCZOS)
-    return np.asarray(image, np.float32) / 255.0
+    pixels = np.asarray(image, np.float32) / 255.0
+    return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
 def check_writable(path: Path) -> None:

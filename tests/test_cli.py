@@ -152,3 +152,16 @@ def test_regulariser_options_reach_the_manifest(tmp_path):
     assert result.exit_code == 0, result.output
     settings = json.loads((tmp_path / "manifest.json").read_text())["settings"]
     assert (settings["tv"], settings["l2"], settings["blur_every"], settings["optimizer"]) == (0.5, 0.1, 2, "normalised")
+
+
+def test_grey_input_model_file_works_end_to_end(tmp_path):
+    import keras
+    inputs = keras.Input((None, None, 1))
+    hidden = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c1")(inputs)
+    keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="c2")(hidden)).save(
+        tmp_path / "grey.keras")
+    model = ["--model", str(tmp_path / "grey.keras"), "--preprocess", "unit"]
+    for args in (["render", "c2", "--filters", "0-1", *FAST], ["occlusion", ROCKET, "--target", "c2:1", "--size", "48"],
+                 ["features", ROCKET, "--layer", "c1", "--size", "48"]):
+        result = runner.invoke(app, [*args, *model, "--out", str(tmp_path / args[0])])
+        assert result.exit_code == 0, result.output

@@ -154,3 +154,9 @@ def test_killed_job_leaves_valid_files_and_resume_finishes_exactly(tmp_path):
 def test_written_files_are_readable_by_others(tmp_path):
     imaging.save_json(tmp_path / "a.json", {})
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~imaging._UMASK  # not mkstemp's 0o600
+
+
+def test_load_image_as_grey_for_grey_models(tmp_path):
+    Image.new("RGB", (8, 4), (255, 0, 0)).save(tmp_path / "red.png")
+    grey = imaging.load_image(tmp_path / "red.png", channels=1)
+    assert grey.shape == (4, 8, 1) and abs(float(grey.mean()) - 76 / 255) < 0.01  # ITU-R 601 luma of red
