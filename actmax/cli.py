@@ -156,7 +156,8 @@ def render(
                                             "skipping them).")] = False,
     shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "
                                                  "== i); 'actmax gallery' merges the shards.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/ (or "
+                                                "<layer>-2/, … when that holds a run with other settings).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
@@ -184,7 +185,8 @@ def render(
             with progress.bar(quiet) as report:
                 done = jobs.render_job(name, filters, out=target, model=spec, overwrite=overwrite, shard=shard,
                                        top=top, sort=sort.value, cols=cols, labels=labels, stretch=stretch,
-                                       batch=batch, progress=report, animate=animate, **settings)
+                                       new_folder=out is None, batch=batch, progress=report, animate=animate,
+                                       **settings)
             typer.echo(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
 
 

@@ -7,6 +7,7 @@ Every file is written to a temporary name and renamed, so a killed job leaves on
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import platform
 from importlib import metadata
@@ -161,22 +162,36 @@ class JobResult(NamedTuple):
     dead: int
 
 
+def free_folder(out: Path, head: dict) -> Path:
+    """`out`, or the first of `out-2`, `out-3`, … that is new or holds this same run (never another run's files)."""
+    out = Path(out)
+    for number in itertools.count(1):
+        candidate = out if number == 1 else out.with_name(f"{out.name}-{number}")
+        try:
+            completed(candidate, head)
+            return candidate
+        except OutputError:
+            continue
+
+
 def render_job(layer: str, filters=None, *, out: Path, model=None, preset="default", seed: int = 0,
                overwrite: bool = False, shard: str | None = None, top: int | None = None, sort: str = "index",
-               cols: int | None = None, labels: bool = True, stretch: bool = False,
+               cols: int | None = None, labels: bool = True, stretch: bool = False, new_folder: bool = False,
                **options) -> JobResult:
     """Render a layer's filters into `out` as a resumable job.
 
     Filters already in the folder's manifest with a decodable PNG are skipped unless `overwrite`; with
     `shard` (`i/N`) only filters with index % N == i are rendered, into a manifest part of their own, and
-    `actmax gallery` merges the parts. Other options are settings overrides and those of `render_batches`.
+    `actmax gallery` merges the parts. With `new_folder`, a folder holding a run with other settings is left
+    alone and `out-2`, `out-3`, … is used instead. Other options are settings overrides and those of
+    `render_batches`.
     """
     shard_of = parse_shard(shard)
     overrides = {k: v for k, v in options.items() if k in renders.Settings.__dataclass_fields__}
     spec, settings = renders.resolve(model or renders.models.DEFAULT_MODEL, preset, overrides)
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
-    out = imaging.prepare_dir(out)
+    out = imaging.prepare_dir(free_folder(out, head) if new_folder and not overwrite else out)
     for stale in out.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
         stale.unlink()
     done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}

@@ -160,3 +160,13 @@ def test_load_image_as_grey_for_grey_models(tmp_path):
     Image.new("RGB", (8, 4), (255, 0, 0)).save(tmp_path / "red.png")
     grey = imaging.load_image(tmp_path / "red.png", channels=1)
     assert grey.shape == (4, 8, 1) and abs(float(grey.mean()) - 76 / 255) < 0.01  # ITU-R 601 luma of red
+
+
+def test_new_folder_keeps_other_runs_and_resumes_its_own(hed, tmp_path):
+    out = tmp_path / "block1_conv1"
+    jobs.render_job("block1_conv1", "0-1", out=out, model=hed, **JOB)
+    other = jobs.render_job("block1_conv1", "0-1", out=out, model=hed, new_folder=True, **{**JOB, "steps": 4})
+    assert other.path.parent.name == "block1_conv1-2" and other.rendered == 2
+    again = jobs.render_job("block1_conv1", "0-1", out=out, model=hed, new_folder=True, **{**JOB, "steps": 4})
+    assert again.path.parent.name == "block1_conv1-2" and again.reused == 2
+    assert json.loads((out / "manifest.json").read_text())["settings"]["steps"] == 3
