@@ -26,11 +26,11 @@ def section(root: Path, folder: Path, head: dict, entries: list[dict]) -> str:
     """One layer: its title, parameters, and a thumbnail per filter linking to the full-size view."""
     prefix = os.path.relpath(folder, root).replace(os.sep, "/")
     prefix = "" if prefix == "." else prefix + "/"
-    anchor = html.escape(f"{head.get('layer', folder.name)}")
+    anchor = html.escape(Path(folder).name)  # folders are unique; layers may repeat (block5_conv1, block5_conv1-2)
     figures = "\n".join(_figure(prefix, anchor, e) for e in entries)
     params = html.escape(_params(head))
     dead = sum(not e["alive"] for e in entries)
-    title = html.escape(f"{head.get('model', '')} · {head.get('layer', folder.name)}")
+    title = html.escape(f"{head.get('model', '')} · {head.get('layer', '')} ({Path(folder).name})")
     return (f'<section id="{anchor}"><h2>{title}</h2><p>{len(entries)} filters, {dead} dead · '
             f'<a href="{prefix}gallery.png">gallery.png</a></p>'
             f"<details><summary>parameters</summary><pre>{params}</pre></details>"
