@@ -171,11 +171,12 @@ def render(
                         precision=precision and precision.value, contrast=contrast, rescue=rescue, tv=tv, l1=l1,
                         l2=l2, blur_every=blur_every)
         if objective:
-            target = out or Path("outputs") / spec.name / "objective"
+            target = out or Path("outputs") / spec.name / "objective" / jobs.slug(objective)
             imaging.check_writable(target)
             with progress.bar(quiet) as report:
                 result = actmax.render_objective(objective, model=spec, variants=variants, diversity=diversity,
                                                  progress=report, **settings)
+            target = target if out else jobs.free_folder(target, jobs.header_of(result))
             typer.echo(f"{objective}: {actmax.save_rendering(result, target, cols=cols, labels=labels)}")
             return
         chosen = _layers_to_render(actmax, spec, layer, layers, all_layers)

@@ -10,6 +10,7 @@ import datetime
 import itertools
 import json
 import platform
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -76,6 +77,16 @@ def header(model: str, layer: str, settings, seed: int, objective: str = "") -> 
     """What identifies a run: images from runs with different headers never mix in one folder."""
     return {"model": model, "layer": layer, "objective": objective or f"{layer}:<filter>",
             "settings": settings.as_dict(), "seed": seed}
+
+
+def header_of(rendering) -> dict:
+    """The header of a rendering held in memory."""
+    return header(rendering.model, rendering.layer, rendering.settings, rendering.seed, rendering.objective)
+
+
+def slug(text: str) -> str:
+    """A folder name for an objective: `block4_conv3:12 + 0.5*block4_conv3:40` → `block4_conv3-12+0.5xblock4_conv3-40`."""
+    return re.sub(r"[^\w.+-]+", "-", text.replace("*", "x").replace(" ", "")).strip("-")[:80] or "objective"
 
 
 def entries_of(rendering) -> dict[int, dict]:
@@ -209,9 +220,8 @@ def save_rendering(rendering, out_dir: Path, *, cols: int | None = None, margin:
     """Save a rendering held in memory: per-filter PNGs, `manifest.json`, `gallery.png`; returns the gallery."""
     out_dir = imaging.prepare_dir(out_dir)
     save_images(out_dir, rendering)
-    head = header(rendering.model, rendering.layer, rendering.settings, rendering.seed, rendering.objective)
-    write_manifest(out_dir / MANIFEST, head, entries_of(rendering), seconds=round(rendering.seconds, 3),
-                   **rendering.extra)
+    write_manifest(out_dir / MANIFEST, header_of(rendering), entries_of(rendering),
+                   seconds=round(rendering.seconds, 3), **rendering.extra)
     return build_gallery(out_dir, cols=cols, margin=margin, labels=labels, stretch=stretch, sort=None)
 
 

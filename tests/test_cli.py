@@ -165,3 +165,13 @@ def test_grey_input_model_file_works_end_to_end(tmp_path):
                  ["features", ROCKET, "--layer", "c1", "--size", "48"]):
         result = runner.invoke(app, [*args, *model, "--out", str(tmp_path / args[0])])
         assert result.exit_code == 0, result.output
+
+
+def test_objective_renders_never_overwrite_each_other(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for objective, steps in (("block2_conv1:3", "3"), ("block2_conv1:4", "3"), ("block2_conv1:3", "2")):
+        result = runner.invoke(app, ["render", "--objective", objective, "--steps", steps, "--size", "32",
+                                     "--octaves", "2", "-q"])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "outputs" / "vgg16-hed" / "objective").iterdir()) == [
+        "block2_conv1-3", "block2_conv1-3-2", "block2_conv1-4"]
