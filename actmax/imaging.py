@@ -72,10 +72,11 @@ def save_png(path: Path, image: np.ndarray) -> None:
 
 def save_json(path: Path, data: dict) -> None:
     """Atomically save JSON, indented for people to read."""
-    atomic_write(path, (json.dumps(data, indent=2, default=_jsonable) + "\n").encode())
+    atomic_write(path, (json.dumps(data, indent=2, default=jsonable) + "\n").encode())
 
 
-def _jsonable(value):
+def jsonable(value):
+    """numpy scalars and arrays as plain JSON values."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

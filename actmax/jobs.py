@@ -295,10 +295,24 @@ def build_site(root: Path, **options) -> Path:
     return root / INDEX
 
 
-def save_figure(path: Path, image: np.ndarray, params: dict) -> Path:
-    """Save one picture and a JSON sidecar of the parameters that made it (`name.png` + `name.json`), atomically."""
+def free_name(path: Path, params: dict) -> Path:
+    """`path`, or `name-2.png`, `name-3.png`, … : the first that is new or was made with the same parameters."""
     path = Path(path)
-    imaging.prepare_dir(path.parent)
+    for number in itertools.count(1):
+        candidate = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        made = read_manifest(candidate.with_suffix(".json"))
+        if not candidate.exists() or (made and {k: made.get(k) for k in params} == json.loads(
+                json.dumps(params, default=imaging.jsonable))):
+            return candidate
+
+
+def save_figure(path: Path, image: np.ndarray, params: dict) -> Path:
+    """Save one picture and a JSON sidecar of the parameters that made it (`name.png` + `name.json`), atomically.
+
+    A picture made with other parameters is never overwritten: the new one gets the next free name.
+    """
+    imaging.prepare_dir(Path(path).parent)
+    path = free_name(path, params)
     imaging.save_png(path, image)
     imaging.save_json(path.with_suffix(".json"), {**params, "versions": versions(), "created": _now()})
     return path
@@ -309,7 +323,7 @@ def save_dream(folder: Path, stem: str, pictures: list[np.ndarray], params: dict
     path = save_figure(Path(folder) / f"{stem}.png", pictures[-1], params)
     if len(pictures) > 1:
         for i, picture in enumerate(pictures):
-            imaging.save_png(path.parent / f"{stem}_frame_{i:03d}.png", picture)
-        path = path.parent / f"{stem}.gif"
+            imaging.save_png(path.parent / f"{path.stem}_frame_{i:03d}.png", picture)
+        path = path.with_suffix(".gif")
         imaging.save_gif(path, np.stack(pictures))
     return path

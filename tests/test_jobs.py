@@ -170,3 +170,12 @@ def test_new_folder_keeps_other_runs_and_resumes_its_own(hed, tmp_path):
     again = jobs.render_job("block1_conv1", "0-1", out=out, model=hed, new_folder=True, **{**JOB, "steps": 4})
     assert again.path.parent.name == "block1_conv1-2" and again.reused == 2
     assert json.loads((out / "manifest.json").read_text())["settings"]["steps"] == 3
+
+
+def test_figures_made_otherwise_get_a_new_name(tmp_path):
+    picture = np.zeros((4, 4, 3), np.uint8)
+    first = jobs.save_figure(tmp_path / "rocket.png", picture, {"layer": "a", "steps": 2})
+    same = jobs.save_figure(tmp_path / "rocket.png", picture, {"layer": "a", "steps": 2})
+    other = jobs.save_figure(tmp_path / "rocket.png", picture, {"layer": "b", "steps": 2})
+    assert (first.name, same.name, other.name) == ("rocket.png", "rocket.png", "rocket-2.png")
+    assert json.loads((tmp_path / "rocket-2.json").read_text())["layer"] == "b"
