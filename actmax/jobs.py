@@ -243,7 +243,12 @@ def merged(out_dir: Path) -> tuple[dict, dict[int, dict]]:
 def build_gallery(out_dir: Path, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,
                   margin: int = 4, labels: bool = True, stretch: bool = False) -> Path:
     """Merge the manifest parts into `manifest.json`, restitch `gallery.png` from the PNGs, write `index.html`."""
-    out_dir = Path(out_dir)
+    _restitch(Path(out_dir), top=top, sort=sort, cols=cols, margin=margin, labels=labels, stretch=stretch)
+    return Path(out_dir) / GALLERY
+
+
+def _restitch(out_dir: Path, *, top, sort, cols, margin, labels, stretch) -> tuple[dict, list[dict]]:
+    """Do `build_gallery`'s work; returns the run's header and the entries the gallery shows, in order."""
     head, entries = merged(out_dir)
     shown = _ordered(list(entries.values()), top=top, sort=sort)
     if not shown:
@@ -258,7 +263,7 @@ def build_gallery(out_dir: Path, *, top: int | None = None, sort: str | None = "
                                                               "width": grid.shape[1],
                                                               "filters": [e["index"] for e in shown]})
     imaging.atomic_write(out_dir / INDEX, html.page([html.section(out_dir, out_dir, head, shown)]).encode())
-    return out_dir / GALLERY
+    return head, shown
 
 
 def _ordered(entries: list[dict], *, top: int | None, sort: str | None) -> list[dict]:
@@ -278,7 +283,8 @@ def label(entry: dict) -> str:
     return f"#{entry['index']} {entry['activation']:.3g}" if entry["alive"] else f"#{entry['index']} dead"
 
 
-def build_site(root: Path, **options) -> Path:
+def build_site(root: Path, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,
+               margin: int = 4, labels: bool = True, stretch: bool = False) -> Path:
     """Rebuild every layer folder under `root` (or `root` itself) and write one `index.html` for all."""
     root = Path(root)
     folders = [root] if any(root.glob("manifest*.json")) else sorted(
@@ -287,9 +293,8 @@ def build_site(root: Path, **options) -> Path:
         raise OutputError(f"no rendered layers in '{root}'; give a folder that 'actmax render' wrote")
     sections = []
     for folder in folders:
-        build_gallery(folder, **options)
-        head, entries = merged(folder)
-        shown = _ordered(list(entries.values()), top=options.get("top"), sort=options.get("sort", "index"))
+        head, shown = _restitch(folder, top=top, sort=sort, cols=cols, margin=margin, labels=labels,
+                                stretch=stretch)
         sections.append(html.section(root, folder, head, shown))
     imaging.atomic_write(root / INDEX, html.page(sections).encode())
     return root / INDEX

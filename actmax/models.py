@@ -263,6 +263,13 @@ def logits_layer(model: keras.Model) -> keras.layers.Layer:
     return layer
 
 
+def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
+    """[0, 1] images as the model takes them: resized to a fixed input size, then preprocessed."""
+    if spec.fixed_size:
+        images = tf.image.resize(images, spec.fixed_size)
+    return preprocess_fn(spec.preprocess)(images)
+
+
 class FeatureModel:
     """Maps a batch of [0, 1] images to activations of named layers, truncated at the deepest of them.
 
@@ -284,13 +291,10 @@ class FeatureModel:
         self.select = {name: index for name, index in (select or {}).items() if sliceable(model.get_layer(name))}
         self.body = keras.Model(model.inputs, [layer.input if name in self.select else _tap(layer, pre)
                                                for name, layer, pre in self.taps])
-        self.preprocess = preprocess_fn(spec.preprocess)
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
-        if self.spec.fixed_size:
-            images = tf.image.resize(images, self.spec.fixed_size)
-        tapped = self.body(self.preprocess(images), training=False)
+        tapped = self.body(model_input(self.spec, images), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
         return {name: tf.cast(_selected(layer, pre, t, self.select[name]) if name in self.select
                               else _finish(layer, pre, t), tf.float32)

@@ -25,7 +25,7 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
     For a conv body the default is the strongest filter of its last layer; `target` may be `layer:index`.
     """
     if len(spec.model.outputs[0].shape) == 2 and (target is None or target.startswith("class:")):
-        probs = lambda x: spec.model(models.preprocess_fn(spec.preprocess)(_fit(spec, x)), training=False)
+        probs = lambda x: spec.model(models.model_input(spec, x), training=False)
         index = int(target.split(":")[1]) if target else int(np.argmax(probs(tf.constant(image[None]))[0]))
         classes = int(spec.model.outputs[0].shape[-1])
         if not 0 <= index < classes:
@@ -38,10 +38,6 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
     goal = objectives.parse(target)
     features = models.FeatureModel(spec, tuple(goal.layers), pre_activation=False)
     return (lambda x: goal(features(x))), target
-
-
-def _fit(spec, images):
-    return tf.image.resize(images, spec.fixed_size) if spec.fixed_size else images
 
 
 def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: int = 16, batch: int = 32,
