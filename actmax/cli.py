@@ -195,12 +195,10 @@ def _layers_to_render(actmax, spec, layer, layers, all_layers) -> list[str]:
     """The layers a render asks for, all checked before any work starts."""
     chosen = ([layer] if layer else []) + list(layers or [])
     if all_layers:
-        chosen += [l.name for l in actmax.visual_layers(spec.model) if "Conv" in type(l).__name__]
+        chosen += actmax.models.convolutions(spec.model)
     if not chosen:
         raise actmax.ActmaxError("give a LAYER to render (see 'actmax layers'), --all-layers, or an --objective")
-    for name in chosen:
-        actmax.models.get_layer(spec.model, name)
-    return list(dict.fromkeys(chosen))
+    return list(dict.fromkeys(actmax.models.resolve_layer(spec.model, name) for name in chosen))
 
 
 @app.command(no_args_is_help=True)

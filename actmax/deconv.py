@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import gallery, imaging, models
+from . import gallery, imaging, layer_graph, models
 from .errors import ActmaxError
 
 METHODS = ("deconvnet", "guided")
@@ -35,7 +35,8 @@ def _guided_relu(x):
 def backward_relus(model: keras.Model, method: str) -> Iterator[None]:
     """Temporarily give every ReLU of `model` the backward pass of `method`."""
     relu = {"deconvnet": _deconv_relu, "guided": _guided_relu}[method]
-    swapped = [layer for layer in model.layers if getattr(layer, "activation", None) is keras.activations.relu]
+    leaves = [tap.layer for tap in layer_graph.trace(model).taps.values()]
+    swapped = [layer for layer in leaves if getattr(layer, "activation", None) is keras.activations.relu]
     for layer in swapped:
         layer.activation = relu
     try:

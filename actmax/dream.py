@@ -165,7 +165,7 @@ def objective_for(spec: models.ModelSpec, layers: list[str] | None, expression: 
     if expression:
         goal = objectives.parse(expression)
     else:
-        convs = [layer.name for layer in models.visual_layers(spec.model) if "Conv" in type(layer).__name__]
+        convs = models.convolutions(spec.model)
         goal = layer_weights(layers or [convs[int(len(convs) * 0.7)]])
     for name in goal.layers:
         models.get_layer(spec.model, name)

@@ -200,6 +200,7 @@ def render_job(layer: str, filters=None, *, out: Path, model=None, preset="defau
     shard_of = parse_shard(shard)
     overrides = {k: v for k, v in options.items() if k in renders.Settings.__dataclass_fields__}
     spec, settings = renders.resolve(model or renders.models.DEFAULT_MODEL, preset, overrides)
+    layer = renders.models.resolve_layer(spec.model, layer)
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
     out = imaging.prepare_dir(free_folder(out, head) if new_folder and not overwrite else out)

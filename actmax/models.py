@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
+from . import layer_graph
 from .errors import LayerError, ModelError
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -61,12 +61,12 @@ class ModelSpec:
     @property
     def channels(self) -> int:
         """Number of colour channels the model reads (3 for RGB models)."""
-        return int(self.model.input_shape[-1])
+        return int(layer_graph.input_shape(self.model)[-1])
 
     @property
     def fixed_size(self) -> tuple[int, int] | None:
         """The model's fixed (height, width), or None when it accepts any size."""
-        height, width = self.model.input_shape[1:3]
+        height, width = layer_graph.input_shape(self.model)[1:3]
         return (height, width) if height and width else None
 
 
@@ -101,7 +101,7 @@ def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, clas
             f"({', '.join(list(KERAS_APPS)[:6])}, …) or a path to a .keras/.h5 file"
         )
     _check_image_model(spec)
-    return spec if preprocess is None else ModelSpec(spec.name, spec.model, preprocess, spec.description)
+    return ModelSpec(spec.name, in_float32(spec.model), preprocess or spec.preprocess, spec.description)
 
 
 def _load_hed() -> ModelSpec:
@@ -146,10 +146,20 @@ def _load_file(path: Path) -> ModelSpec:
 
 
 def _check_image_model(spec: ModelSpec) -> None:
-    shape = spec.model.inputs[0].shape if len(spec.model.inputs) == 1 else None
-    if shape is None or len(shape) != 4 or shape[-1] not in (1, 3):
+    inputs = getattr(spec.model, "inputs", None) or []
+    if len(inputs) > 1:
+        raise ModelError(f"model '{spec.name}' has {len(inputs)} inputs {[tuple(t.shape) for t in inputs]}; "
+                         "actmax needs a model with one image input (batch, height, width, 1 or 3 channels)")
+    shape = layer_graph.input_shape(spec.model)
+    if len(shape) != 4 or shape[-1] not in (1, 3):
         raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, 1 or 3 channels); "
-                         f"its inputs are {[tuple(t.shape) for t in spec.model.inputs]}")
+                         f"its input is {shape}")
+    try:
+        layer_graph.trace(spec.model)
+    except Exception as exc:
+        raise ModelError(f"cannot follow the layers of model '{spec.name}' ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}); actmax needs a Functional or Sequential "
+                         "model") from None
 
 
 def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -168,42 +178,48 @@ def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
     return table[mode]
 
 
-def visual_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Layers whose output is a (batch, height, width, channels) map, i.e. layers with filters to render."""
-    return [layer for layer in model.layers
-            if not isinstance(layer, keras.layers.InputLayer) and _rank(layer) == 4]
+def visual_layers(model: keras.Model) -> list[str]:
+    """Paths of the layers whose output is a (batch, height, width, channels) map: layers with filters to render.
+
+    Preprocessing layers (Rescaling, Normalization, …) are left out: their channels are the image's colours.
+    """
+    return [path for path, tap in layer_graph.trace(model).taps.items()
+            if _rank(tap) == 4 and ".preprocessing." not in type(tap.layer).__module__]
+
+
+def convolutions(model: keras.Model) -> list[str]:
+    """Paths of the convolutional layers (Conv2D, DepthwiseConv2D, SeparableConv2D, …) in call order."""
+    taps = layer_graph.trace(model).taps
+    return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__]
 
 
 def last_conv_layer(model: keras.Model) -> str:
     """The deepest convolution (else the deepest spatial layer): where class evidence is still mapped."""
-    spatial = visual_layers(model)
-    convs = [layer for layer in spatial if "Conv" in type(layer).__name__]
-    return (convs or spatial)[-1].name
+    return (convolutions(model) or visual_layers(model))[-1]
 
 
-def _rank(layer: keras.layers.Layer) -> int | None:
-    try:
-        return len(layer.output.shape)
-    except (AttributeError, ValueError):  # a layer used at several places has no single output
-        return None
+def _rank(tap: layer_graph.Tap) -> int | None:
+    shape = getattr(tap.output, "shape", None)
+    return None if shape is None else len(shape)
 
 
-def get_layer(model: keras.Model, name: str) -> keras.layers.Layer:
-    """Find a visualisable layer by name.
+def get_layer(model: keras.Model, name: str) -> layer_graph.Tap:
+    """Find a visualisable layer by path, or by a name unique in the whole model (nested models included).
 
     Raises:
-        LayerError: unknown name (with the nearest valid names) or a layer without a spatial channel axis.
+        LayerError: unknown or ambiguous name, or a layer without a spatial channel axis.
     """
-    names = [layer.name for layer in model.layers]
-    if name not in names:
-        visual = [layer.name for layer in visual_layers(model)]
-        near = difflib.get_close_matches(name, visual, n=5, cutoff=0.4) or visual[-5:]
-        raise LayerError(f"unknown layer '{name}'; did you mean: {', '.join(near)} (see 'actmax layers')")
-    layer = model.get_layer(name)
-    if _rank(layer) != 4:
-        raise LayerError(f"layer '{name}' has output shape {layer.output.shape}, not (batch, height, width, "
-                         "channels); pick a convolutional layer (see 'actmax layers')")
-    return layer
+    tap = layer_graph.trace(model).taps[layer_graph.resolve(model, name)]
+    if _rank(tap) != 4:
+        shape = getattr(tap.output, "shape", "several outputs")
+        raise LayerError(f"layer '{name}' has output shape {shape}, not (batch, height, width, channels); "
+                         "pick a convolutional layer (see 'actmax layers')")
+    return tap
+
+
+def resolve_layer(model: keras.Model, name: str) -> str:
+    """The full path of a visualisable layer given by path or unique name (see `get_layer`)."""
+    return get_layer(model, name).path
 
 
 def filter_count(model: keras.Model, name: str) -> int:
@@ -217,7 +233,11 @@ def _has_activation(layer: keras.layers.Layer) -> bool:
 
 
 def _is_activation_layer(layer: keras.layers.Layer) -> bool:
-    return isinstance(layer, (keras.layers.Activation, keras.layers.ReLU))
+    return isinstance(layer, ACTIVATION_LAYERS)
+
+
+ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
+                     keras.layers.PReLU, keras.layers.Softmax)
 
 
 def low_precision_policy() -> str:
@@ -234,7 +254,7 @@ def resolve_precision(precision: str) -> str:
 
 
 def with_precision(model: keras.Model, policy: str) -> keras.Model:
-    """A copy of `model` whose layers compute in a mixed `policy` (weights shared by value, variables float32).
+    """A copy of `model`, nested models included, whose layers compute in `policy` (same weights, same paths).
 
     Raises:
         ModelError: a layer of the model cannot be rebuilt from its config.
@@ -242,25 +262,42 @@ def with_precision(model: keras.Model, policy: str) -> keras.Model:
     def clone(layer):
         return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
     try:
-        copy = keras.models.clone_model(model, clone_function=clone)
+        copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+        copy.set_weights(model.get_weights())
     except Exception as exc:
         raise ModelError(f"cannot run this model in {policy} ({type(exc).__name__}); use --precision float32") \
             from None
-    copy.set_weights(model.get_weights())
     return copy
 
 
-def logits_layer(model: keras.Model) -> keras.layers.Layer:
+def in_float32(model: keras.Model) -> keras.Model:
+    """The model itself, or a float32 copy of a model saved under a mixed-precision policy."""
+    policies = {tap.layer.dtype_policy.name for tap in layer_graph.trace(model).taps.values()}
+    return model if policies <= {"float32"} else with_precision(model, "float32")
+
+
+def logits_layer(model: keras.Model) -> layer_graph.Tap:
     """The classifier's output layer, whose pre-softmax values are the class logits.
 
     Raises:
         LayerError: the model has no (batch, classes) output, e.g. a convolutional body.
     """
-    layer = model.layers[-1]
-    if len(model.outputs) != 1 or len(model.outputs[0].shape) != 2:
-        raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
-                         "use a filter objective such as 'block5_conv1:3', or load a classifier")
-    return layer
+    graph = layer_graph.trace(model)
+    if len(graph.outputs) == 1 and len(graph.outputs[0].shape) == 2:
+        for tap in reversed(graph.taps.values()):
+            if tap.output is graph.outputs[0]:
+                return tap
+    raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
+                     "use a filter objective such as 'block5_conv1:3', or load a classifier")
+
+
+def is_classifier(model: keras.Model) -> bool:
+    """Whether the model ends in one (batch, classes) output made by a layer."""
+    try:
+        logits_layer(model)
+    except LayerError:
+        return False
+    return True
 
 
 def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
@@ -273,6 +310,7 @@ def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
 class FeatureModel:
     """Maps a batch of [0, 1] images to activations of named layers, truncated at the deepest of them.
 
+    Layers are named by path or unique name, nested models included; results are keyed by the names given.
     With `pre_activation`, a layer's values are taken before its nonlinearity (a conv's ReLU, or for an
     Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
     The name `logit` stands for the classifier's pre-softmax output. With `select={layer: index}` (a
@@ -283,34 +321,35 @@ class FeatureModel:
     def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
                  policy: str = "float32", select: dict[str, tf.Variable] | None = None):
         self.spec = spec
-        for name in layer_names:
-            logits_layer(spec.model) if name == LOGITS else get_layer(spec.model, name)
+        paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name).path
+                 for name in layer_names}
         model = spec.model if policy == "float32" else with_precision(spec.model, policy)
-        self.taps = [(name, logits_layer(model), True) if name == LOGITS
-                     else (name, model.get_layer(name), pre_activation) for name in layer_names]
-        self.select = {name: index for name, index in (select or {}).items() if sliceable(model.get_layer(name))}
-        self.body = keras.Model(model.inputs, [layer.input if name in self.select else _tap(layer, pre)
-                                               for name, layer, pre in self.taps])
+        graph = layer_graph.trace(model)
+        self.taps = [(name, graph.taps[paths[name]], pre_activation or name == LOGITS) for name in layer_names]
+        self.select = {name: index for name, index in (select or {}).items()
+                       if sliceable(graph.taps[paths[name]].layer)}
+        self.body = keras.Model(graph.input, [tap.input if name in self.select else _tap(tap, pre)
+                                              for name, tap, pre in self.taps])
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
         tapped = self.body(model_input(self.spec, images), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
-        return {name: tf.cast(_selected(layer, pre, t, self.select[name]) if name in self.select
-                              else _finish(layer, pre, t), tf.float32)
-                for (name, layer, pre), t in zip(self.taps, tapped)}
+        return {name: tf.cast(_selected(tap.layer, pre, t, self.select[name]) if name in self.select
+                              else _finish(tap.layer, pre, t), tf.float32)
+                for (name, tap, pre), t in zip(self.taps, tapped)}
 
 
-def _tap(layer: keras.layers.Layer, pre_activation: bool):
-    """The tensor to take from the model: the layer's input when its own nonlinearity must be skipped."""
-    if pre_activation and (_has_activation(layer) or _is_activation_layer(layer)):
-        return layer.input
-    return layer.output
+def _tap(tap: layer_graph.Tap, pre_activation: bool):
+    """The tensor to take from the graph: the layer's input when its own nonlinearity must be skipped."""
+    if pre_activation and (_has_activation(tap.layer) or _is_activation_layer(tap.layer)):
+        return tap.input
+    return tap.output
 
 
 def sliceable(layer: keras.layers.Layer) -> bool:
     """A plain channels-last Conv2D, whose output channels can be computed one by one."""
-    return (isinstance(layer, keras.layers.Conv2D) and getattr(layer, "groups", 1) == 1
+    return (type(layer) is keras.layers.Conv2D and getattr(layer, "groups", 1) == 1
             and layer.data_format == "channels_last")
 
 
@@ -335,11 +374,12 @@ def _finish(layer: keras.layers.Layer, pre_activation: bool, tapped: tf.Tensor) 
 
 
 def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[int, int], int]]:
-    """(name, type, (height, width) at a `size` px input, filters) for every visualisable layer."""
-    layers = visual_layers(spec.model)
-    size_hw = spec.fixed_size or (size, size)
-    probe = keras.Model(spec.model.inputs, [layer.output for layer in layers])
-    outputs = probe(tf.zeros((1, *size_hw, spec.channels)), training=False)
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return [(layer.name, type(layer).__name__, tuple(out.shape[1:3]), int(out.shape[-1]))
-            for layer, out in zip(layers, outputs)]
+    """(path, type, (height, width) at a `size` px input, filters) for every visualisable layer (no compute)."""
+    taps = shapes_at(spec, size).taps
+    return [(path, type(taps[path].layer).__name__, tuple(taps[path].output.shape[1:3]),
+             int(taps[path].output.shape[-1])) for path in visual_layers(spec.model)]
+
+
+def shapes_at(spec: ModelSpec, size: int) -> layer_graph.Graph:
+    """The flat graph traced for one image of `size` px (or the model's fixed size): every shape, nothing computed."""
+    return layer_graph.trace(spec.model, (1, *(spec.fixed_size or (size, size)), spec.channels))

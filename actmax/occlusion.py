@@ -24,10 +24,11 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
 
     For a conv body the default is the strongest filter of its last layer; `target` may be `layer:index`.
     """
-    if len(spec.model.outputs[0].shape) == 2 and (target is None or target.startswith("class:")):
-        probs = lambda x: spec.model(models.model_input(spec, x), training=False)
+    if models.is_classifier(spec.model) and (target is None or target.startswith("class:")):
+        logits = models.FeatureModel(spec, (models.LOGITS,))
+        probs = lambda x: tf.nn.softmax(logits(x)[models.LOGITS])
         index = int(target.split(":")[1]) if target else int(np.argmax(probs(tf.constant(image[None]))[0]))
-        classes = int(spec.model.outputs[0].shape[-1])
+        classes = int(models.logits_layer(spec.model).output.shape[-1])
         if not 0 <= index < classes:
             raise ActmaxError(f"class {index} is outside this model's range 0-{classes - 1}")
         return (lambda x: tf.cast(probs(x)[:, index], tf.float32)), f"class:{index}"

@@ -92,13 +92,10 @@ def auto_batch(spec: models.ModelSpec, layer: str, size: int, count: int) -> int
 
 
 def activation_count(spec: models.ModelSpec, layer: str, size: int) -> int:
-    """Number of activation values one `size` px image produces up to and including `layer`."""
-    target = models.get_layer(spec.model, layer)
-    truncated = keras.Model(spec.model.inputs, target.output)
-    outputs = [l.output for l in truncated.layers if not isinstance(l, keras.layers.InputLayer)]
-    probe = keras.Model(truncated.inputs, outputs)
-    values = probe(tf.zeros((1, *(spec.fixed_size or (size, size)), spec.channels)), training=False)
-    return int(sum(np.prod(v.shape) for v in (values if isinstance(values, (list, tuple)) else [values])))
+    """Number of activation values one `size` px image produces up to and including `layer` (from shapes alone)."""
+    taps = list(models.shapes_at(spec, size).taps.values())
+    last = [tap.path for tap in taps].index(models.resolve_layer(spec.model, layer))
+    return int(sum(np.prod(x.shape) for tap in taps[:last + 1] for x in keras.tree.flatten(tap.output)))
 
 
 def free_memory() -> int:
@@ -173,6 +170,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
         animate: keep about 6 snapshots per octave of each image, as `Rendering.frames`.
     """
     spec, settings = resolve(model, preset, overrides)
+    layer = models.resolve_layer(spec.model, layer)
     chosen = filter_list(spec, layer, filters)
     batch = min(batch or auto_batch(spec, layer, settings.size, len(chosen)), max(len(chosen), 1))
     snapshot_every = max(1, settings.steps // 6) if animate else 0
@@ -315,7 +313,8 @@ def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch:
     A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
     """
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    sliced = models.sliceable(models.get_layer(spec.model, layer)) and batch < models.filter_count(spec.model, layer)
+    sliced = models.sliceable(models.get_layer(spec.model, layer).layer) and batch < models.filter_count(spec.model,
+                                                                                                         layer)
     goal = objectives.channel(layer, tf.range(batch) if sliced else targets)
     select = {layer: targets} if sliced else None
     return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)

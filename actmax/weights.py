@@ -8,17 +8,26 @@ from __future__ import annotations
 import numpy as np
 import keras
 
-from . import gallery, models
+from . import gallery, layer_graph, models
 from .errors import LayerError
 from .selection import parse_filters
 
 BGR_CONVENTIONS = ("caffe", "hed")
 
 
-def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Layers with a 4-D kernel (height, width, in, out): Conv2D and its relatives."""
-    return [layer for layer in model.layers if getattr(layer, "kernel", None) is not None
-            and len(layer.kernel.shape) == 4]
+def conv_layers(model: keras.Model) -> list[str]:
+    """Paths of the layers with a 2-D convolution kernel: Conv2D and its relatives, nested models included."""
+    return [path for path, tap in layer_graph.trace(model).taps.items() if _kernel(tap.layer) is not None]
+
+
+def _kernel(layer: keras.layers.Layer) -> np.ndarray | None:
+    """A layer's (height, width, in, out) kernel; a depthwise kernel as (height, width, 1, channels × multiplier)."""
+    for name in ("kernel", "depthwise_kernel"):
+        weight = getattr(layer, name, None)
+        if weight is not None and len(weight.shape) == 4:
+            kernel = np.asarray(weight)
+            return kernel if name == "kernel" else kernel.reshape(*kernel.shape[:2], 1, -1)
+    return None
 
 
 def kernel_of(spec: models.ModelSpec, layer: str) -> np.ndarray:
@@ -27,11 +36,10 @@ def kernel_of(spec: models.ModelSpec, layer: str) -> np.ndarray:
     Raises:
         LayerError: the layer has no 4-D kernel.
     """
-    found = models.get_layer(spec.model, layer)
-    if found not in conv_layers(spec.model):
-        names = ", ".join(l.name for l in conv_layers(spec.model)[:6])
+    kernel = _kernel(layer_graph.trace(spec.model).taps[layer_graph.resolve(spec.model, layer)].layer)
+    if kernel is None:
+        names = ", ".join(conv_layers(spec.model)[:6])
         raise LayerError(f"layer '{layer}' has no convolution kernel; pick a conv layer such as {names}")
-    kernel = np.asarray(found.kernel)
     first = kernel.shape[2] == 3 and spec.preprocess in BGR_CONVENTIONS
     return kernel[:, :, ::-1] if first else kernel  # BGR models: show what the filter sees in RGB
 
@@ -55,11 +63,12 @@ def rgb_filters(kernel: np.ndarray, *, zoom: int = 8, margin: int = 2) -> np.nda
 
 def channel_grid(kernel: np.ndarray, *, filters: list[int], channels: list[int], zoom: int = 8,
                  margin: int = 2) -> np.ndarray:
-    """Grey tiles: one row per filter, one column per input channel."""
+    """Grey tiles: one row per filter, one column per input channel (a square-ish grid for a single channel)."""
     chosen = kernel[:, :, channels][:, :, :, filters]              # (h, w, C, F)
     tiles = np.transpose(chosen, (3, 2, 0, 1))[..., None]           # (F, C, h, w, 1)
     tiles = signed_to_unit(tiles, axes=(1, 2, 3, 4)).reshape(-1, *tiles.shape[2:])  # one scale per filter row
-    return gallery.make_grid(upscale(_to_uint8(tiles), zoom), cols=len(channels), margin=margin)
+    cols = len(channels) if len(channels) > 1 else None
+    return gallery.make_grid(upscale(_to_uint8(tiles), zoom), cols=cols, margin=margin)
 
 
 def _to_uint8(values: np.ndarray) -> np.ndarray:
@@ -68,20 +77,23 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
 
 def summary(spec: models.ModelSpec) -> list[tuple[str, tuple[int, ...], int]]:
     """(name, kernel shape, parameter count) of every conv layer."""
-    return [(layer.name, tuple(layer.kernel.shape), int(sum(np.prod(w.shape) for w in layer.weights)))
-            for layer in conv_layers(spec.model)]
+    taps = layer_graph.trace(spec.model).taps
+    return [(path, _kernel(taps[path].layer).shape, int(sum(np.prod(w.shape) for w in taps[path].layer.weights)))
+            for path in conv_layers(spec.model)]
 
 
 def figure(spec: models.ModelSpec, layer: str, *, filters: str | None = None, channels: str | None = None,
            grey: bool = False, zoom: int = 8) -> np.ndarray:
     """What `actmax weights` saves: RGB patches for a first layer (unless `grey`), else filters x input channels.
 
-    Defaults: every filter of a first layer; the first 16 filters x first 8 channels of a deeper one.
+    Defaults: every filter of a first layer; the first 16 filters x first 8 channels of a deeper one; the
+    first 64 kernels of a grey first layer or a depthwise layer (one kernel per filter).
     """
     kernel = kernel_of(spec, layer)
     inputs, outputs = kernel.shape[2:]
     first = inputs == 3
-    chosen = parse_filters(filters or ("all" if first else f"0-{min(outputs, 16) - 1}"), outputs)
+    shown = outputs if first else min(outputs, 64 if inputs == 1 else 16)
+    chosen = parse_filters(filters or f"0-{shown - 1}", outputs)
     if first and not grey:
         return rgb_filters(kernel[..., chosen], zoom=zoom)
     picked = parse_filters(channels or ("all" if first else f"0-{min(inputs, 8) - 1}"), inputs)

@@ -16,8 +16,7 @@ def test_embedded_model_carries_the_hed_weights(hed):
     assert reference.name == "block3_conv1"
     np.testing.assert_array_equal(hed.model.get_layer("block3_conv1").kernel.numpy(), reference.kernel.numpy())
     assert hed.preprocess == "hed" and "edge detection" in hed.description
-    assert [layer.name for layer in models.visual_layers(hed.model)][:3] == ["block1_conv1", "block1_conv2",
-                                                                               "block1_pool"]
+    assert models.visual_layers(hed.model)[:3] == ["block1_conv1", "block1_conv2", "block1_pool"]
 
 
 def test_hed_preprocessing_is_bgr_minus_mean():

@@ -1,0 +1,112 @@
+"""A model's layers as one flat graph: every leaf layer, however deeply nested, by its path (`vgg16/block3_conv1`).
+
+Nested Functional and Sequential models are walked through, and their layers are called again on one
+fresh symbolic input. The graph's tensors therefore connect to the outer model's input, preprocessing
+layers included, and any of them can be an output of a new `keras.Model` sharing the same weights.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass
+
+import keras
+
+from .errors import LayerError, ModelError
+
+SEP = "/"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """One leaf layer in the flat graph: its path, the layer, and the symbolic tensors of its first call."""
+
+    path: str
+    layer: keras.layers.Layer
+    input: keras.KerasTensor
+    output: keras.KerasTensor
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The flat graph: one image input, the model's outputs, and every leaf layer in call order."""
+
+    input: keras.KerasTensor
+    outputs: list
+    taps: dict[str, Tap]
+
+
+def input_shape(model: keras.Model) -> tuple:
+    """The model's (batch, height, width, channels) input shape.
+
+    Raises:
+        ModelError: the model was never built, so its input is unknown.
+    """
+    try:
+        return tuple(model.inputs[0].shape)
+    except (AttributeError, TypeError, ValueError, IndexError):
+        pass
+    try:
+        return tuple(model.input_shape)
+    except (AttributeError, ValueError):
+        raise ModelError(f"model '{model.name}' has no known input shape; build it (e.g. start a Sequential "
+                         "model with keras.Input) before saving it") from None
+
+
+@functools.lru_cache(maxsize=32)
+def trace(model: keras.Model, shape: tuple | None = None) -> Graph:
+    """Call every leaf layer of `model` on one symbolic input of `shape` (default: the model's own)."""
+    image = keras.Input(batch_shape=shape or input_shape(model))
+    taps: dict[str, Tap] = {}
+    outputs = _walk(model, taps, top=True)(image)
+    return Graph(image, keras.tree.flatten(outputs), taps)
+
+
+def _walk(operation, taps: dict[str, Tap], prefix: str = "", top: bool = False):
+    """A callable that applies `operation`, recursing into nested models and recording each leaf's tensors."""
+    path = "" if top else prefix + operation.name
+
+    def call(*args, **kwargs):
+        inner = path + SEP if path else ""
+        if isinstance(operation, keras.Sequential):
+            x = args[0]
+            for layer in operation.layers:
+                x = _walk(layer, taps, inner)(x)
+            return x
+        if isinstance(operation, keras.Model) and hasattr(operation, "_run_through_graph"):
+            # Functional models: Keras's own graph walk, with each operation replaced by our recording call.
+            return operation._run_through_graph(args[0], operation_fn=lambda op: _walk(op, taps, inner))
+        output = operation(*args, **kwargs)
+        if isinstance(operation, keras.layers.Layer) and path not in taps:
+            taps[path] = Tap(path, operation, keras.tree.flatten(args)[0], output)
+        return output
+
+    return call
+
+
+def paths(model: keras.Model) -> list[str]:
+    """Every leaf layer's path, in call order."""
+    return list(trace(model).taps)
+
+
+def resolve(model: keras.Model, name: str) -> str:
+    """The path of a layer given by path or by a bare name that is unique in the whole model.
+
+    Raises:
+        LayerError: unknown (with the nearest names), ambiguous (with the candidates) or a nested model's name.
+    """
+    taps = trace(model).taps
+    if name in taps:
+        return name
+    matches = [path for path in taps if path.rsplit(SEP, 1)[-1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise LayerError(f"layer name '{name}' is ambiguous in this model: {', '.join(matches[:8])}; give its path")
+    inside = [path for path in taps if path.startswith(name + SEP)]
+    if inside:
+        raise LayerError(f"'{name}' is a nested model; pick one of its layers, e.g. {inside[-1]} "
+                         "(see 'actmax layers')")
+    near = difflib.get_close_matches(name, list(taps), n=5, cutoff=0.4) or list(taps)[-5:]
+    raise LayerError(f"unknown layer '{name}'; did you mean: {', '.join(near)} (see 'actmax layers')")
