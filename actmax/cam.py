@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from . import colormaps, gallery, imaging, models
+from . import colormaps, gallery, imaging, memory, models
 from .errors import ActmaxError, LayerError
 
 METHODS = ("gradcam", "gradcam++")
@@ -67,6 +67,7 @@ def top_classes(spec: models.ModelSpec, probabilities: np.ndarray, top: int = 5)
     return [(i, names[i], float(probabilities[i])) for i in order]
 
 
+@memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | None = None, layer: str | None = None,
            method: str = "gradcam", colormap: str = "inferno") -> tuple[np.ndarray, list[tuple[int, str, float]]]:
     """What `actmax cam` saves: the photo beside the heatmap over it; also returns the top-5 classes."""

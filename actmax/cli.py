@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
 import os
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -18,27 +21,33 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="See what the filters of a convolutional network respond to.")
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence file descriptor 2 while TensorFlow starts: its C++ banners ignore TF_CPP_MIN_LOG_LEVEL."""
+def run() -> None:
+    """The `actmax` program: the typer app, with only actmax's own output on the terminal."""
+    _keep_native_logs_off_the_terminal()
+    app(prog_name="actmax")
+
+
+def _keep_native_logs_off_the_terminal() -> None:
+    """Send file descriptor 2 to /dev/null for the whole process, keeping Python's `sys.stderr` on the terminal.
+
+    TensorFlow and absl write C++ log lines straight to descriptor 2, at start-up and later, whatever
+    TF_CPP_MIN_LOG_LEVEL says; actmax's messages, progress bars and errors all go through `sys.stderr`.
+    Python-side warnings and log records of TensorFlow, Keras and absl are silenced too.
+    """
     sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    terminal, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
+    os.close(devnull)
+    sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w"), encoding=sys.stderr.encoding, errors="backslashreplace",
+                                  line_buffering=True, write_through=True)
+    warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|h5py|google)(\.|$)")
+    for name in ("tensorflow", "absl", "keras", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _library():
-    """Import the library (and TensorFlow) quietly, only once a command runs, so --help stays fast."""
-    with _quiet_stderr():
-        import tensorflow as tf
-
-        import actmax
-        tf.config.list_physical_devices()
+    """Import the library (and TensorFlow) only once a command runs, so that --help stays fast."""
+    import actmax
     return actmax
 
 
@@ -50,6 +59,12 @@ def _user_errors() -> Iterator[None]:
         yield
     except ActmaxError as exc:
         typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # an allocation failure outside the library's own guards
+        from .memory import is_out_of_memory
+        if not is_out_of_memory(exc):
+            raise
+        typer.echo("error: out of memory; lower --size (or --batch, --tile)", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: files already written are complete; rerun to redo the rest", err=True)
@@ -99,8 +114,10 @@ def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None) -> N
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         typer.echo(f"{spec.name}: {spec.description}")
-        typer.echo(f"{'layer':<28}{'type':<22}{'map at 224 px':<16}filters")
-        for name, kind, shape, count in actmax.layer_table(spec):
+        table = actmax.layer_table(spec)
+        size = "x".join(map(str, spec.fixed_size or (224, 224)))
+        typer.echo(f"{'layer':<28}{'type':<22}{f'map at {size} px':<16}filters")
+        for name, kind, shape, count in table:
             typer.echo(f"{name:<28}{kind:<22}{f'{shape[0]}x{shape[1]}':<16}{count}")
 
 
@@ -180,8 +197,9 @@ def render(
             typer.echo(f"{objective}: {actmax.save_rendering(result, target, cols=cols, labels=labels)}")
             return
         chosen = _layers_to_render(actmax, spec, layer, layers, all_layers)
+        actmax.rendering.check_fits(spec, chosen, size or actmax.get_preset(preset.value).size)
         for name in chosen:
-            target = (out or Path("outputs") / spec.name) / name if len(chosen) > 1 or not out else out
+            target = (out or Path("outputs") / spec.name) / jobs.file_stem(name) if len(chosen) > 1 or not out else out
             imaging.check_writable(target)
             with progress.bar(quiet) as report:
                 done = jobs.render_job(name, filters, out=target, model=spec, overwrite=overwrite, shard=shard,
@@ -233,7 +251,7 @@ def _photo(spec, image: Path, size: int):
 
 def _save(spec, out, command: str, name: str, picture, params: dict) -> None:
     from . import jobs
-    path = jobs.save_figure((out or Path("outputs") / spec.name / command) / f"{name}.png", picture,
+    path = jobs.save_figure((out or Path("outputs") / spec.name / command) / f"{jobs.file_stem(name)}.png", picture,
                             {"model": spec.name, "command": command, **params})
     typer.echo(f"{command}: {path}")
 
@@ -258,6 +276,7 @@ def weights_command(
             for name, shape, count in weights.summary(spec):
                 typer.echo(f"{name:<28}{str(shape):<22}{count} parameters")
             return
+        layer = actmax.models.resolve_layer(spec.model, layer)
         picture = weights.figure(spec, layer, filters=filters, channels=channels, grey=grey)
         _save(spec, out, "weights", layer, picture, {"layer": layer, "filters": filters,
                                                               "channels": channels, "grey": grey})
@@ -281,8 +300,7 @@ def features(
         chosen = (layer or []) + (feature_maps.block_ends(spec) if blocks else [])
         if not chosen:
             raise actmax.ActmaxError("give --layer NAME (repeatable) or --blocks; see 'actmax layers'")
-        for name in chosen:
-            actmax.models.get_layer(spec.model, name)
+        chosen = list(dict.fromkeys(actmax.models.resolve_layer(spec.model, name) for name in chosen))
         photo = _photo(spec, image, size)
         for name in chosen:
             picture = feature_maps.figure(spec, photo, name, maps=maps, colormap=colormap.value, title=title)
@@ -306,6 +324,7 @@ def deconv(
     from . import deconv as deconv_module
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
+        layer = actmax.models.resolve_layer(spec.model, layer)
         count = actmax.models.filter_count(spec.model, layer)
         if filter and not all(0 <= f < count for f in filter):
             raise actmax.ActmaxError(f"--filter must be within layer '{layer}''s range 0-{count - 1}")

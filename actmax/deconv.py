@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import gallery, imaging, layer_graph, models
+from . import gallery, imaging, layer_graph, memory, models
 from .errors import ActmaxError
 
 METHODS = ("deconvnet", "guided")
@@ -85,6 +85,7 @@ def to_display(projections: np.ndarray, percentile: float = 99.5) -> np.ndarray:
     return np.clip(0.5 + 0.5 * projections / scale.reshape(-1, *[1] * len(axes)), 0.0, 1.0)
 
 
+@memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, layer: str, *, filters: list[int] | None = None,
            top: int = 4, method: str = "deconvnet") -> tuple[np.ndarray, list[int]]:
     """What `actmax deconv` saves: the photo beside each filter's projection; also returns the filters."""

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from . import models, objectives
+from . import memory, models, objectives
 from .errors import ActmaxError
 
 
@@ -90,6 +90,7 @@ class Dreamer:
         return tf.roll(tf.concat(rows, axis=1), -shift, axis=(1, 2)), loss
 
 
+@memory.guard("lower --tile (gradients are computed tile by tile) or --size")
 def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
           settings: DreamSettings = DreamSettings(), *, dreamer: Dreamer | None = None,
           progress: Callable[[int, int, float], None] | None = None) -> np.ndarray:

@@ -27,3 +27,7 @@ class ImageError(ActmaxError):
 
 class OutputError(ActmaxError):
     """An output folder or file cannot be written."""
+
+
+class OutOfMemoryError(ActmaxError):
+    """A run needs more host or device memory than there is, even at the smallest batch."""

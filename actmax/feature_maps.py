@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from . import colormaps, gallery, models
+from . import colormaps, gallery, memory, models
 from .selection import parse_filters
 
 
@@ -37,6 +37,7 @@ def maps_grid(maps: np.ndarray, *, colormap: str = "viridis", margin: int = 2, m
     return gallery.make_grid(tiles, margin=margin)
 
 
+@memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, layer: str, *, maps: str | None = None,
            colormap: str = "viridis", title: bool = True) -> np.ndarray:
     """What `actmax features` saves for one layer: the chosen maps (default the first 64) in a titled grid."""

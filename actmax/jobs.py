@@ -6,6 +6,7 @@ Every file is written to a temporary name and renamed, so a killed job leaves on
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
@@ -13,7 +14,7 @@ import platform
 import re
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -87,6 +88,11 @@ def header_of(rendering) -> dict:
 def slug(text: str) -> str:
     """A folder name for an objective: `block4_conv3:12 + 0.5*block4_conv3:40` → `block4_conv3-12+0.5xblock4_conv3-40`."""
     return re.sub(r"[^\w.+-]+", "-", text.replace("*", "x").replace(" ", "")).strip("-")[:80] or "objective"
+
+
+def file_stem(layer: str) -> str:
+    """A file or folder name for a layer path: `vgg16/block3_conv1` → `vgg16.block3_conv1` (never a subfolder)."""
+    return layer.replace("/", ".")
 
 
 def entries_of(rendering) -> dict[int, dict]:
@@ -203,17 +209,42 @@ def render_job(layer: str, filters=None, *, out: Path, model=None, preset="defau
     layer = renders.models.resolve_layer(spec.model, layer)
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
-    out = imaging.prepare_dir(free_folder(out, head) if new_folder and not overwrite else out)
-    for stale in out.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
-        stale.unlink()
-    done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}
-    todo = [f for f in chosen if f not in done]
-    rest = {k: v for k, v in options.items() if k not in overrides}
-    entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed, **rest),
-                      head, out, todo, done=done, shard=shard_of)
-    path = out / manifest_name(shard_of) if shard_of else build_gallery(out, top=top, sort=sort, cols=cols,
-                                                                          labels=labels, stretch=stretch)
+    out = Path(free_folder(out, head) if new_folder and not overwrite else out)
+    with undo_on_error(out):
+        imaging.prepare_dir(out)
+        for stale in out.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
+            stale.unlink()
+        done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}
+        todo = [f for f in chosen if f not in done]
+        rest = {k: v for k, v in options.items() if k not in overrides}
+        entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed,
+                                                            **rest), head, out, todo, done=done, shard=shard_of)
+        path = out / manifest_name(shard_of) if shard_of else build_gallery(out, top=top, sort=sort, cols=cols,
+                                                                              labels=labels, stretch=stretch)
     return JobResult(path, len(todo), len(done), sum(not e["alive"] for e in entries.values()))
+
+
+@contextlib.contextmanager
+def undo_on_error(folder: Path) -> Iterator[None]:
+    """On an ActmaxError (e.g. out of memory), leave `folder` as it was: no file of the failed run stays behind.
+
+    Files the run added are removed and the manifests it rewrote are restored; an interrupted run (Ctrl-C,
+    a kill) is not undone, so that the next run resumes from its finished files.
+    """
+    folder = Path(folder)
+    existed = folder.is_dir()
+    before = set(folder.iterdir()) if existed else set()
+    manifests = {path: path.read_bytes() for path in folder.glob("manifest*.json")} if existed else {}
+    try:
+        yield
+    except ActmaxError:
+        for path in (set(folder.iterdir()) - before) if folder.is_dir() else ():
+            path.unlink()
+        for path, data in manifests.items():
+            imaging.atomic_write(path, data)
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def save_rendering(rendering, out_dir: Path, *, cols: int | None = None, margin: int = 4, labels: bool = True,

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from . import colormaps, gallery, imaging, models, objectives
+from . import colormaps, gallery, imaging, memory, models, objectives
 from .errors import ActmaxError
 
 Score = Callable[[tf.Tensor], tf.Tensor]
@@ -60,6 +60,7 @@ def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: i
     return (total / np.maximum(count, 1)).astype(np.float32)
 
 
+@memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int = 32,
            stride: int = 16, colormap: str = "inferno") -> tuple[np.ndarray, str]:
     """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name."""

@@ -6,7 +6,6 @@ Returns arrays and numbers only; writing files is the job of `actmax.jobs`.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -16,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import ascent, models, objectives, optim, param as param_module, transforms
-from .errors import ActmaxError, FilterError, ObjectiveError
+from . import ascent, layer_graph, memory, models, objectives, optim, param as param_module, transforms
+from .errors import ActmaxError, FilterError, ObjectiveError, OutOfMemoryError
 from .presets import Settings, get_preset
 from .selection import parse_filters
 
@@ -86,21 +85,27 @@ def auto_batch(spec: models.ModelSpec, layer: str, size: int, count: int) -> int
 
     On a GPU the budget is GPU_BUDGET bytes; a batch that still runs out of memory is retried smaller.
     """
-    per_image = 3 * 4 * activation_count(spec, layer, size)  # float32 forward values, gradients, workspace
-    budget = GPU_BUDGET if tf.config.list_physical_devices("GPU") else free_memory() // 4
-    return int(max(1, min(count, MAX_BATCH, budget // max(per_image, 1))))
+    budget = GPU_BUDGET if memory.on_gpu() else memory.free_memory() // 4
+    return int(max(1, min(count, MAX_BATCH, budget // max(image_bytes(spec, layer, size), 1))))
+
+
+def image_bytes(spec: models.ModelSpec, layer: str, size: int) -> int:
+    """Memory one image's ascent needs: float32 forward values, their gradients and workspace up to `layer`."""
+    return 3 * 4 * activation_count(spec, layer, size)
+
+
+def check_fits(spec: models.ModelSpec, layers: Sequence[str], size: int, fix: str = "lower --size") -> None:
+    """Fail in one line, before any work or file, when a single `size` px image cannot fit in memory."""
+    for layer in layers:
+        memory.check_fits(image_bytes(spec, layer, size), f"one {size} px image up to layer '{layer}'", fix)
 
 
 def activation_count(spec: models.ModelSpec, layer: str, size: int) -> int:
     """Number of activation values one `size` px image produces up to and including `layer` (from shapes alone)."""
     taps = list(models.shapes_at(spec, size).taps.values())
-    last = [tap.path for tap in taps].index(models.resolve_layer(spec.model, layer))
+    path = models.logits_layer(spec.model).path if layer == models.LOGITS else layer_graph.resolve(spec.model, layer)
+    last = [tap.path for tap in taps].index(path)
     return int(sum(np.prod(x.shape) for tap in taps[:last + 1] for x in keras.tree.flatten(tap.output)))
-
-
-def free_memory() -> int:
-    """Available host memory in bytes."""
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
@@ -172,6 +177,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
     spec, settings = resolve(model, preset, overrides)
     layer = models.resolve_layer(spec.model, layer)
     chosen = filter_list(spec, layer, filters)
+    check_fits(spec, [layer], settings.size)
     batch = min(batch or auto_batch(spec, layer, settings.size, len(chosen)), max(len(chosen), 1))
     snapshot_every = max(1, settings.steps // 6) if animate else 0
     targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
@@ -182,22 +188,34 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
         try:
             run = _ascend_group(engine, targets, spec, settings, seed, group, batch,
                                 _reporter(progress, first + len(group), len(chosen), settings.octaves))
-        except tf.errors.ResourceExhaustedError:
-            if batch == 1:
-                raise ActmaxError(f"out of memory rendering one {settings.size} px image; use a smaller --size") \
-                    from None
-            batch //= 2  # too large for the device: go on at half the batch
+            part = _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
+                           {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
+            part = _rescue(spec, part, rescues, batch)
+        except Exception as exc:
+            if not memory.is_out_of_memory(exc):
+                raise
+            batch = _smaller(batch, settings.size)  # too large for the device: go on at half the batch
             targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
             continue
-        part = _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
-                       {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
-        silent = int((~part.alive).sum())
-        if settings.rescue and silent:
-            size = min(batch, 1 << (silent - 1).bit_length())  # powers of two: few compiled shapes
-            rescues[size] = rescues.get(size) or Rescue(spec, layer, settings, size)
-            part = rescues[size](part)
         yield part
         first += len(group)
+
+
+def _smaller(batch: int, size: int) -> int:
+    """Half the batch after running out of memory; at a batch of one, one line saying to lower the size."""
+    if batch == 1:
+        raise OutOfMemoryError(f"out of memory rendering one {size} px image; lower --size")
+    return batch // 2
+
+
+def _rescue(spec: models.ModelSpec, part: Rendering, rescues: dict, batch: int) -> Rendering:
+    """Run the rescue pass on the part's silent filters, one engine per power-of-two batch (few compiled shapes)."""
+    silent = int((~part.alive).sum())
+    if not part.settings.rescue or not silent:
+        return part
+    size = min(batch, 1 << (silent - 1).bit_length())
+    rescues[size] = rescues.get(size) or Rescue(spec, part.layer, part.settings, size)
+    return rescues[size](part)
 
 
 class Rescue:
@@ -296,10 +314,12 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     if diversity:
         goal = goal + diversity * objectives.diversity(sorted(goal.layers)[0])
     _check_objective(spec, goal, settings)
+    check_fits(spec, sorted(goal.layers), settings.size)
     engine = compile_engine(spec, goal, settings)
     started = time.perf_counter()
     report = _reporter(progress, variants, variants, settings.octaves)
-    run = engine.ascend(initial(engine.param, spec, settings, seed, range(variants)), seed, report)
+    with memory.guard("lower --size or --variants"):
+        run = engine.ascend(initial(engine.param, spec, settings, seed, range(variants)), seed, report)
     scores = run.scores.numpy()
     return Rendering(spec.name, ",".join(sorted(goal.layers)), list(range(variants)), quantise(run.images.numpy()),
                      scores, scores, settings, seed, time.perf_counter() - started, objective=goal.name,

@@ -130,9 +130,9 @@ def test_many_batches_and_octaves_compile_the_octave_loop_once(hed):
 
 
 def test_auto_batch_follows_size_and_count(hed, monkeypatch):
-    from actmax import rendering
+    from actmax import memory, rendering
     assert rendering.auto_batch(hed, "block3_conv1", 64, 5) == 5
-    monkeypatch.setattr(rendering, "free_memory", lambda: 4 * 3 * 4 * rendering.activation_count(
+    monkeypatch.setattr(memory, "free_memory", lambda: 4 * 3 * 4 * rendering.activation_count(
         hed, "block3_conv1", 128) * 10)
     assert rendering.auto_batch(hed, "block3_conv1", 128, 512) == 10
     assert rendering.auto_batch(hed, "block3_conv1", 256, 512) == 2
