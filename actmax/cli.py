@@ -116,9 +116,10 @@ def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None) -> N
         typer.echo(f"{spec.name}: {spec.description}")
         table = actmax.layer_table(spec)
         size = "x".join(map(str, spec.fixed_size or (224, 224)))
-        typer.echo(f"{'layer':<28}{'type':<22}{f'map at {size} px':<16}filters")
+        width = max([28, *(len(name) + 2 for name, *_ in table)])
+        typer.echo(f"{'layer':<{width}}{'type':<22}{f'map at {size} px':<20}filters")
         for name, kind, shape, count in table:
-            typer.echo(f"{name:<28}{kind:<22}{f'{shape[0]}x{shape[1]}':<16}{count}")
+            typer.echo(f"{name:<{width}}{kind:<22}{f'{shape[0]}x{shape[1]}':<20}{count}")
 
 
 @app.command(no_args_is_help=True)
@@ -409,7 +410,7 @@ def dream(
     from . import dream as dreaming, jobs
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
-        photo = dreaming.start_image(image, from_noise=from_noise, size=size, seed=seed)
+        photo = dreaming.start_image(image, from_noise=from_noise, size=size, seed=seed, channels=spec.channels)
         goal = dreaming.objective_for(spec, layer, objective)
         settings = dreaming.DreamSettings(octaves, octave_scale, steps, step_size, tile, max_loss, seed)
         report = None if quiet else (lambda o, n, loss: typer.echo(f"octave {o + 1}/{n}: objective {loss:.4g}",

@@ -91,7 +91,7 @@ def paths(model: keras.Model) -> list[str]:
 
 
 def resolve(model: keras.Model, name: str) -> str:
-    """The path of a layer given by path or by a bare name that is unique in the whole model.
+    """The path of a layer given by its path, or by a name or path ending unique in the whole model.
 
     Raises:
         LayerError: unknown (with the nearest names), ambiguous (with the candidates) or a nested model's name.
@@ -99,7 +99,7 @@ def resolve(model: keras.Model, name: str) -> str:
     taps = trace(model).taps
     if name in taps:
         return name
-    matches = [path for path in taps if path.rsplit(SEP, 1)[-1] == name]
+    matches = [path for path in taps if path.endswith(SEP + name)]
     if len(matches) == 1:
         return matches[0]
     if matches:

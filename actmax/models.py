@@ -75,7 +75,8 @@ def model_names() -> list[str]:
     return [DEFAULT_MODEL, *KERAS_APPS]
 
 
-def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False) -> ModelSpec:
+def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False,
+               pretrained: bool = True) -> ModelSpec:
     """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file.
 
     Args:
@@ -83,6 +84,8 @@ def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, clas
         preprocess: input convention (`caffe`, `tf`, `torch`, `none` = 0..255, `unit` = 0..1);
             overrides the model's own. Files default to `none`.
         classifier: for `keras.applications` models, keep the classification head (fixed input size).
+        pretrained: False builds a `keras.applications` model with random weights (nothing downloaded),
+            a baseline to compare a trained network against.
 
     Raises:
         ModelError: unknown name, unreadable file, or weights that cannot be downloaded.
@@ -92,7 +95,7 @@ def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, clas
     if name == DEFAULT_MODEL:
         spec = _load_hed()
     elif name.lower() in KERAS_APPS:
-        spec = _load_keras_app(name.lower(), classifier)
+        spec = _load_keras_app(name.lower(), classifier, pretrained)
     elif name.endswith((".keras", ".h5")) or os.sep in name:
         spec = _load_file(Path(name))
     else:
@@ -122,8 +125,11 @@ def _load_hed() -> ModelSpec:
     return ModelSpec(DEFAULT_MODEL, vgg, "hed", description)
 
 
-def _load_keras_app(name: str, classifier: bool) -> ModelSpec:
+def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> ModelSpec:
     constructor, preprocess = KERAS_APPS[name]
+    if not pretrained:
+        model = getattr(keras.applications, constructor)(weights=None, include_top=classifier)
+        return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, random weights")
     try:
         model = getattr(keras.applications, constructor)(weights="imagenet", include_top=classifier)
     except Exception as exc:

@@ -313,8 +313,8 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     goal = objectives.parse(objective) if isinstance(objective, str) else objective
     if diversity:
         goal = goal + diversity * objectives.diversity(sorted(goal.layers)[0])
-    _check_objective(spec, goal, settings)
     check_fits(spec, sorted(goal.layers), settings.size)
+    _check_objective(spec, goal, settings)
     engine = compile_engine(spec, goal, settings)
     started = time.perf_counter()
     report = _reporter(progress, variants, variants, settings.octaves)

@@ -17,17 +17,24 @@ BGR_CONVENTIONS = ("caffe", "hed")
 
 def conv_layers(model: keras.Model) -> list[str]:
     """Paths of the layers with a 2-D convolution kernel: Conv2D and its relatives, nested models included."""
-    return [path for path, tap in layer_graph.trace(model).taps.items() if _kernel(tap.layer) is not None]
+    return [path for path, tap in layer_graph.trace(model).taps.items() if _weight(tap.layer) is not None]
+
+
+def _weight(layer: keras.layers.Layer):
+    """The layer's spatial kernel variable: a conv's, or the depthwise part of a depthwise or separable conv."""
+    weight = getattr(layer, "depthwise_kernel", None)
+    weight = getattr(layer, "kernel", None) if weight is None else weight
+    return weight if weight is not None and len(weight.shape) == 4 else None
 
 
 def _kernel(layer: keras.layers.Layer) -> np.ndarray | None:
-    """A layer's (height, width, in, out) kernel; a depthwise kernel as (height, width, 1, channels × multiplier)."""
-    for name in ("kernel", "depthwise_kernel"):
-        weight = getattr(layer, name, None)
-        if weight is not None and len(weight.shape) == 4:
-            kernel = np.asarray(weight)
-            return kernel if name == "kernel" else kernel.reshape(*kernel.shape[:2], 1, -1)
-    return None
+    """A layer's (height, width, in, out) kernel; a depthwise one as (height, width, 1, channels × multiplier)."""
+    weight = _weight(layer)
+    if weight is None:
+        return None
+    depthwise = isinstance(layer, keras.layers.DepthwiseConv2D) or hasattr(layer, "depthwise_kernel")
+    kernel = np.asarray(weight)
+    return kernel.reshape(*kernel.shape[:2], 1, -1) if depthwise else kernel
 
 
 def kernel_of(spec: models.ModelSpec, layer: str) -> np.ndarray:
@@ -78,7 +85,7 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
 def summary(spec: models.ModelSpec) -> list[tuple[str, tuple[int, ...], int]]:
     """(name, kernel shape, parameter count) of every conv layer."""
     taps = layer_graph.trace(spec.model).taps
-    return [(path, _kernel(taps[path].layer).shape, int(sum(np.prod(w.shape) for w in taps[path].layer.weights)))
+    return [(path, tuple(_weight(taps[path].layer).shape), int(sum(np.prod(w.shape) for w in taps[path].layer.weights)))
             for path in conv_layers(spec.model)]
 
 

@@ -14,16 +14,18 @@ SMALL = dict(size=32, octaves=2, steps=4)
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", help="run tests that download or take minutes")
+    parser.addoption("--run-slow", action="store_true", help="run tests that take minutes (CI runs them)")
+    parser.addoption("--run-online", action="store_true", help="run tests that download weights")
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: needs --run-slow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    for marker in ("slow", "online"):
+        if config.getoption(f"--run-{marker}"):
+            continue
+        skip = pytest.mark.skip(reason=f"{marker}: needs --run-{marker}")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

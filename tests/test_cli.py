@@ -175,3 +175,17 @@ def test_objective_renders_never_overwrite_each_other(tmp_path, monkeypatch):
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "outputs" / "vgg16-hed" / "objective").iterdir()) == [
         "block2_conv1-3", "block2_conv1-3-2", "block2_conv1-4"]
+
+
+@pytest.mark.parametrize("args, stderr", [
+    (["layers"], ""),
+    (["render", "block1_conv1", "--filters", "0", "--size", "32", "--octaves", "1", "--steps", "2", "-q"], ""),
+    (["cam", ROCKET], "error: model 'vgg16-hed' has no classifier head"),
+])
+def test_only_actmax_output_reaches_the_terminal(tmp_path, args, stderr):
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TF_")}
+    done = subprocess.run([sys.executable, "-m", "actmax", *args, *(["--out", str(tmp_path)] if args[0] != "layers"
+                                                                     else [])],
+                          capture_output=True, text=True, env=env)
+    assert done.stderr.startswith(stderr) and len(done.stderr.splitlines()) == (1 if stderr else 0), done.stderr
+    assert "I0000" not in done.stdout + done.stderr and "absl" not in done.stdout + done.stderr

@@ -153,8 +153,8 @@ def test_load_image_errors(tmp_path):
         imaging.load_image(tmp_path / "fake.jpg")
 
 
-@pytest.mark.slow
-def test_grad_cam_on_imagenet_vgg16_names_classes():  # downloads ImageNet weights: run with --run-slow online
+@pytest.mark.online
+def test_grad_cam_on_imagenet_vgg16_names_classes():  # downloads ImageNet weights: run with --run-online
     from pathlib import Path
 
     from actmax import load_model
