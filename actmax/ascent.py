@@ -20,9 +20,9 @@ from .presets import Settings
 Features = Callable[[tf.Tensor], dict]
 
 
-def octave_sizes(size: int, octaves: int, scale: float) -> list[int]:
-    """Image sizes of each octave: growing by `scale` per octave and ending exactly at `size`."""
-    return [max(1, round(size / scale ** (octaves - 1 - i))) for i in range(octaves)]
+def octave_sizes(size: int, octaves: int, scale: float, floor: int = 1) -> list[int]:
+    """Image sizes of each octave: growing by `scale` per octave, never below `floor`, ending exactly at `size`."""
+    return [max(floor, 1, round(size / scale ** (octaves - 1 - i))) for i in range(octaves)]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,13 @@ class Engine:
     run_octave: Callable
     layout: list
     snapshot_every: int = 0
+    floor: int = 1  # the smallest image the model's layers can take
+    channels: int = 3
+
+    def sizes(self) -> list[int]:
+        """The image size of each octave."""
+        s = self.settings
+        return octave_sizes(s.size, s.octaves, s.octave_scale, self.floor)
 
     def traces(self) -> int:
         """How many times the octave loop was compiled (bounded by the distinct image shapes)."""
@@ -48,7 +55,7 @@ class Engine:
             # One trace for every octave: image sizes open, batch and channels fixed (static shapes run faster).
             self.run_octave.get_concrete_function(tf.TensorSpec([len(start), *self.layout[1:]], tf.float32),
                                                   tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32))
-        for octave, size in enumerate(octave_sizes(s.size, s.octaves, s.octave_scale)):
+        for octave, size in enumerate(self.sizes()):
             if octave:
                 values = resize(self.param, values, size)
             values, scores, steps, snapshots = self.run_octave(values, tf.constant([seed, octave], tf.int32),
@@ -77,7 +84,7 @@ def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tenso
 
 
 def build(features: Features, objective: Objective, settings: Settings, *, channels: int = 3, jit: bool = False,
-          loss_scale: float = 1.0, snapshot_every: int = 0) -> Engine:
+          loss_scale: float = 1.0, snapshot_every: int = 0, floor: int = 1) -> Engine:
     """Compile the ascent for `objective` on `features` with the given settings.
 
     `loss_scale` multiplies the objective before differentiation and divides the gradient after, so
@@ -121,7 +128,7 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
             return values, scores, taken, tf.zeros((0,))
         return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
 
-    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every)
+    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every, floor, channels)
 
 
 def _track_best(scores: tf.Tensor, best: tf.Tensor, since: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -142,10 +142,12 @@ def render(
                                                       "'pad:12,jitter:8,scale:0.9~1.1,rotate:10'.")] = None,
     post_relu: Annotated[Optional[bool], typer.Option("--post-relu/--pre-relu", help="Maximise the activation "
                                                       "after the ReLU (classic) or before it.")] = None,
+    leak: Annotated[Optional[float], typer.Option(min=0.0, help="With --post-relu: add this much of the "
+                                                  "pre-activation, so silent filters still climb (0: none).")] = None,
     contrast: Annotated[Optional[float], typer.Option(min=0.0, help="Cap each image's RMS contrast (0: no cap).")] \
         = None,
-    rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps of a transform-free pass for filters left "
-                                                  "silent (0: none).")] = None,
+    rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps per octave of a second pass, on the classic "
+                                                  "schedule, for filters left weak (0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
@@ -185,7 +187,7 @@ def render(
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
                         octave_scale=octave_scale, lr=lr, param=param and param.value, transforms=transforms,
-                        pre_activation=None if post_relu is None else not post_relu, patience=patience,
+                        pre_activation=None if post_relu is None else not post_relu, patience=patience, leak=leak,
                         precision=precision and precision.value, contrast=contrast, rescue=rescue, tv=tv, l1=l1,
                         l2=l2, blur_every=blur_every)
         if objective:

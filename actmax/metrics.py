@@ -34,7 +34,7 @@ def equal_contrast(images: np.ndarray, rms: float = ROBUST_CONTRAST) -> np.ndarr
 def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
                       *, samples: int = 8, seed: int = 0, batch: int = 16) -> np.ndarray:
     """Mean post-activation of each filter on its image over `samples` seeded random perturbations."""
-    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    features = models.scoring_features(spec, layer)
     perturb = robustness_transform()
     totals = np.zeros(len(filters), np.float32)
     for sample in range(samples):

@@ -16,6 +16,7 @@ class Settings:
     lr: float = 0.01
     transforms: str = "none"
     pre_activation: bool = False
+    leak: float = 0.0
     size: int = 128
     steps: int = 20
     octaves: int = 10
@@ -43,11 +44,11 @@ PRESETS = {
     # Lucid's recipe: decorrelated Fourier image, Adam, standard transforms, no octaves.
     "lucid": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="standard", pre_activation=True,
                       steps=256, octaves=1),
-    # Measured best (bench/quality.py): pre-ReLU pixel ascent under an RMS-contrast cap, light jitter and
-    # rotation, and few large octaves, at the classic recipe's compute budget; filters left silent get a
-    # transform-free rescue pass.
-    "default": Settings(transforms="jitter:6,rotate:5", pre_activation=True, contrast=0.3, octaves=3, steps=26,
-                        rescue=20),
+    # Measured best on every layer (bench/quality.py --sweep): pixel ascent of the activation plus 5% of its
+    # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
+    # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
+    # on less than half their map) get a second pass on the classic schedule and keep the more robust image.
+    "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

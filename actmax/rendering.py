@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import ascent, layer_graph, memory, models, objectives, optim, param as param_module, transforms
-from .errors import ActmaxError, FilterError, ObjectiveError, OutOfMemoryError
+from . import ascent, layer_graph, memory, metrics, models, objectives, optim, param as param_module, transforms
+from .errors import ActmaxError, FilterError, ModelError, ObjectiveError, OutOfMemoryError
 from .presets import Settings, get_preset
 from .selection import parse_filters
 
@@ -111,19 +111,20 @@ def activation_count(spec: models.ModelSpec, layer: str, size: int) -> int:
 def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
             *, batch: int = 16) -> np.ndarray:
     """Mean post-activation value of each filter on its own image (the classic 'filter activation')."""
-    features = _post_activation_features(spec, layer)
-    scores = []
+    return activity(spec, layer, images, filters, batch=batch)[0]
+
+
+def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
+             *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Per filter, on its own image: the mean post-activation, and the share of map positions where it is active."""
+    features = models.scoring_features(spec, layer)
+    means, shares = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)]
     for start in range(0, len(filters), batch):
         acts = features(tf.constant(images[start:start + batch]))[layer]
-        index = tf.constant(filters[start:start + batch], tf.int32)
-        scores.append(objectives.channel(layer, index)({layer: acts}).numpy())
-    return np.concatenate(scores) if scores else np.zeros(0, np.float32)
-
-
-@functools.lru_cache(maxsize=8)
-def _post_activation_features(spec: models.ModelSpec, layer: str) -> models.FeatureModel:
-    """One scoring model per (model, layer), built once however many batches are measured."""
-    return models.FeatureModel(spec, (layer,), pre_activation=False)
+        own = tf.gather(acts, tf.constant(filters[start:start + batch], tf.int32), axis=-1, batch_dims=1)
+        means.append(tf.reduce_mean(own, axis=(1, 2)).numpy())
+        shares.append(tf.reduce_mean(tf.cast(own > 0, tf.float32), axis=(1, 2)).numpy())
+    return np.concatenate(means), np.concatenate(shares)
 
 
 def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int] | None) -> list[int]:
@@ -209,43 +210,60 @@ def _smaller(batch: int, size: int) -> int:
 
 
 def _rescue(spec: models.ModelSpec, part: Rendering, rescues: dict, batch: int) -> Rendering:
-    """Run the rescue pass on the part's silent filters, one engine per power-of-two batch (few compiled shapes)."""
-    silent = int((~part.alive).sum())
-    if not part.settings.rescue or not silent:
+    """Run the rescue pass on the part's weak filters, one engine per power-of-two batch (few compiled shapes)."""
+    weak = weak_items(spec, part) if part.settings.rescue else []
+    if not weak:
         return part
-    size = min(batch, 1 << (silent - 1).bit_length())
+    size = min(batch, 1 << (len(weak) - 1).bit_length())
     rescues[size] = rescues.get(size) or Rescue(spec, part.layer, part.settings, size)
-    return rescues[size](part)
+    return rescues[size](part, weak)
+
+
+WEAK_COVERAGE = 0.5
+
+
+def weak_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
+    """Items whose filter is silent, or active on less than half its map: its pattern does not fill the tile.
+
+    Judged on each filter's own image alone, so the choice never depends on the rest of the batch.
+    """
+    coverage = activity(spec, part.layer, part.images, part.filters)[1]
+    return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE))]
 
 
 class Rescue:
-    """Ascends filters that ended silent once more, from their images, without the robustness transforms.
+    """Renders weak filters a second time, another way, and keeps whichever image holds its filter better.
 
-    Transforms make a barely reachable filter's pattern hard to hold; without them it often wakes up.
-    Only silent filters pay for this pass, and an image is replaced only if its filter comes alive.
+    The second pass follows the classic schedule (many octaves grown from a small image, no robustness
+    transforms, `rescue` steps each): patterns grown from a few pixels come out large, and a barely
+    reachable filter (one that lives at the image border, say) can hold on to them. Only weak filters pay
+    for it, and an image is replaced only if its robust activation (metrics.robust_activation) is higher.
     """
 
     def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int):
         self.spec, self.layer, self.batch = spec, layer, batch
-        self.settings = settings.override(transforms="none", octaves=1, steps=settings.rescue)
+        classic = get_preset("classic")
+        self.settings = settings.override(transforms="none", steps=settings.rescue, octaves=classic.octaves,
+                                          octave_scale=classic.octave_scale)
         self.targets, self.engine = filter_engine(spec, layer, self.settings, batch)
 
-    def __call__(self, part: Rendering) -> Rendering:
+    def __call__(self, part: Rendering, weak: list[int]) -> Rendering:
         started = time.perf_counter()
-        silent = [i for i, alive in enumerate(part.alive) if not alive][:self.batch]
-        group = [part.filters[i] for i in silent]
-        padded = silent + [silent[-1]] * (self.batch - len(silent))
+        weak = weak[:self.batch]
+        group = [part.filters[i] for i in weak]
+        padded = weak + [weak[-1]] * (self.batch - len(weak))
         self.targets.assign([part.filters[i] for i in padded])
-        start = self.engine.param.from_image(tf.constant(part.images[padded])).numpy()
-        run = self.engine.ascend(start, part.seed)
-        images = quantise(run.images.numpy()[:len(silent)])
+        run = self.engine.ascend(initial(self.engine, part.seed, [part.filters[i] for i in padded]), part.seed)
+        images = quantise(run.images.numpy()[:len(weak)])
         activations = measure(self.spec, self.layer, images, group)
-        woke = [k for k, a in enumerate(activations) if a > 0]
-        for k in woke:
-            i = silent[k]
+        held = metrics.robust_activation(self.spec, self.layer, np.concatenate([part.images[weak], images]),
+                                         group * 2)
+        rose = [k for k, a in enumerate(activations) if a > 0 and held[len(weak) + k] > held[k]]
+        for k in rose:
+            i = weak[k]
             part.images[i], part.activations[i] = images[k], activations[k]
             part.objective_values[i] = run.scores.numpy()[k]
-        part.extra = {**part.extra, "rescued": len(woke)}
+        part.extra = {**part.extra, "rescued": len(rose)}
         part.seconds += time.perf_counter() - started
         return part
 
@@ -254,7 +272,7 @@ def _ascend_group(engine, targets, spec, settings, seed, group, batch, report) -
     """Ascend one group of filters, padded to the batch (a constant batch shape never retraces)."""
     padded = group + [group[-1]] * (batch - len(group))
     targets.assign(padded)
-    return engine.ascend(initial(engine.param, spec, settings, seed, padded), seed, report)
+    return engine.ascend(initial(engine, seed, padded), seed, report)
 
 
 def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Rendering:
@@ -285,10 +303,10 @@ def _reporter(progress: Callable | None, done: int, total: int, octaves: int) ->
     return lambda octave, values: progress(done, total, octave + 1, octaves, float(tf.reduce_mean(values)))
 
 
-def initial(param, spec: models.ModelSpec, settings: Settings, seed: int, keys: Sequence[int]) -> np.ndarray:
-    """Starting values for each item, seeded by (seed, key) so that batching never changes them."""
-    size = ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale)[0]
-    return np.stack([param.init(np.random.default_rng([seed, key]), size, spec.channels) for key in keys])
+def initial(engine: ascent.Engine, seed: int, keys: Sequence[int]) -> np.ndarray:
+    """Starting values for each item at the first octave's size, seeded by (seed, key): batching never changes them."""
+    size = engine.sizes()[0]
+    return np.stack([engine.param.init(np.random.default_rng([seed, key]), size, engine.channels) for key in keys])
 
 
 def order(result: Rendering, *, top: int | None = None, sort: str = "index") -> Rendering:
@@ -319,7 +337,7 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     started = time.perf_counter()
     report = _reporter(progress, variants, variants, settings.octaves)
     with memory.guard("lower --size or --variants"):
-        run = engine.ascend(initial(engine.param, spec, settings, seed, range(variants)), seed, report)
+        run = engine.ascend(initial(engine, seed, range(variants)), seed, report)
     scores = run.scores.numpy()
     return Rendering(spec.name, ",".join(sorted(goal.layers)), list(range(variants)), quantise(run.images.numpy()),
                      scores, scores, settings, seed, time.perf_counter() - started, objective=goal.name,
@@ -346,17 +364,28 @@ def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings:
 
     `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
     """
+    floor = max(models.min_size(spec, layer) for layer in goal.layers)
+    if settings.size < floor:
+        raise ActmaxError(f"layer(s) {', '.join(sorted(goal.layers))} need images of at least {floor} px; "
+                          f"use --size {floor} or more")
     policy = models.resolve_precision(settings.precision)
-    features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
-                                   policy=policy, select=select)
-    return ascent.build(features, goal, settings, channels=spec.channels, jit=jit,
+    make = functools.partial(models.FeatureModel, spec, tuple(sorted(goal.layers)), select=select,
+                             pre_activation=settings.pre_activation, leak=settings.leak)
+    try:
+        features = make(policy=policy)
+    except ModelError:
+        if settings.precision != "auto":
+            raise
+        policy, features = "float32", make(policy="float32")  # a model that cannot be cloned stays in float32
+    return ascent.build(features, goal, settings, channels=spec.channels, jit=jit, floor=floor,
                         loss_scale=1024.0 if policy == "mixed_float16" else 1.0, snapshot_every=snapshot_every)
 
 
 def _check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> None:
     """Evaluate an objective once on a small grey image, so that a bad index reads as one clear line."""
-    features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation)
-    side = max(32, settings.size // 4)
+    features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
+                                   leak=settings.leak)
+    side = max(32, settings.size // 4, *(models.min_size(spec, layer) for layer in goal.layers))
     try:
         goal(features(tf.fill((1, side, side, spec.channels), 0.5)))
     except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:

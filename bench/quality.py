@@ -6,6 +6,9 @@ are geometric means over the filters alive in every run.
 
     python bench/quality.py --layer block3_conv1 --layer block5_conv1 --filters 0-15 --size 128
     python bench/quality.py --tf-keras-vis          # needs: pip install ".[bench]"
+    python bench/quality.py --sweep --tf-keras-vis  # every conv layer, 16 filters spread over each
+
+The sweep writes its table to bench/results/sweep.md and a contact sheet per layer (small JPEGs).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 import actmax
 from actmax import gallery, imaging, metrics, rendering
@@ -22,7 +26,10 @@ from actmax.selection import parse_filters
 
 
 def run_preset(spec, layer, filters, preset, size, seed):
-    result = actmax.render(layer, filters, model=spec, preset=preset, size=size, seed=seed)
+    """`preset`, or `preset@precision` (e.g. `default@mixed`); float32 unless a precision is named."""
+    name, _, precision = preset.partition("@")
+    result = actmax.render(layer, filters, model=spec, preset=name, size=size, seed=seed,
+                           precision=precision or "float32")
     return result.images, result.seconds
 
 
@@ -52,17 +59,19 @@ def score(spec, layer, filters, images):
     }
 
 
-def report(layer, filters, runs):
+def report(layer, filters, runs, *, alive_in="every"):
+    """Print a layer's table: geometric means over the filters alive in every run (or, `any`, in any run)."""
     names = list(runs)
-    alive = np.all([runs[n]["activation"] > 0 for n in names], axis=0)
-    print(f"\n## {layer}, filters {filters[0]}-{filters[-1]} ({alive.sum()}/{len(filters)} alive in every run)\n")
+    alive = (np.all if alive_in == "every" else np.any)([runs[n]["activation"] > 0 for n in names], axis=0)
+    print(f"\n## {layer}, filters {_span(filters)} ({alive.sum()}/{len(filters)} alive in {alive_in} run)\n")
     print("| run | seconds | dead | activation | robust | robust, equal contrast |")
     print("|---|---|---|---|---|---|")
     summary = {}
     for n in names:
         r = runs[n]
         summary[n] = {k: metrics.geometric_mean(r[k][alive]) for k in ("activation", "robust", "robust_eq")}
-        print(f"| {n} | {r['seconds']:.1f} | {int((r['activation'] <= 0).sum())} | "
+        summary[n].update(seconds=r["seconds"], dead=int((r["activation"] <= 0).sum()))
+        print(f"| {n} | {r['seconds']:.1f} | {summary[n]['dead']} | "
               f"{summary[n]['activation']:.3g} | {summary[n]['robust']:.3g} | {summary[n]['robust_eq']:.3g} |")
     if "default" in summary and "classic" in summary:
         rivals = [n for n in names if n not in ("default",) and n != "lucid"]
@@ -73,11 +82,54 @@ def report(layer, filters, runs):
     return summary
 
 
-def side_by_side(runs, filters, path):
+def _span(filters):
+    consecutive = list(filters) == list(range(filters[0], filters[-1] + 1))
+    return f"{filters[0]}-{filters[-1]}" if consecutive else ",".join(map(str, filters))
+
+
+def weaker(runs, filters, factor=2.0, key="robust"):
+    """Filters that classic activates where default's `key` score is more than `factor` times weaker."""
+    if "default" not in runs or "classic" not in runs:
+        return []
+    d, c = runs["default"], runs["classic"]
+    return [f for f, dv, cv, ca in zip(filters, d[key], c[key], c["activation"]) if ca > 0 and dv * factor < cv]
+
+
+def side_by_side(runs, filters, path, tile=None):
+    """One row per run, one column per filter; `tile` px thumbnails (saved as JPEG when the path says so)."""
     rows = [imaging.to_uint8(runs[n]["images"]) for n in runs]
     tiles = np.concatenate(rows)
+    if tile:
+        tiles = np.stack([np.asarray(Image.fromarray(t).resize((tile, tile), Image.Resampling.LANCZOS))
+                          for t in tiles])
     labels = [f"{n} #{f}" if i == 0 else f"#{f}" for n in runs for i, f in enumerate(filters)]
-    imaging.save_png(path, gallery.make_grid(tiles, cols=len(filters), margin=3, labels=labels))
+    grid = gallery.make_grid(tiles, cols=len(filters), margin=3, labels=labels)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".jpg":
+        Image.fromarray(grid).save(path, quality=85)
+    else:
+        imaging.save_png(path, grid)
+
+
+def spread(count, n=16):
+    """`n` filter indices spread evenly over a layer's whole range."""
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, min(n, count))})
+
+
+def sweep_table(rows):
+    """The sweep's markdown: one row per layer and run, then the filters where default is >2x weaker."""
+    lines = ["| layer | run | seconds | dead | activation | robust | robust, equal contrast | default ÷ run, "
+             "equal contrast |", "|---|---|---|---|---|---|---|---|"]
+    for layer, summary, *_ in rows:
+        for n, s in summary.items():
+            ratio = summary["default"]["robust_eq"] / max(s["robust_eq"], 1e-9) if "default" in summary else 1
+            lines.append(f"| {layer} | {n} | {s['seconds']:.1f} | {s['dead']} | {s['activation']:.3g} | "
+                         f"{s['robust']:.3g} | {s['robust_eq']:.3g} | {ratio:.2f}× |")
+    for title, column in (("robust activation", 2), ("activation of the saved image", 3)):
+        weak = [f"{row[0]}: {', '.join(map(str, row[column]))}" for row in rows if row[column]]
+        lines += ["", f"Filters that classic activates where default's {title} is more than 2× weaker: "
+                  + ("; ".join(weak) if weak else "none") + "."]
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -89,21 +141,38 @@ def main():
     parser.add_argument("--presets", default="classic,default,lucid")
     parser.add_argument("--tf-keras-vis", action="store_true", help="also run tf-keras-vis with its defaults")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench"))
+    parser.add_argument("--sweep", action="store_true", help="every conv layer, 16 filters spread over each, "
+                        "default and classic presets; table and sheets to --results")
+    parser.add_argument("--model", default=actmax.DEFAULT_MODEL)
+    parser.add_argument("--results", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
-    spec = actmax.load_model()
+    spec = actmax.load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
-    for layer in args.layer or ["block3_conv1", "block5_conv1"]:
-        filters = parse_filters(args.filters, actmax.models.filter_count(spec.model, layer))
+    presets = "classic,default,default@mixed" if args.sweep and args.presets == parser.get_default("presets") \
+        else args.presets
+    layers = actmax.models.convolutions(spec.model) if args.sweep else args.layer or ["block3_conv1", "block5_conv1"]
+    rows = []
+    for layer in layers:
+        count = actmax.models.filter_count(spec.model, layer)
+        filters = spread(count) if args.sweep else parse_filters(args.filters, count)
         runs = {}
-        for preset in args.presets.split(","):
+        for preset in presets.split(","):
             images, seconds = run_preset(spec, layer, filters, preset, args.size, args.seed)
             runs[preset] = {"images": images, "seconds": seconds, **score(spec, layer, filters, images)}
         if args.tf_keras_vis:
             images, seconds = run_tf_keras_vis(spec, layer, filters, args.size, args.seed)
             runs["tf-keras-vis"] = {"images": images, "seconds": seconds, **score(spec, layer, filters, images)}
-        report(layer, filters, runs)
-        side_by_side(runs, filters, args.out / f"quality_{layer}.png")
-        print(f"\nside by side: {args.out / f'quality_{layer}.png'}")
+        summary = report(layer, filters, runs, alive_in="any" if args.sweep else "every")
+        rows.append((layer, summary, weaker(runs, filters), weaker(runs, filters, key="activation")))
+        print(f"default more than 2x weaker than classic (robust) on filters: {rows[-1][2] or 'none'}; "
+              f"on the saved image's activation: {rows[-1][3] or 'none'}")
+        sheet = (args.results / f"sweep_{layer}.jpg") if args.sweep else args.out / f"quality_{layer}.png"
+        side_by_side(runs, filters, sheet, tile=64 if args.sweep else None)
+        print(f"\nside by side: {sheet}", flush=True)
+    if args.sweep:
+        (args.results / "sweep.md").write_text(f"Model {spec.name}, {args.size} px, seed {args.seed}; geometric means "
+                                               "over the filters alive in any run.\n\n" + sweep_table(rows))
+        print(f"\nsweep table: {args.results / 'sweep.md'}")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,21 @@ Everything runs in one process on the same settings, so each speed-up is a ratio
 
     python bench/speed.py                                   # block3_conv1 and block5_conv1, filters 0-15, 128 px
     python bench/speed.py --layer block4_conv2 --precision float32,mixed --jit
+    python bench/speed.py --whole                           # also whole processes, start-up included
 
 Tables: whole runs (seconds per filter, filter-steps per second, GFLOP/s, final activation) and, per octave
 size, one batched step against its convolutions alone (forward + input gradient, no bias/ReLU/pool/update).
+With --whole, the same runs as separate processes timed from the outside (imports, model, first trace and
+files included, as a user runs `actmax render`), and a fresh process's start-up split into its stages.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+import tempfile
 import time
 
 import keras
@@ -24,13 +31,11 @@ from actmax.selection import parse_filters
 
 
 def conv_layers(spec, layer, size):
-    """(conv layer, input shape, output shape) for every conv up to `layer` at a `size` px input."""
-    target = models.get_layer(spec.model, layer)
-    sub = keras.Model(spec.model.inputs, target.output)
-    convs = [c for c in sub.layers if isinstance(c, keras.layers.Conv2D)]
-    probe = keras.Model(spec.model.inputs, [t for c in convs for t in (c.input, c.output)])
-    shapes = [tuple(t.shape) for t in probe(tf.zeros((1, size, size, 3)))]
-    return [(c, shapes[2 * i], shapes[2 * i + 1]) for i, c in enumerate(convs)]
+    """(conv layer, input shape, output shape) for every conv up to `layer` at a `size` px input (shapes only)."""
+    taps = list(models.shapes_at(spec, size).taps.values())
+    last = [tap.path for tap in taps].index(models.resolve_layer(spec.model, layer))
+    return [(tap.layer, tuple(tap.input.shape), tuple(tap.output.shape)) for tap in taps[:last + 1]
+            if isinstance(tap.layer, keras.layers.Conv2D)]
 
 
 def step_gflop(spec, layer, size):
@@ -149,6 +154,48 @@ def time_convs(spec, layer, size, batch, policy, steps=10):
     return 1000 * seconds / steps
 
 
+def whole_processes(layer, filters, args):
+    """The loop and `actmax render` (float32, mixed) as separate processes, timed from the outside."""
+    schedule = ["--filters", args.filters, "--size", str(args.size), "--octaves", str(args.octaves),
+                "--steps", str(args.steps)]
+    runs = [("classic loop, one at a time, float32", [sys.executable, __file__, "--loop-only", "--layer", layer,
+                                                      "--model", args.model, *schedule])]
+    for precision in args.precision.split(","):
+        runs.append((f"actmax render --preset classic --precision {precision}",
+                     ["actmax", "render", layer, "--model", args.model, "--preset", "classic", "--precision",
+                      precision, "-q", *schedule]))
+    print(f"\n### {layer}: whole processes (start-up, model, trace and files included)\n")
+    print("| run | seconds | speed-up |")
+    print("|---|---|---|")
+    base = None
+    for name, command in runs:
+        with tempfile.TemporaryDirectory() as out:
+            extra = ["--out", out] if command[0] == "actmax" else []
+            _, seconds = timed(lambda: subprocess.run(command + extra, check=True, capture_output=True))
+        base = base or seconds
+        print(f"| {name} | {seconds:.1f} | {base / seconds:.2f}x |", flush=True)
+
+
+def startup_stages(args):
+    """A fresh process's start-up, stage by stage (run in a subprocess so that nothing is warm)."""
+    code = f"""
+import json, time
+t = [time.perf_counter()]
+import tensorflow, actmax; t.append(time.perf_counter())
+spec = actmax.load_model({args.model!r}); t.append(time.perf_counter())
+actmax.render("block3_conv1", "0", model=spec, preset="classic", size=32, octaves=1, steps=1); t.append(time.perf_counter())
+actmax.render("block3_conv1", "1", model=spec, preset="classic", size=32, octaves=1, steps=1); t.append(time.perf_counter())
+print(json.dumps([round(b - a, 2) for a, b in zip(t, t[1:])]))
+"""
+    stages = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                       text=True).stdout.splitlines()[-1])
+    names = ("import tensorflow + actmax", "load the model", "first render (engine, trace, one step)",
+             "second render of the same size")
+    print("\n### start-up of a fresh process\n\n| stage | seconds |\n|---|---|")
+    for name, seconds in zip(names, stages):
+        print(f"| {name} | {seconds:.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=actmax.DEFAULT_MODEL)
@@ -161,14 +208,24 @@ def main():
     parser.add_argument("--precision", default="float32,mixed")
     parser.add_argument("--patience", type=int, default=0, help="also run with this --patience")
     parser.add_argument("--jit", action="store_true", help="also time the step compiled with XLA")
+    parser.add_argument("--whole", action="store_true", help="also time whole processes and start-up stages")
+    parser.add_argument("--loop-only", action="store_true", help=argparse.SUPPRESS)  # one whole-process run
     args = parser.parse_args()
     spec = actmax.load_model(args.model)
+    settings = actmax.get_preset("classic").override(size=args.size, octaves=args.octaves, steps=args.steps)
+    if args.loop_only:
+        layer = args.layer[0]
+        classic_loop(spec, layer, parse_filters(args.filters, models.filter_count(spec.model, layer)), settings)
+        return
     devices = [d.device_type for d in tf.config.list_physical_devices()]
     print(f"devices: {devices}; tensorflow {tf.__version__}; low precision here: {models.low_precision_policy()}")
-    settings = actmax.get_preset("classic").override(size=args.size, octaves=args.octaves, steps=args.steps)
+    if args.whole:
+        startup_stages(args)
     for layer in args.layer or ["block3_conv1", "block5_conv1"]:
         filters = parse_filters(args.filters, models.filter_count(spec.model, layer))
         run_table(spec, layer, filters, settings, args)
+        if args.whole:
+            whole_processes(layer, filters, args)
         step_vs_convs(spec, layer, filters, settings, args)
 
 

@@ -19,9 +19,8 @@ def test_octave_schedule_ends_at_size_and_grows_by_scale():
 def test_rendered_filters_beat_their_starting_noise(hed, preset):
     result = actmax.render("block3_conv1", "0-3", model=hed, preset=preset, size=48, octaves=3, steps=8)
     settings = actmax.get_preset(preset).override(size=48, octaves=3, steps=8)
-    param = ascent.build(lambda x: x, actmax.channel("x", 0), settings).param
-    noise = render_module.quantise(param.to_image(render_module.initial(param, hed, settings, 0, [0, 1, 2, 3])
-                                                  ).numpy())
+    engine = ascent.build(lambda x: x, actmax.channel("x", 0), settings)
+    noise = render_module.quantise(engine.param.to_image(render_module.initial(engine, 0, [0, 1, 2, 3])).numpy())
     import tensorflow as tf
     noise = tf.image.resize(noise, (48, 48)).numpy()
     before = render_module.measure(hed, "block3_conv1", noise, result.filters)
@@ -113,7 +112,7 @@ def test_mixed_precision_stays_close_to_float32(hed):
     np.testing.assert_allclose(mixed.activations, full.activations, rtol=0.15)
 
 
-def test_low_precision_copy_computes_in_low_precision(tiny_spec):
+def test_low_precision_copy_computes_in_low_precision(tiny_spec, monkeypatch):
     from actmax import models
     copy = models.with_precision(tiny_spec.model, "mixed_bfloat16")
     assert copy.get_layer("conv1").compute_dtype == "bfloat16"
@@ -121,7 +120,9 @@ def test_low_precision_copy_computes_in_low_precision(tiny_spec):
     np.testing.assert_array_equal(copy.get_layer("conv2").kernel.numpy(), tiny_spec.model.get_layer("conv2").kernel)
     with pytest.raises(ActmaxError, match="unknown precision"):
         models.resolve_precision("half")
-    assert models.resolve_precision("auto") == "float32"  # no GPU in the tests
+    for native, policy in ((False, "float32"), (True, "mixed_bfloat16")):  # no GPU in the tests
+        monkeypatch.setattr(models, "native_bfloat16", lambda: native)
+        assert models.resolve_precision("auto") == policy
 
 
 def test_many_batches_and_octaves_compile_the_octave_loop_once(hed):
@@ -153,3 +154,13 @@ def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
     assert woke >= 1 and rescued.extra["rescued"] == woke
     alive_before = without.alive
     np.testing.assert_array_equal(rescued.images[alive_before], without.images[alive_before])
+
+
+def test_octaves_never_shrink_below_what_the_layer_needs(hed):
+    from actmax import models
+    assert models.min_size(hed, "block1_conv1") == 8 and models.min_size(hed, "block5_conv1") == 16
+    assert ascent.octave_sizes(64, 10, 1.2, floor=16)[:3] == [16, 16, 16]
+    result = actmax.render("block5_conv3", "0-1", model=hed, preset="classic", size=48, steps=1)  # starts at 9 px
+    assert result.images.shape == (2, 48, 48, 3)
+    with pytest.raises(ActmaxError, match="at least 16 px; use --size 16 or more"):
+        actmax.render("block5_conv3", "0", model=hed, size=12)

@@ -8,7 +8,7 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 import actmax
-from actmax import param as param_module, rendering
+from actmax import ascent, rendering
 from actmax.cli import app
 
 import zoo
@@ -44,8 +44,8 @@ def arguments(command: str, model: zoo.Zoo, out) -> list[str]:
 def start_activation(spec, layer: str, filters: list[int]) -> np.ndarray:
     """Each filter's activation on the noise its render starts from."""
     settings = actmax.get_preset("default").override(size=32, octaves=2, steps=20)
-    param = param_module.PARAMS[settings.param]()
-    noise = param.to_image(tf.constant(rendering.initial(param, spec, settings, 0, filters))).numpy()
+    engine = ascent.build(lambda x: x, actmax.channel("x", 0), settings, channels=spec.channels)
+    noise = engine.param.to_image(tf.constant(rendering.initial(engine, 0, filters))).numpy()
     return rendering.measure(spec, layer, rendering.quantise(noise), filters)
 
 
