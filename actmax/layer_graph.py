@@ -55,9 +55,9 @@ def input_shape(model: keras.Model) -> tuple:
 
 
 @functools.lru_cache(maxsize=32)
-def trace(model: keras.Model, shape: tuple | None = None) -> Graph:
-    """Call every leaf layer of `model` on one symbolic input of `shape` (default: the model's own)."""
-    image = keras.Input(batch_shape=shape or input_shape(model))
+def trace(model: keras.Model) -> Graph:
+    """Call every leaf layer of `model` on one symbolic input of the model's own input shape."""
+    image = keras.Input(batch_shape=input_shape(model))
     taps: dict[str, Tap] = {}
     outputs = _walk(model, taps, top=True)(image)
     return Graph(image, keras.tree.flatten(outputs), taps)

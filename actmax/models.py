@@ -449,9 +449,9 @@ def _linear(layer: keras.layers.Layer, tapped: tf.Tensor) -> tf.Tensor:
 
 def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[int, int], int]]:
     """(path, type, (height, width) at a `size` px input, filters) for every visualisable layer (no compute)."""
-    taps = shapes_at(spec, size).taps
-    return [(path, type(taps[path].layer).__name__, tuple(taps[path].output.shape[1:3]),
-             int(taps[path].output.shape[-1])) for path in visual_layers(spec.model)]
+    visual = visual_layers(spec.model)
+    return [(tap.path, type(tap.layer).__name__, tuple(after[1:3]), int(after[-1]))
+            for tap, _, after in (shapes_upto(spec, visual[-1], size) if visual else []) if tap.path in visual]
 
 
 MIN_SIZES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
@@ -464,22 +464,37 @@ def min_size(spec: ModelSpec, layer: str) -> int:
     """
     if spec.fixed_size or layer == LOGITS:
         return 1
-    graph = layer_graph.trace(spec.model)
-    taps = list(graph.taps.values())
-    last = [tap.path for tap in taps].index(layer_graph.resolve(spec.model, layer))
-    upto = keras.Model(graph.input, [tap.output for tap in taps[:last + 1]])
-    return next((size for size in MIN_SIZES if _maps_fit(upto, size, spec.channels)), MIN_SIZES[-1])
+    return next((size for size in MIN_SIZES if _maps_fit(spec, layer, size)), MIN_SIZES[-1])
 
 
-def _maps_fit(upto: keras.Model, size: int, channels: int) -> bool:
-    """Whether every output of `upto` keeps at least one pixel for a `size` px input (shapes only)."""
+def _maps_fit(spec: ModelSpec, layer: str, size: int) -> bool:
     try:
-        specs = upto.compute_output_spec(keras.KerasTensor((1, size, size, channels)))
+        shapes = shapes_upto(spec, layer, size)
     except ValueError:  # Keras refuses a map that would shrink below one pixel
         return False
-    return all(d is None or d > 0 for x in keras.tree.flatten(specs) for d in x.shape[1:3])
+    return all(d > 0 for _, before, after in shapes for d in (*before[1:3], *after[1:3]) if d is not None)
 
 
-def shapes_at(spec: ModelSpec, size: int) -> layer_graph.Graph:
-    """The flat graph traced for one image of `size` px (or the model's fixed size): every shape, nothing computed."""
-    return layer_graph.trace(spec.model, (1, *(spec.fixed_size or (size, size)), spec.channels))
+def shapes_upto(spec: ModelSpec, layer: str, size: int) -> list[tuple[layer_graph.Tap, tuple, tuple]]:
+    """(tap, input shape, output shape) of every leaf up to `layer` for one `size` px image: shapes only, no compute.
+
+    Layers after `layer` are left out, so a small image that they could not take is fine.
+    """
+    taps = _taps_upto(spec.model, logits_layer(spec.model).path if layer == LOGITS
+                      else layer_graph.resolve(spec.model, layer))
+    image = keras.KerasTensor((1, *(spec.fixed_size or (size, size)), spec.channels))
+    shapes = [tuple(x.shape) for x in _upto(spec.model, taps[-1].path).compute_output_spec(image)]
+    return [(tap, shapes[2 * i], shapes[2 * i + 1]) for i, tap in enumerate(taps)]
+
+
+def _taps_upto(model: keras.Model, path: str) -> list[layer_graph.Tap]:
+    taps = list(layer_graph.trace(model).taps.values())
+    return taps[:[tap.path for tap in taps].index(path) + 1]
+
+
+@functools.lru_cache(maxsize=32)
+def _upto(model: keras.Model, path: str) -> keras.Model:
+    """A model whose outputs are the first input and the first output of every leaf up to `path`."""
+    return keras.Model(layer_graph.trace(model).input, [keras.tree.flatten(tensor)[0] for tap in
+                                                         _taps_upto(model, path) for tensor in (tap.input, tap.output)])
+

@@ -11,11 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from . import ascent, layer_graph, memory, metrics, models, objectives, optim, param as param_module, transforms
+from . import ascent, memory, metrics, models, objectives, optim, param as param_module, transforms
 from .errors import ActmaxError, FilterError, ModelError, ObjectiveError, OutOfMemoryError
 from .presets import Settings, get_preset
 from .selection import parse_filters
@@ -95,17 +94,18 @@ def image_bytes(spec: models.ModelSpec, layer: str, size: int) -> int:
 
 
 def check_fits(spec: models.ModelSpec, layers: Sequence[str], size: int, fix: str = "lower --size") -> None:
-    """Fail in one line, before any work or file, when a single `size` px image cannot fit in memory."""
+    """Fail in one line, before any work or file, when `size` px is too small for a layer or too large for memory."""
+    floor = max(models.min_size(spec, layer) for layer in layers)
+    if size < floor:
+        raise ActmaxError(f"layer(s) {', '.join(sorted(layers))} need images of at least {floor} px; "
+                          f"use --size {floor} or more")
     for layer in layers:
         memory.check_fits(image_bytes(spec, layer, size), f"one {size} px image up to layer '{layer}'", fix)
 
 
 def activation_count(spec: models.ModelSpec, layer: str, size: int) -> int:
     """Number of activation values one `size` px image produces up to and including `layer` (from shapes alone)."""
-    taps = list(models.shapes_at(spec, size).taps.values())
-    path = models.logits_layer(spec.model).path if layer == models.LOGITS else layer_graph.resolve(spec.model, layer)
-    last = [tap.path for tap in taps].index(path)
-    return int(sum(np.prod(x.shape) for tap in taps[:last + 1] for x in keras.tree.flatten(tap.output)))
+    return int(sum(np.prod(after) for _, _, after in models.shapes_upto(spec, layer, size)))
 
 
 def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
@@ -365,9 +365,6 @@ def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings:
     `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
     """
     floor = max(models.min_size(spec, layer) for layer in goal.layers)
-    if settings.size < floor:
-        raise ActmaxError(f"layer(s) {', '.join(sorted(goal.layers))} need images of at least {floor} px; "
-                          f"use --size {floor} or more")
     policy = models.resolve_precision(settings.precision)
     make = functools.partial(models.FeatureModel, spec, tuple(sorted(goal.layers)), select=select,
                              pre_activation=settings.pre_activation, leak=settings.leak)

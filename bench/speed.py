@@ -32,9 +32,7 @@ from actmax.selection import parse_filters
 
 def conv_layers(spec, layer, size):
     """(conv layer, input shape, output shape) for every conv up to `layer` at a `size` px input (shapes only)."""
-    taps = list(models.shapes_at(spec, size).taps.values())
-    last = [tap.path for tap in taps].index(models.resolve_layer(spec.model, layer))
-    return [(tap.layer, tuple(tap.input.shape), tuple(tap.output.shape)) for tap in taps[:last + 1]
+    return [(tap.layer, before, after) for tap, before, after in models.shapes_upto(spec, layer, size)
             if isinstance(tap.layer, keras.layers.Conv2D)]
 
 
