@@ -159,7 +159,8 @@ def render(
     diversity: Annotated[float, typer.Option(min=0.0, help="With --objective: weight pushing variants apart.")] = 0.0,
     batch: Annotated[Optional[int], typer.Option(min=1, help="Filters optimised together (default: automatic).")] = None,
     precision: Annotated[Optional[Precision], typer.Option(help="Network precision: mixed = float16 on GPUs, "
-                                                           "bfloat16 on CPUs; auto = mixed on a GPU only.")] = None,
+                                                           "bfloat16 on CPUs; auto = mixed on a GPU or a CPU with "
+                                                           "native bfloat16.")] = None,
     patience: Annotated[Optional[int], typer.Option(min=0, help="Stop an octave once no filter of the batch has "
                                                     "improved for this many steps (0: never).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same images.")] = 0,
