@@ -85,11 +85,6 @@ def _walk(operation, taps: dict[str, Tap], prefix: str = "", top: bool = False):
     return call
 
 
-def paths(model: keras.Model) -> list[str]:
-    """Every leaf layer's path, in call order."""
-    return list(trace(model).taps)
-
-
 def resolve(model: keras.Model, name: str) -> str:
     """The path of a layer given by its path, or by a name or path ending unique in the whole model.
 

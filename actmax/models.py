@@ -11,7 +11,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from . import layer_graph
+from . import layer_graph, memory
 from .errors import LayerError, ModelError
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -270,28 +270,28 @@ def _has_activation(layer: keras.layers.Layer) -> bool:
     return activation is not None and activation is not keras.activations.linear
 
 
-def _is_activation_layer(layer: keras.layers.Layer) -> bool:
-    return isinstance(layer, ACTIVATION_LAYERS)
-
-
 ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
                      keras.layers.PReLU, keras.layers.Softmax)
 
 
+def _is_activation_layer(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, ACTIVATION_LAYERS)
+
+
 def low_precision_policy() -> str:
     """`mixed_float16` on a GPU, `mixed_bfloat16` on a CPU (fast where it has AVX512-BF16 or AMX)."""
-    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+    return "mixed_float16" if memory.on_gpu() else "mixed_bfloat16"
 
 
 def resolve_precision(precision: str) -> str:
     """`float32`, `mixed` (the device's low-precision policy) or `auto` → a dtype policy.
 
     `auto` is mixed where low precision is native and fast: on a GPU, or on a CPU with bfloat16 instructions
-    (bench/quality.py --sweep measured activations within 5% of float32 on every layer).
+    (bench/quality.py --sweep: each layer's mean activation within -4.2%..+5.6% of float32).
     """
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision '{precision}'; use one of: {', '.join(PRECISIONS)}")
-    fast = bool(tf.config.list_physical_devices("GPU")) or native_bfloat16()
+    fast = memory.on_gpu() or native_bfloat16()
     return low_precision_policy() if precision == "mixed" or (precision == "auto" and fast) else "float32"
 
 
