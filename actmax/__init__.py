@@ -13,9 +13,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "errors": ("ActmaxError",),
     "models": ("DEFAULT_MODEL", "load_model", "model_names", "visual_layers", "layer_table"),
-    "objectives": ("channel", "class_logit", "direction", "diversity", "layer_energy", "neuron", "parse"),
-    "presets": ("PRESETS", "Settings", "get_preset"),
-    "rendering": ("Rendering", "render", "render_batches", "render_objective"),
+    "optvis.objectives": ("channel", "class_logit", "direction", "diversity", "layer_energy", "neuron", "parse"),
+    "optvis.presets": ("PRESETS", "Settings", "get_preset"),
+    "optvis.render": ("Rendering", "render", "render_batches", "render_objective"),
     "jobs": ("save_rendering",),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

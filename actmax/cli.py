@@ -14,8 +14,8 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from . import colormaps
-from .presets import PRESETS
+from .output import colormaps
+from .optvis.presets import PRESETS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="See what the filters of a convolutional network respond to.")
@@ -61,7 +61,7 @@ def _user_errors() -> Iterator[None]:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except Exception as exc:  # an allocation failure outside the library's own guards
-        from .memory import is_out_of_memory
+        from .models.memory import is_out_of_memory
         if not is_out_of_memory(exc):
             raise
         typer.echo("error: out of memory; lower --size (or --batch, --tile)", err=True)
@@ -183,7 +183,9 @@ def render(
 ) -> None:
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
     actmax = _library()
-    from . import imaging, jobs, progress
+    from . import jobs
+    from .optvis import render as rendering
+    from .output import imaging, progress
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves,
@@ -201,7 +203,7 @@ def render(
             typer.echo(f"{objective}: {actmax.save_rendering(result, target, cols=cols, labels=labels)}")
             return
         chosen = _layers_to_render(actmax, spec, layer, layers, all_layers)
-        actmax.rendering.check_fits(spec, chosen, size or actmax.get_preset(preset.value).size)
+        rendering.check_fits(spec, chosen, size or actmax.get_preset(preset.value).size)
         for name in chosen:
             target = (out or Path("outputs") / spec.name) / jobs.file_stem(name) if len(chosen) > 1 or not out else out
             imaging.check_writable(target)
@@ -249,7 +251,7 @@ OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: ou
 
 def _photo(spec, image: Path, size: int):
     """Load a photo at the model's fixed size, or with its longer side at `size`."""
-    from . import imaging
+    from .output import imaging
     return imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels)
 
 
@@ -273,7 +275,7 @@ def weights_command(
 ) -> None:
     """Show a layer's learned kernels (0 = mid-grey; lighter = positive)."""
     actmax = _library()
-    from . import weights
+    from .inspect import weights
     with _user_errors():
         spec = actmax.load_model(model)
         if summary or not layer:
@@ -298,7 +300,7 @@ def features(
 ) -> None:
     """Show the feature maps a photo produces, one grid per layer."""
     actmax = _library()
-    from . import feature_maps
+    from .inspect import feature_maps
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         chosen = (layer or []) + (feature_maps.block_ends(spec) if blocks else [])
@@ -325,7 +327,7 @@ def deconv(
 ) -> None:
     """Project the strongest activations of a layer's filters back into pixel space."""
     actmax = _library()
-    from . import deconv as deconv_module
+    from .inspect import deconv as deconv_module
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         layer = actmax.models.resolve_layer(spec.model, layer)
@@ -351,7 +353,7 @@ def occlusion(
 ) -> None:
     """Map how much each region of a photo matters, by occluding it with a sliding grey patch."""
     actmax = _library()
-    from . import occlusion as occlusion_module
+    from .inspect import occlusion as occlusion_module
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         picture, name = occlusion_module.figure(spec, _photo(spec, image, size), target=target, patch=patch,
@@ -374,7 +376,7 @@ def cam(
 ) -> None:
     """Grad-CAM heatmap of a classifier's class over a photo, with the top-5 classes."""
     actmax = _library()
-    from . import cam as cam_module
+    from .inspect import cam as cam_module
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value, classifier=True)
         picture, classes = cam_module.figure(spec, _photo(spec, image, size), class_index=class_index,
@@ -410,7 +412,8 @@ def dream(
 ) -> None:
     """DeepDream over a photo: amplify what chosen layers or filters see, keeping the photo's size."""
     actmax = _library()
-    from . import dream as dreaming, jobs
+    from . import jobs
+    from .optvis import dream as dreaming
     with _user_errors():
         spec = actmax.load_model(model, preprocess=preprocess and preprocess.value)
         photo = dreaming.start_image(image, from_noise=from_noise, size=size, seed=seed, channels=spec.channels)

@@ -21,8 +21,9 @@ import numpy as np
 from PIL import Image
 
 import actmax
-from actmax import gallery, imaging, metrics, rendering
-from actmax.selection import parse_filters
+from actmax.output import gallery, imaging
+from actmax.optvis import metrics, render as rendering
+from actmax.models.selection import parse_filters
 
 
 def run_preset(spec, layer, filters, preset, size, seed):

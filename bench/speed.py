@@ -26,8 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 import actmax
-from actmax import ascent, models, rendering
-from actmax.selection import parse_filters
+from actmax.optvis import ascent, render as rendering
+from actmax import models
+from actmax.models.selection import parse_filters
 
 
 def conv_layers(spec, layer, size):

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actmax import dream, models, objectives
+from actmax.optvis import dream, objectives
+from actmax import models
 from actmax.errors import ActmaxError
 
 FAST = dream.DreamSettings(octaves=2, octave_scale=1.3, steps=4, step_size=0.02)
@@ -10,7 +11,7 @@ FAST = dream.DreamSettings(octaves=2, octave_scale=1.3, steps=4, step_size=0.02)
 
 @pytest.fixture(scope="module")
 def photo():
-    from actmax import imaging
+    from actmax.output import imaging
     from pathlib import Path
     return imaging.load_image(Path(__file__).parent / "data" / "rocket.jpg", 72)
 

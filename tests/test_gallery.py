@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from actmax import gallery
+from actmax.output import gallery
 
 
 @pytest.mark.parametrize("count, cols, expected", [(16, None, (4, 4)), (10, None, (3, 4)), (1, None, (1, 1)),

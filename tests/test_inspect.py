@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actmax import cam, colormaps, deconv, feature_maps, imaging, models, occlusion, weights
+from actmax.inspect import cam, deconv, feature_maps, occlusion, weights
+from actmax.output import colormaps, imaging
+from actmax import models
 from actmax.errors import ActmaxError, LayerError
 
 

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 import actmax
-from actmax import imaging, jobs
+from actmax.output import imaging
+from actmax import jobs
 from actmax.errors import ActmaxError, OutputError
 
 from conftest import SMALL

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 import actmax
-from actmax import layer_graph, models
+from actmax.models import graph as layer_graph
+from actmax import models
 from actmax.errors import LayerError
 
 

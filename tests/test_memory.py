@@ -5,7 +5,8 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 import actmax
-from actmax import memory, rendering
+from actmax.models import memory
+from actmax.optvis import render as rendering
 from actmax.cli import app
 from actmax.errors import OutOfMemoryError
 
@@ -72,7 +73,7 @@ def test_a_failed_job_leaves_the_earlier_run_intact(tmp_path, monkeypatch):
 
 
 def test_dream_out_of_memory_says_to_lower_the_tile(tmp_path, monkeypatch):
-    from actmax import dream
+    from actmax.optvis import dream
     monkeypatch.setattr(dream.Dreamer, "tiled_gradient", lambda *a, **k: exhausted())
     result = runner.invoke(app, ["dream", "tests/data/rocket.jpg", "--size", "40", "--out", str(tmp_path / "d"), "-q"])
     assert result.exit_code == 2 and "--tile" in result.stderr and not (tmp_path / "d").exists()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import actmax
-from actmax import metrics, rendering
+from actmax.optvis import metrics, render as rendering
 
 
 def test_equal_contrast_sets_rms_and_keeps_mean(rng):

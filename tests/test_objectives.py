@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actmax import ascent, models, objectives
+from actmax.optvis import ascent, objectives
+from actmax import models
 from actmax.errors import ObjectiveError
-from actmax.presets import get_preset
+from actmax.optvis.presets import get_preset
 
 
 def fake_acts():

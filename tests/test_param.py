@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actmax import param
+from actmax.optvis import param
 
 
 @pytest.mark.parametrize("make", [param.pixel, param.decorrelated, param.fourier])

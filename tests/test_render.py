@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import actmax
-from actmax import ascent, rendering as render_module
+from actmax.optvis import ascent, render as render_module
 from actmax.errors import ActmaxError, FilterError, ObjectiveError
 
 from conftest import SMALL
@@ -121,7 +121,7 @@ def test_low_precision_copy_computes_in_low_precision(tiny_spec, monkeypatch):
     with pytest.raises(ActmaxError, match="unknown precision"):
         models.resolve_precision("half")
     for native, policy in ((False, "float32"), (True, "mixed_bfloat16")):  # no GPU in the tests
-        monkeypatch.setattr(models, "native_bfloat16", lambda: native)
+        monkeypatch.setattr(models.core, "native_bfloat16", lambda: native)
         assert models.resolve_precision("auto") == policy
 
 
@@ -131,7 +131,8 @@ def test_many_batches_and_octaves_compile_the_octave_loop_once(hed):
 
 
 def test_auto_batch_follows_size_and_count(hed, monkeypatch):
-    from actmax import memory, rendering
+    from actmax.models import memory
+    from actmax.optvis import render as rendering
     assert rendering.auto_batch(hed, "block3_conv1", 64, 5) == 5
     monkeypatch.setattr(memory, "free_memory", lambda: 4 * 3 * 4 * rendering.activation_count(
         hed, "block3_conv1", 128) * 10)

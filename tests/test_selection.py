@@ -1,7 +1,7 @@
 import pytest
 
 from actmax.errors import FilterError
-from actmax.selection import parse_filters
+from actmax.models.selection import parse_filters
 
 
 @pytest.mark.parametrize("text, expected", [

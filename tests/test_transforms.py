@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actmax import transforms
+from actmax.optvis import transforms
 from actmax.errors import ActmaxError
 
 SEED = tf.constant([1, 2], tf.int32)

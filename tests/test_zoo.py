@@ -8,7 +8,7 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 import actmax
-from actmax import ascent, rendering
+from actmax.optvis import ascent, render as rendering
 from actmax.cli import app
 
 import zoo

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import tensorflow as tf
 
-from .errors import ActmaxError
+from ..errors import ActmaxError
 
 Transform = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 

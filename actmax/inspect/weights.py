@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 import keras
 
-from . import gallery, layer_graph, models
-from .errors import LayerError
-from .selection import parse_filters
+from .. import models
+from ..models import graph as layer_graph
+from ..output import gallery
+from ..errors import LayerError
+from ..models.selection import parse_filters
 
 BGR_CONVENTIONS = ("caffe", "hed")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from .errors import ActmaxError
+from ..errors import ActmaxError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 
 import tensorflow as tf
 
-from .errors import OutOfMemoryError
+from ..errors import OutOfMemoryError
 
 GIB = 1 << 30
 _DEVICE_SIGNS = ("OOM", "out of memory", "Failed to allocate", "failed to allocate")

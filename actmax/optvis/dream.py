@@ -11,8 +11,10 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from . import memory, models, objectives
-from .errors import ActmaxError
+from .. import models
+from ..models import memory
+from . import objectives
+from ..errors import ActmaxError
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def start_image(path, *, from_noise: bool = False, size: int | None = None, seed
     Raises:
         ActmaxError: neither a photo nor --from-noise, or both.
     """
-    from . import imaging
+    from ..output import imaging
     if from_noise == (path is not None):
         raise ActmaxError("give a photo to dream over, or --from-noise without one")
     if from_noise:

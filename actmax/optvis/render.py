@@ -14,10 +14,12 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import ascent, memory, metrics, models, objectives, optim, param as param_module, transforms
-from .errors import ActmaxError, FilterError, ModelError, ObjectiveError, OutOfMemoryError
+from .. import models
+from ..models import memory
+from . import ascent, metrics, objectives, optim, param as param_module, transforms
+from ..errors import ActmaxError, FilterError, ModelError, ObjectiveError, OutOfMemoryError
 from .presets import Settings, get_preset
-from .selection import parse_filters
+from ..models.selection import parse_filters
 
 MAX_BATCH = 64
 GPU_BUDGET = 4 << 30

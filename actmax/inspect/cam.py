@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from . import colormaps, gallery, imaging, memory, models
-from .errors import ActmaxError, LayerError
+from .. import models
+from ..models import memory
+from ..output import colormaps, gallery, imaging
+from ..errors import ActmaxError, LayerError
 
 METHODS = ("gradcam", "gradcam++")
 

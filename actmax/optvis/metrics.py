@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from . import models, objectives, transforms
+from .. import models
+from . import objectives, transforms
 
 ROBUST_CONTRAST = 0.15
 

@@ -15,8 +15,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import gallery, imaging, layer_graph, memory, models
-from .errors import ActmaxError
+from .. import models
+from ..models import graph as layer_graph, memory
+from ..output import gallery, imaging
+from ..errors import ActmaxError
 
 METHODS = ("deconvnet", "guided")
 

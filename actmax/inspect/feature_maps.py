@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from . import colormaps, gallery, memory, models
-from .selection import parse_filters
+from .. import models
+from ..models import memory
+from ..output import colormaps, gallery
+from ..models.selection import parse_filters
 
 
 def block_ends(spec: models.ModelSpec) -> list[str]:

@@ -19,8 +19,10 @@ from typing import Callable, Iterator, NamedTuple
 import numpy as np
 from PIL import Image
 
-from . import gallery, html, imaging, rendering as renders
-from .errors import ActmaxError, OutputError
+from ..optvis import render as renders
+from ..output import gallery, imaging
+from ..site import page as html
+from ..errors import ActmaxError, OutputError
 
 MANIFEST = "manifest.json"
 GALLERY = "gallery.png"

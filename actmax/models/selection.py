@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import FilterError
+from ..errors import FilterError
 
 _PART = re.compile(r"^(\d+)(?:-(\d+))?$")
 

@@ -11,8 +11,8 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from . import layer_graph, memory
-from .errors import LayerError, ModelError
+from . import graph as layer_graph, memory
+from ..errors import LayerError, ModelError
 
 DEFAULT_MODEL = "vgg16-hed"
 HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)

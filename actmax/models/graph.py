@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import keras
 
-from .errors import LayerError, ModelError
+from ..errors import LayerError, ModelError
 
 SEP = "/"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, OutputError
+from ..errors import ImageError, OutputError
 
 
 def _current_umask() -> int:

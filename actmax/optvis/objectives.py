@@ -12,7 +12,7 @@ from typing import Callable, Mapping
 
 import tensorflow as tf
 
-from .errors import ObjectiveError
+from ..errors import ObjectiveError
 
 Activations = Mapping[str, tf.Tensor]
 LOGITS = "logit"  # models.FeatureModel reads this key as the classifier's pre-softmax output

@@ -7,8 +7,11 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from . import colormaps, gallery, imaging, memory, models, objectives
-from .errors import ActmaxError
+from .. import models
+from ..models import memory
+from ..optvis import objectives
+from ..output import colormaps, gallery, imaging
+from ..errors import ActmaxError
 
 Score = Callable[[tf.Tensor], tf.Tensor]
 

@@ -1,0 +1,1 @@
+"""The optimisation engine: objectives, parameterisations, transforms, the ascent loop and gallery renders."""

@@ -1,0 +1,1 @@
+"""Images to files: numpy and Pillow only (never TensorFlow), grids, colormaps, progress bars."""

@@ -1,0 +1,1 @@
+"""The static HTML site built over gallery folders."""
