@@ -22,7 +22,7 @@ from PIL import Image
 
 import actmax
 from actmax.output import gallery, imaging
-from actmax.optvis import metrics, render as rendering
+from actmax.optvis import metrics, result as results
 from actmax.models.selection import parse_filters
 
 
@@ -52,9 +52,9 @@ def run_tf_keras_vis(spec, layer, filters, size, seed):
 
 
 def score(spec, layer, filters, images):
-    saved = rendering.quantise(images)
+    saved = results.quantise(images)
     return {
-        "activation": rendering.measure(spec, layer, saved, filters),
+        "activation": metrics.measure(spec, layer, saved, filters),
         "robust": metrics.robust_activation(spec, layer, saved, filters),
         "robust_eq": metrics.robust_activation(spec, layer, metrics.equal_contrast(saved), filters),
     }

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 import actmax
-from actmax.optvis import ascent, render as rendering
+from actmax.optvis import ascent, budget, engine as engines, metrics, result as results
 from actmax import models
 from actmax.models.selection import parse_filters
 
@@ -97,7 +97,7 @@ def run_table(spec, layer, filters, settings, args):
     print("| run | s / filter | speed-up | filter-steps / s | GFLOP/s | mean activation |")
     print("|---|---|---|---|---|---|")
     for name, seconds, images in rows:
-        act = rendering.measure(spec, layer, rendering.quantise(images), filters)
+        act = metrics.measure(spec, layer, results.quantise(images), filters)
         print(f"| {name} | {seconds / len(filters):.3f} | {base / seconds:.2f}x | {filter_steps / seconds:.0f} | "
               f"{flops / seconds:.1f} | {act.mean():.4g} |")
 
@@ -105,7 +105,7 @@ def run_table(spec, layer, filters, settings, args):
 def step_vs_convs(spec, layer, filters, settings, args):
     """Per octave size ≥ 96 px: time of one batched ascent step against its convolutions alone (the target conv
     computing only the batch's filters, as the step does)."""
-    batch = args.batch or rendering.auto_batch(spec, layer, settings.size, len(filters))
+    batch = args.batch or budget.auto_batch(spec, layer, settings.size, len(filters))
     print(f"\n### {layer}: one step (batch {batch}) against its convolutions alone\n")
     xla = "step ms, XLA | " if args.jit else ""
     print(f"| size | precision | step ms | {xla}convolutions ms | step / convolutions |")
@@ -121,7 +121,7 @@ def step_vs_convs(spec, layer, filters, settings, args):
 
 
 def time_step(spec, layer, settings, batch, filters, steps=10, jit=False):
-    targets, engine = rendering.filter_engine(spec, layer, settings, batch, jit=jit)
+    targets, engine = engines.filter_engine(spec, layer, settings, batch, jit=jit)
     targets.assign((list(filters) * batch)[:batch])
     start = tf.constant(np.random.default_rng(0).uniform(0.4, 0.6, (batch, settings.size, settings.size, 3)),
                         tf.float32)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import actmax
-from actmax.optvis import metrics, render as rendering
+from actmax.optvis import metrics, result
 
 
 def test_equal_contrast_sets_rms_and_keeps_mean(rng):
@@ -16,14 +16,14 @@ def test_equal_contrast_sets_rms_and_keeps_mean(rng):
 
 def test_robust_activation_of_a_flat_image_is_its_activation(hed):
     flat = np.full((2, 48, 48, 3), 0.6, np.float32)
-    plain = rendering.measure(hed, "block1_conv1", flat, [3, 7])
+    plain = metrics.measure(hed, "block1_conv1", flat, [3, 7])
     robust = metrics.robust_activation(hed, "block1_conv1", flat, [3, 7], samples=3)
     np.testing.assert_allclose(robust, plain, rtol=0.05, atol=1e-3)  # nothing to lose under shifts
 
 
 def test_a_rendered_pattern_is_more_robust_than_noise(hed, rng):
     found = actmax.render("block2_conv1", "4", model=hed, size=48, octaves=2, steps=10)
-    noise = rendering.quantise(rng.uniform(0, 1, (1, 48, 48, 3)).astype(np.float32))
+    noise = result.quantise(rng.uniform(0, 1, (1, 48, 48, 3)).astype(np.float32))
     assert metrics.robust_activation(hed, "block2_conv1", found.images, found.filters)[0] > \
         3 * metrics.robust_activation(hed, "block2_conv1", noise, found.filters)[0]
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import actmax
-from actmax.optvis import ascent, render as render_module
+from actmax.optvis import ascent, engine as engines, metrics, result as results
 from actmax.errors import ActmaxError, FilterError, ObjectiveError
 
 from conftest import SMALL
@@ -20,10 +20,10 @@ def test_rendered_filters_beat_their_starting_noise(hed, preset):
     result = actmax.render("block3_conv1", "0-3", model=hed, preset=preset, size=48, octaves=3, steps=8)
     settings = actmax.get_preset(preset).override(size=48, octaves=3, steps=8)
     engine = ascent.build(lambda x: x, actmax.channel("x", 0), settings)
-    noise = render_module.quantise(engine.param.to_image(render_module.initial(engine, 0, [0, 1, 2, 3])).numpy())
+    noise = results.quantise(engine.param.to_image(engines.initial(engine, 0, [0, 1, 2, 3])).numpy())
     import tensorflow as tf
     noise = tf.image.resize(noise, (48, 48)).numpy()
-    before = render_module.measure(hed, "block3_conv1", noise, result.filters)
+    before = metrics.measure(hed, "block3_conv1", noise, result.filters)
     assert result.images.shape == (4, 48, 48, 3)
     assert (result.activations[result.alive] > 3 * np.maximum(before[result.alive], 1e-3)).all()
     assert result.alive.sum() >= 3
@@ -121,7 +121,7 @@ def test_low_precision_copy_computes_in_low_precision(tiny_spec, monkeypatch):
     with pytest.raises(ActmaxError, match="unknown precision"):
         models.resolve_precision("half")
     for native, policy in ((False, "float32"), (True, "mixed_bfloat16")):  # no GPU in the tests
-        monkeypatch.setattr(models.core, "native_bfloat16", lambda: native)
+        monkeypatch.setattr(models.precision, "native_bfloat16", lambda: native)
         assert models.resolve_precision("auto") == policy
 
 
@@ -132,12 +132,12 @@ def test_many_batches_and_octaves_compile_the_octave_loop_once(hed):
 
 def test_auto_batch_follows_size_and_count(hed, monkeypatch):
     from actmax.models import memory
-    from actmax.optvis import render as rendering
-    assert rendering.auto_batch(hed, "block3_conv1", 64, 5) == 5
-    monkeypatch.setattr(memory, "free_memory", lambda: 4 * 3 * 4 * rendering.activation_count(
+    from actmax.optvis import budget
+    assert budget.auto_batch(hed, "block3_conv1", 64, 5) == 5
+    monkeypatch.setattr(memory, "free_memory", lambda: 4 * 3 * 4 * budget.activation_count(
         hed, "block3_conv1", 128) * 10)
-    assert rendering.auto_batch(hed, "block3_conv1", 128, 512) == 10
-    assert rendering.auto_batch(hed, "block3_conv1", 256, 512) == 2
+    assert budget.auto_batch(hed, "block3_conv1", 128, 512) == 10
+    assert budget.auto_batch(hed, "block3_conv1", 256, 512) == 2
 
 
 def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):

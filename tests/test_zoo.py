@@ -8,7 +8,7 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 import actmax
-from actmax.optvis import ascent, render as rendering
+from actmax.optvis import ascent, engine as engines, metrics, result
 from actmax.cli import app
 
 import zoo
@@ -45,8 +45,8 @@ def start_activation(spec, layer: str, filters: list[int]) -> np.ndarray:
     """Each filter's activation on the noise its render starts from."""
     settings = actmax.get_preset("default").override(size=32, octaves=2, steps=20)
     engine = ascent.build(lambda x: x, actmax.channel("x", 0), settings, channels=spec.channels)
-    noise = engine.param.to_image(tf.constant(rendering.initial(engine, 0, filters))).numpy()
-    return rendering.measure(spec, layer, rendering.quantise(noise), filters)
+    noise = engine.param.to_image(tf.constant(engines.initial(engine, 0, filters))).numpy()
+    return metrics.measure(spec, layer, result.quantise(noise), filters)
 
 
 @pytest.mark.parametrize("name", list(zoo.BUILDERS))

@@ -1,4 +1,4 @@
-"""Quality measures of rendered images: activation under random transforms, at equal contrast.
+"""How strongly rendered images drive their filters: mean activation and coverage, and the robust measures.
 
 A good filter image keeps its filter active when shifted, scaled or rotated a little (robust
 activation); measured at equal RMS contrast, it must earn that with its pattern, not its saturation.
@@ -15,6 +15,25 @@ from .. import models
 from . import objectives, transforms
 
 ROBUST_CONTRAST = 0.15
+
+
+def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
+            *, batch: int = 16) -> np.ndarray:
+    """Mean post-activation value of each filter on its own image (the classic 'filter activation')."""
+    return activity(spec, layer, images, filters, batch=batch)[0]
+
+
+def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
+             *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Per filter, on its own image: the mean post-activation, and the share of map positions where it is active."""
+    features = models.scoring_features(spec, layer)
+    means, shares = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)]
+    for start in range(0, len(filters), batch):
+        acts = features(tf.constant(images[start:start + batch]))[layer]
+        own = tf.gather(acts, tf.constant(filters[start:start + batch], tf.int32), axis=-1, batch_dims=1)
+        means.append(tf.reduce_mean(own, axis=(1, 2)).numpy())
+        shares.append(tf.reduce_mean(tf.cast(own > 0, tf.float32), axis=(1, 2)).numpy())
+    return np.concatenate(means), np.concatenate(shares)
 
 
 def robustness_transform() -> transforms.Transform:

@@ -1,0 +1,113 @@
+"""Feature models: [0, 1] images to the activations of named layers, before, after or leaking through their ReLU."""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import tensorflow as tf
+
+from . import graph
+from .layers import LOGITS, get_layer, logits_layer
+from .loading import ModelSpec, model_input
+from .precision import with_precision
+
+ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
+                     keras.layers.PReLU, keras.layers.Softmax)
+
+
+class FeatureModel:
+    """Maps a batch of [0, 1] images to activations of named layers, truncated at the deepest of them.
+
+    Layers are named by path or unique name, nested models included; results are keyed by the names given.
+    With `pre_activation`, a layer's values are taken before its nonlinearity (a conv's ReLU, or for an
+    Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
+    With `leak` > 0 instead, the values are the layer's output plus `leak` times its pre-activation: the
+    output's patterns lead, and a silent filter still has a gradient (a leaky ReLU, for ReLU layers).
+    The name `logit` stands for the classifier's pre-softmax output. With `select={layer: index}` (a
+    (batch,) int variable), a plain Conv2D layer computes only the channels in `index`: its output's
+    channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
+    """
+
+    def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
+                 leak: float = 0.0, policy: str = "float32", select: dict[str, tf.Variable] | None = None):
+        self.spec, self.leak = spec, leak
+        paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name).path
+                 for name in layer_names}
+        model = spec.model if policy == "float32" else with_precision(spec.model, policy)
+        traced = graph.trace(model)
+        self.taps = [(name, traced.taps[paths[name]], pre_activation or name == LOGITS) for name in layer_names]
+        self.select = {name: index for name, index in (select or {}).items()
+                       if sliceable(traced.taps[paths[name]].layer)}
+        self.body = keras.Model(traced.input, [tap.input if name in self.select or _needs_input(tap.layer, pre, leak)
+                                              else tap.output for name, tap, pre in self.taps])
+
+    def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
+        tapped = self.body(model_input(self.spec, images), training=False)
+        tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
+        return {name: tf.cast(_value(tap.layer, t, pre, self.leak, self.select.get(name)), tf.float32)
+                for (name, tap, pre), t in zip(self.taps, tapped)}
+
+
+@functools.lru_cache(maxsize=8)
+def scoring_features(spec: ModelSpec, layer: str) -> FeatureModel:
+    """The post-activation feature model that scores images of a layer, built once per (model, layer)."""
+    return FeatureModel(spec, (layer,), pre_activation=False)
+
+
+def _has_activation(layer: keras.layers.Layer) -> bool:
+    activation = getattr(layer, "activation", None)
+    return activation is not None and activation is not keras.activations.linear
+
+
+def _is_activation_layer(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, ACTIVATION_LAYERS)
+
+
+def _nonlinear(layer: keras.layers.Layer) -> bool:
+    return _has_activation(layer) or _is_activation_layer(layer)
+
+
+def _needs_input(layer: keras.layers.Layer, pre_activation: bool, leak: float) -> bool:
+    """Whether to tap the layer's input: its own nonlinearity is to be skipped or blended with its output."""
+    return (pre_activation or leak > 0) and _nonlinear(layer)
+
+
+def _value(layer: keras.layers.Layer, tapped: tf.Tensor, pre_activation: bool, leak: float,
+           index: tf.Tensor | None = None) -> tf.Tensor:
+    """What to maximise, from the tapped tensor: the pre-activation, the output, or output + leak × pre-activation.
+
+    With `index`, only those output channels of a sliceable conv, computed from its input.
+    """
+    if index is None and not _needs_input(layer, pre_activation, leak):
+        return tapped
+    pre = _selected(layer, tapped, index) if index is not None else _linear(layer, tapped)
+    if pre_activation or not _nonlinear(layer):
+        return pre
+    post = layer(pre) if _is_activation_layer(layer) else layer.activation(pre)
+    return post + leak * pre if leak else post
+
+
+def sliceable(layer: keras.layers.Layer) -> bool:
+    """A plain channels-last Conv2D, whose output channels can be computed one by one."""
+    return (type(layer) is keras.layers.Conv2D and getattr(layer, "groups", 1) == 1
+            and layer.data_format == "channels_last")
+
+
+def _selected(layer: keras.layers.Layer, tapped: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """The layer's output channels `index` only, before its nonlinearity, from its input, by its own convolution."""
+    out = layer.convolution_op(tapped, tf.cast(tf.gather(layer.kernel, index, axis=-1), tapped.dtype))
+    return out + tf.cast(tf.gather(layer.bias, index), out.dtype) if layer.use_bias else out
+
+
+def _linear(layer: keras.layers.Layer, tapped: tf.Tensor) -> tf.Tensor:
+    """The layer's values before its nonlinearity, from its input (for an Activation layer, the input itself)."""
+    if _is_activation_layer(layer):
+        return tapped
+    saved = layer.activation
+    layer.activation = keras.activations.linear
+    try:
+        return layer(tapped)
+    finally:
+        layer.activation = saved

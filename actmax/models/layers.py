@@ -1,0 +1,138 @@
+"""Which layers a model has to show: spatial layers by path, their filter counts, logits, and map shapes."""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+
+from ..errors import LayerError
+from . import graph
+from .loading import ModelSpec
+
+LOGITS = "logit"  # the key objectives use for a classifier's pre-softmax output
+
+
+def visual_layers(model: keras.Model) -> list[str]:
+    """Paths of the layers whose output is a (batch, height, width, channels) map: layers with filters to render.
+
+    Preprocessing layers (Rescaling, Normalization, …) are left out: their channels are the image's colours.
+    """
+    return [path for path, tap in graph.trace(model).taps.items()
+            if _rank(tap) == 4 and ".preprocessing." not in type(tap.layer).__module__]
+
+
+def convolutions(model: keras.Model) -> list[str]:
+    """Paths of the convolutional layers (Conv2D, DepthwiseConv2D, SeparableConv2D, …) in call order."""
+    taps = graph.trace(model).taps
+    return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__]
+
+
+def last_conv_layer(model: keras.Model) -> str:
+    """The deepest convolution (else the deepest spatial layer): where class evidence is still mapped."""
+    return (convolutions(model) or visual_layers(model))[-1]
+
+
+def _rank(tap: graph.Tap) -> int | None:
+    shape = getattr(tap.output, "shape", None)
+    return None if shape is None else len(shape)
+
+
+def get_layer(model: keras.Model, name: str) -> graph.Tap:
+    """Find a visualisable layer by path, or by a name unique in the whole model (nested models included).
+
+    Raises:
+        LayerError: unknown or ambiguous name, or a layer without a spatial channel axis.
+    """
+    tap = graph.trace(model).taps[graph.resolve(model, name)]
+    if _rank(tap) != 4:
+        shape = getattr(tap.output, "shape", "several outputs")
+        raise LayerError(f"layer '{name}' has output shape {shape}, not (batch, height, width, channels); "
+                         "pick a convolutional layer (see 'actmax layers')")
+    return tap
+
+
+def resolve_layer(model: keras.Model, name: str) -> str:
+    """The full path of a visualisable layer given by path or unique name (see `get_layer`)."""
+    return get_layer(model, name).path
+
+
+def filter_count(model: keras.Model, name: str) -> int:
+    """Number of channels (filters) of a visualisable layer."""
+    return int(get_layer(model, name).output.shape[-1])
+
+
+def logits_layer(model: keras.Model) -> graph.Tap:
+    """The classifier's output layer, whose pre-softmax values are the class logits.
+
+    Raises:
+        LayerError: the model has no (batch, classes) output, e.g. a convolutional body.
+    """
+    traced = graph.trace(model)
+    if len(traced.outputs) == 1 and len(traced.outputs[0].shape) == 2:
+        for tap in reversed(traced.taps.values()):
+            if tap.output is traced.outputs[0]:
+                return tap
+    raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
+                     "use a filter objective such as 'block5_conv1:3', or load a classifier")
+
+
+def is_classifier(model: keras.Model) -> bool:
+    """Whether the model ends in one (batch, classes) output made by a layer."""
+    try:
+        logits_layer(model)
+    except LayerError:
+        return False
+    return True
+
+
+def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[int, int], int]]:
+    """(path, type, (height, width) at a `size` px input, filters) for every visualisable layer (no compute)."""
+    visual = visual_layers(spec.model)
+    return [(tap.path, type(tap.layer).__name__, tuple(after[1:3]), int(after[-1]))
+            for tap, _, after in (shapes_upto(spec, visual[-1], size) if visual else []) if tap.path in visual]
+
+
+MIN_SIZES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def min_size(spec: ModelSpec, layer: str) -> int:
+    """The smallest square image (px) that leaves every map up to `layer` at least one pixel wide.
+
+    1 for fixed-size models (images are resized to their size) and for the logits.
+    """
+    if spec.fixed_size or layer == LOGITS:
+        return 1
+    return next((size for size in MIN_SIZES if _maps_fit(spec, layer, size)), MIN_SIZES[-1])
+
+
+def _maps_fit(spec: ModelSpec, layer: str, size: int) -> bool:
+    try:
+        shapes = shapes_upto(spec, layer, size)
+    except ValueError:  # Keras refuses a map that would shrink below one pixel
+        return False
+    return all(d > 0 for _, before, after in shapes for d in (*before[1:3], *after[1:3]) if d is not None)
+
+
+def shapes_upto(spec: ModelSpec, layer: str, size: int) -> list[tuple[graph.Tap, tuple, tuple]]:
+    """(tap, input shape, output shape) of every leaf up to `layer` for one `size` px image: shapes only, no compute.
+
+    Layers after `layer` are left out, so a small image that they could not take is fine.
+    """
+    taps = _taps_upto(spec.model, logits_layer(spec.model).path if layer == LOGITS
+                      else graph.resolve(spec.model, layer))
+    image = keras.KerasTensor((1, *(spec.fixed_size or (size, size)), spec.channels))
+    shapes = [tuple(x.shape) for x in _upto(spec.model, taps[-1].path).compute_output_spec(image)]
+    return [(tap, shapes[2 * i], shapes[2 * i + 1]) for i, tap in enumerate(taps)]
+
+
+def _taps_upto(model: keras.Model, path: str) -> list[graph.Tap]:
+    taps = list(graph.trace(model).taps.values())
+    return taps[:[tap.path for tap in taps].index(path) + 1]
+
+
+@functools.lru_cache(maxsize=32)
+def _upto(model: keras.Model, path: str) -> keras.Model:
+    """A model whose outputs are the first input and the first output of every leaf up to `path`."""
+    return keras.Model(graph.trace(model).input, [keras.tree.flatten(tensor)[0] for tap in
+                                                         _taps_upto(model, path) for tensor in (tap.input, tap.output)])

