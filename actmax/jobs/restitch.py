@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..errors import ActmaxError, OutputError
 from ..output import gallery, imaging
-from ..site import page as html
+from ..site import pages
 from .manifest import MANIFEST, merged, write_manifest
 
 GALLERY = "gallery.png"
@@ -38,7 +38,7 @@ def _restitch(out_dir: Path, *, top, sort, cols, margin, labels, stretch) -> tup
     write_manifest(out_dir / MANIFEST, head, entries, gallery={"file": GALLERY, "height": grid.shape[0],
                                                               "width": grid.shape[1],
                                                               "filters": [e["index"] for e in shown]})
-    imaging.atomic_write(out_dir / INDEX, html.page([html.section(out_dir, out_dir, head, shown)]).encode())
+    imaging.atomic_write(out_dir / INDEX, pages.gallery_page(out_dir, [(out_dir, head, shown)]).encode())
     return head, shown
 
 
@@ -67,10 +67,7 @@ def build_site(root: Path, *, top: int | None = None, sort: str | None = "index"
         {p.parent for p in root.glob("*/manifest*.json")})
     if not folders:
         raise OutputError(f"no rendered layers in '{root}'; give a folder that 'actmax render' wrote")
-    sections = []
-    for folder in folders:
-        head, shown = _restitch(folder, top=top, sort=sort, cols=cols, margin=margin, labels=labels,
-                                stretch=stretch)
-        sections.append(html.section(root, folder, head, shown))
-    imaging.atomic_write(root / INDEX, html.page(sections).encode())
+    shown = [(folder, *_restitch(folder, top=top, sort=sort, cols=cols, margin=margin, labels=labels,
+                                 stretch=stretch)) for folder in folders]
+    imaging.atomic_write(root / INDEX, pages.gallery_page(root, shown).encode())
     return root / INDEX
