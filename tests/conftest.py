@@ -1,6 +1,7 @@
 """Shared fixtures: the embedded model loaded once, tiny models built in-test, and the slow marker."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -11,6 +12,8 @@ import pytest  # noqa: E402
 import actmax  # noqa: E402
 
 SMALL = dict(size=32, octaves=2, steps=4)
+DATA = Path(__file__).parent / "data"
+ROCKET = DATA / "rocket.jpg"  # the public-domain test photo
 
 
 def pytest_addoption(parser):

@@ -8,13 +8,14 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 import actmax
+from conftest import ROCKET
 from actmax.optvis import ascent, engine as engines, metrics, result
 from actmax.cli import app
 
 import zoo
 
 runner = CliRunner()
-PHOTO = "tests/data/rocket.jpg"
+PHOTO = str(ROCKET)
 FAST = ["--size", "32", "--octaves", "2", "--steps", "20", "-q"]
 COMMANDS = ("layers", "render", "objective", "dream", "features", "deconv", "occlusion", "cam", "weights")
 

@@ -60,10 +60,13 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
     Returns the filters and their projections (N, H, W, 3), signed, each scaled to a maximum magnitude of 1.
 
     Raises:
-        ActmaxError: an unknown method.
+        ActmaxError: an unknown method, or a filter outside the layer's range.
     """
     if method not in METHODS:
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
+    count = models.filter_count(spec.model, layer)
+    if filters and not all(0 <= f < count for f in filters):
+        raise ActmaxError(f"--filter must be within layer '{layer}''s range 0-{count - 1}")
     features = models.FeatureModel(spec, (layer,), pre_activation=False)
     x = tf.constant(image[None], tf.float32)
     filters = filters if filters is not None else strongest(features(x)[layer].numpy()[0], top)

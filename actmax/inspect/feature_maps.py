@@ -8,7 +8,16 @@ import tensorflow as tf
 from .. import models
 from ..models import memory
 from ..output import colormaps, gallery
+from ..errors import ActmaxError
 from ..models.selection import parse_filters
+
+
+def chosen_layers(spec: models.ModelSpec, names: list[str], *, blocks: bool = False) -> list[str]:
+    """The layer paths a call asks for: `names`, plus the last conv of every block with `blocks`."""
+    chosen = list(names) + (block_ends(spec) if blocks else [])
+    if not chosen:
+        raise ActmaxError("give --layer NAME (repeatable) or --blocks; see 'actmax layers'")
+    return models.resolve_layers(spec.model, chosen)
 
 
 def block_ends(spec: models.ModelSpec) -> list[str]:

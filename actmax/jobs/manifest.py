@@ -56,7 +56,8 @@ def header_of(rendering) -> dict:
 
 
 def slug(text: str) -> str:
-    """A folder name for an objective: `block4_conv3:12 + 0.5*block4_conv3:40` → `block4_conv3-12+0.5xblock4_conv3-40`."""
+    """A folder name for an objective: `block4_conv3:12 + 0.5*block4_conv3:40` → `block4_conv3-12+0.5xblock4_conv3-40`.
+    """
     return re.sub(r"[^\w.+-]+", "-", text.replace("*", "x").replace(" ", "")).strip("-")[:80] or "objective"
 
 

@@ -5,7 +5,7 @@ The names below are the package's interface; the submodules each own one of thos
 
 from .features import ACTIVATION_LAYERS, FeatureModel, scoring_features, sliceable
 from .layers import (LOGITS, MIN_SIZES, convolutions, filter_count, get_layer, is_classifier, last_conv_layer,
-                     layer_table, logits_layer, min_size, resolve_layer, shapes_upto, visual_layers)
+                     layer_table, logits_layer, min_size, resolve_layer, resolve_layers, shapes_upto, visual_layers)
 from .loading import (CAFFE_MEAN_BGR, DEFAULT_MODEL, HED_MEAN_BGR, KERAS_APPS, PREPROCESS_MODES, ModelSpec, hed_cache,
                       load_model, model_input, model_names, preprocess_fn)
 from .precision import PRECISIONS, in_float32, low_precision_policy, native_bfloat16, resolve_precision, with_precision
@@ -15,6 +15,6 @@ __all__ = [
     "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "filter_count", "get_layer",
     "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
     "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn",
-    "resolve_layer", "resolve_precision", "scoring_features", "shapes_upto", "sliceable", "visual_layers",
-    "with_precision",
+    "resolve_layer", "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable",
+    "visual_layers", "with_precision",
 ]

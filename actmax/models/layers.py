@@ -57,6 +57,11 @@ def resolve_layer(model: keras.Model, name: str) -> str:
     return get_layer(model, name).path
 
 
+def resolve_layers(model: keras.Model, names) -> list[str]:
+    """The full paths of several layers (see `get_layer`), in the order given, each once."""
+    return list(dict.fromkeys(resolve_layer(model, name) for name in names))
+
+
 def filter_count(model: keras.Model, name: str) -> int:
     """Number of channels (filters) of a visualisable layer."""
     return int(get_layer(model, name).output.shape[-1])

@@ -148,22 +148,9 @@ def zoom_frames(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Obje
     return result
 
 
-def start_image(path, *, from_noise: bool = False, size: int | None = None, seed: int = 0,
-                channels: int = 3) -> np.ndarray:
-    """The photo to dream over (its own size unless `size`), or grey noise of `size` (default 512) px.
-
-    `channels=1` gives a grey image, for grey-input models.
-
-    Raises:
-        ActmaxError: neither a photo nor --from-noise, or both.
-    """
-    from ..output import imaging
-    if from_noise == (path is not None):
-        raise ActmaxError("give a photo to dream over, or --from-noise without one")
-    if from_noise:
-        side = size or 512
-        return np.random.default_rng(seed).uniform(0.4, 0.6, (side, side, channels)).astype(np.float32)
-    return imaging.load_image(path, size, channels=channels)
+def noise_image(size: int = 512, *, seed: int = 0, channels: int = 3) -> np.ndarray:
+    """Grey noise to dream over when there is no photo (`channels=1` for grey-input models)."""
+    return np.random.default_rng(seed).uniform(0.4, 0.6, (size, size, channels)).astype(np.float32)
 
 
 def objective_for(spec: models.ModelSpec, layers: list[str] | None, expression: str | None) -> objectives.Objective:

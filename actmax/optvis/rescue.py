@@ -1,4 +1,4 @@
-"""The rescue pass: filters left weak by the main render get a second, differently grown image, kept if it holds better."""
+"""The rescue pass: weak filters of the main render get a second, differently grown image, kept if it holds better."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a render returns: images as saved (quantised to 8 bits) with their scores, and ways to combine and order them."""
+"""What a render returns: images as saved (quantised to 8 bits) with their scores; combining and ordering them."""
 
 from __future__ import annotations
 

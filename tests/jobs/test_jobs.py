@@ -10,7 +10,7 @@ from actmax.output import imaging
 from actmax import jobs
 from actmax.errors import ActmaxError, OutputError
 
-from conftest import SMALL
+from conftest import ROCKET, SMALL
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +180,10 @@ def test_figures_made_otherwise_get_a_new_name(tmp_path):
     other = jobs.save_figure(tmp_path / "rocket.png", picture, {"layer": "b", "steps": 2})
     assert (first.name, same.name, other.name) == ("rocket.png", "rocket.png", "rocket-2.png")
     assert json.loads((tmp_path / "rocket-2.json").read_text())["layer"] == "b"
+
+
+@pytest.mark.parametrize("image, from_noise", [(None, False), (ROCKET, True)])
+def test_dream_needs_exactly_one_source(hed, tmp_path, image, from_noise):
+    with pytest.raises(ActmaxError, match="--from-noise"):
+        jobs.dream_job(hed, image, from_noise=from_noise, out=tmp_path)
+    assert not any(tmp_path.iterdir())

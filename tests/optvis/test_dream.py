@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import ROCKET
 from actmax.optvis import dream, objectives
 from actmax import models
 from actmax.errors import ActmaxError
@@ -12,8 +13,7 @@ FAST = dream.DreamSettings(octaves=2, octave_scale=1.3, steps=4, step_size=0.02)
 @pytest.fixture(scope="module")
 def photo():
     from actmax.output import imaging
-    from pathlib import Path
-    return imaging.load_image(Path(__file__).parent / "data" / "rocket.jpg", 72)
+    return imaging.load_image(ROCKET, 72)
 
 
 def energy(spec, image, layer):
@@ -82,7 +82,7 @@ def test_weights_and_objectives(hed):
         dream.objective_for(hed, ["block9"], None)
 
 
-def test_start_image_needs_exactly_one_source():
-    with pytest.raises(ActmaxError, match="--from-noise"):
-        dream.start_image(None)
-    assert dream.start_image(None, from_noise=True, size=20).shape == (20, 20, 3)
+def test_noise_image_is_seeded_grey_noise():
+    noise = dream.noise_image(20, seed=3, channels=1)
+    assert noise.shape == (20, 20, 1) and 0.4 <= noise.min() and noise.max() <= 0.6
+    np.testing.assert_array_equal(noise, dream.noise_image(20, seed=3, channels=1))

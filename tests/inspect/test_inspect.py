@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import ROCKET
 from actmax.inspect import cam, deconv, feature_maps, occlusion, weights
 from actmax.output import colormaps, imaging
 from actmax import models
@@ -157,11 +158,10 @@ def test_load_image_errors(tmp_path):
 
 @pytest.mark.online
 def test_grad_cam_on_imagenet_vgg16_names_classes():  # downloads ImageNet weights: run with --run-online
-    from pathlib import Path
 
     from actmax import load_model
     spec = load_model("vgg16", classifier=True)
-    image = imaging.load_image(Path(__file__).parent / "data" / "rocket.jpg", exact=spec.fixed_size)
+    image = imaging.load_image(ROCKET, exact=spec.fixed_size)
     heat, index, probabilities = cam.grad_cam(spec, image)
     names = cam.top_classes(spec, probabilities)
     assert heat.shape == image.shape[:2] and len(names) == 5 and all(name for _, name, _ in names)

@@ -5,6 +5,7 @@ import tensorflow as tf
 from typer.testing import CliRunner
 
 import actmax
+from conftest import ROCKET
 from actmax.models import memory
 from actmax.optvis import render as rendering, rescue
 from actmax.cli import app
@@ -75,5 +76,5 @@ def test_a_failed_job_leaves_the_earlier_run_intact(tmp_path, monkeypatch):
 def test_dream_out_of_memory_says_to_lower_the_tile(tmp_path, monkeypatch):
     from actmax.optvis import dream
     monkeypatch.setattr(dream.Dreamer, "tiled_gradient", lambda *a, **k: exhausted())
-    result = runner.invoke(app, ["dream", "tests/data/rocket.jpg", "--size", "40", "--out", str(tmp_path / "d"), "-q"])
+    result = runner.invoke(app, ["dream", str(ROCKET), "--size", "40", "--out", str(tmp_path / "d"), "-q"])
     assert result.exit_code == 2 and "--tile" in result.stderr and not (tmp_path / "d").exists()

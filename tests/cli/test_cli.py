@@ -5,6 +5,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+import conftest
 from actmax.cli import app
 
 runner = CliRunner()
@@ -69,7 +70,7 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert done.stderr.strip() == "error: filters '99' are outside this layer's range 0-63 (64 filters)"
 
 
-ROCKET = str(__import__("pathlib").Path(__file__).parent / "data" / "rocket.jpg")
+ROCKET = str(conftest.ROCKET)
 
 
 @pytest.mark.parametrize("args, produced", [

@@ -1,0 +1,73 @@
+"""The typer app, the `actmax` program around it, and the one place library errors become exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import warnings
+from typing import Annotated, Iterator
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="See what the filters of a convolutional network respond to.")
+
+
+def run() -> None:
+    """The `actmax` program: the typer app, with only actmax's own output on the terminal."""
+    _keep_native_logs_off_the_terminal()
+    app(prog_name="actmax")
+
+
+def _keep_native_logs_off_the_terminal() -> None:
+    """Send file descriptor 2 to /dev/null for the whole process, keeping Python's `sys.stderr` on the terminal.
+
+    TensorFlow and absl write C++ log lines straight to descriptor 2, at start-up and later, whatever
+    TF_CPP_MIN_LOG_LEVEL says; actmax's messages, progress bars and errors all go through `sys.stderr`.
+    Python-side warnings and log records of TensorFlow, Keras and absl are silenced too.
+    """
+    sys.stderr.flush()
+    terminal, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w"), encoding=sys.stderr.encoding, errors="backslashreplace",
+                                  line_buffering=True, write_through=True)
+    warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|h5py|google)(\.|$)")
+    for name in ("tensorflow", "absl", "keras", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn library errors into one line on stderr and a non-zero exit code."""
+    from ..errors import ActmaxError
+    try:
+        yield
+    except ActmaxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # an allocation failure outside the library's own guards
+        from ..models.memory import is_out_of_memory
+        if not is_out_of_memory(exc):
+            raise
+        typer.echo("error: out of memory; lower --size (or --batch, --tile)", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: files already written are complete; rerun to redo the rest", err=True)
+        raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+        typer.echo(f"actmax {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Show the version and exit.")] = False) -> None:
+    """See what the filters of a convolutional network respond to."""

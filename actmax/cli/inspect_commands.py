@@ -1,0 +1,142 @@
+"""The inspection family: weights, feature maps, deconv projections, occlusion maps and Grad-CAM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .app import app, user_errors
+from .options import (CamMethod, Colormap, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt, SizeOpt,
+                      value)
+
+
+def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, classifier: bool = False):
+    """The model, and the photo at the model's fixed size or with its longer side at `size`."""
+    import actmax
+    from ..output import imaging
+    spec = actmax.load_model(model, preprocess=value(preprocess), classifier=classifier)
+    photo = image and imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels)
+    return spec, photo
+
+
+def _save(spec, out, command: str, name: str, picture, params: dict) -> None:
+    """Save one figure with its parameters under `outputs/<model>/<command>/` (or `out`) and say where."""
+    from .. import jobs
+    path = jobs.save_figure((out or jobs.OUTPUTS / spec.name / command) / f"{jobs.file_stem(name)}.png", picture,
+                            {"model": spec.name, "command": command, **params})
+    typer.echo(f"{command}: {path}")
+
+
+@app.command(name="weights", no_args_is_help=True)
+def weights_command(
+    layer: Annotated[Optional[str], typer.Argument(help="A conv layer; omit with --summary.")] = None,
+    model: ModelOpt = "vgg16-hed",
+    filters: Annotated[Optional[str], typer.Option(help="Filters to show (default: all of a first layer, "
+                                                   "else 0-15).")] = None,
+    channels: Annotated[Optional[str], typer.Option(help="Input channels of deeper layers (default 0-7).")] = None,
+    grey: Annotated[bool, typer.Option(help="First layer: one grey tile per input channel.")] = False,
+    summary: Annotated[bool, typer.Option(help="Print every conv layer's kernel shape.")] = False,
+    out: OutOpt = None,
+) -> None:
+    """Show a layer's learned kernels (0 = mid-grey; lighter = positive)."""
+    from .. import models
+    from ..inspect import weights
+    with user_errors():
+        spec, _ = _load(model)
+        if summary or not layer:
+            for name, shape, count in weights.summary(spec):
+                typer.echo(f"{name:<28}{str(shape):<22}{count} parameters")
+            return
+        layer = models.resolve_layer(spec.model, layer)
+        picture = weights.figure(spec, layer, filters=filters, channels=channels, grey=grey)
+        _save(spec, out, "weights", layer, picture, {"layer": layer, "filters": filters, "channels": channels,
+                                                     "grey": grey})
+
+
+@app.command(no_args_is_help=True)
+def features(
+    image: ImageArg,
+    layer: Annotated[Optional[list[str]], typer.Option(help="Layer (repeatable).")] = None,
+    blocks: Annotated[bool, typer.Option(help="The last conv layer of every block.")] = False,
+    maps: Annotated[Optional[str], typer.Option(help="Maps to show: '0-63' (default), 'all', '3,7'.")] = None,
+    colormap: Annotated[Colormap, typer.Option(help="Colormap for the maps.")] = Colormap.viridis,
+    title: Annotated[bool, typer.Option(help="Write the layer name above each grid.")] = True,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Show the feature maps a photo produces, one grid per layer."""
+    from ..inspect import feature_maps
+    with user_errors():
+        spec, photo = _load(model, preprocess, image, size)
+        for name in feature_maps.chosen_layers(spec, layer or [], blocks=blocks):
+            picture = feature_maps.figure(spec, photo, name, maps=maps, colormap=colormap.value, title=title)
+            _save(spec, out, "features", f"{image.stem}_{name}", picture,
+                  {"image": str(image), "layer": name, "maps": maps, "colormap": colormap.value})
+
+
+@app.command(no_args_is_help=True)
+def deconv(
+    image: ImageArg,
+    layer: Annotated[str, typer.Option(help="Layer whose filters to project.")],
+    filter: Annotated[Optional[list[int]], typer.Option("--filter", help="Filter (repeatable); default: the "
+                                                        "--top strongest.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Project the K filters with the strongest activation.")] = 4,
+    method: Annotated[DeconvMethod, typer.Option(help="deconvnet (Zeiler & Fergus) or guided backprop.")] =
+    DeconvMethod.deconvnet,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Project the strongest activations of a layer's filters back into pixel space."""
+    from .. import models
+    from ..inspect import deconv as deconvnet
+    with user_errors():
+        spec, photo = _load(model, preprocess, image, size)
+        layer = models.resolve_layer(spec.model, layer)
+        picture, chosen = deconvnet.figure(spec, photo, layer, filters=filter, top=top, method=method.value)
+        _save(spec, out, "deconv", f"{image.stem}_{layer}_{method.value}", picture,
+              {"image": str(image), "layer": layer, "filters": chosen, "method": method.value})
+
+
+@app.command(no_args_is_help=True)
+def occlusion(
+    image: ImageArg,
+    target: Annotated[Optional[str], typer.Option(help="Score to watch: 'class:N' for classifiers (default "
+                                                  "top-1), or 'layer:filter' (default: the strongest filter "
+                                                  "of the last layer).")] = None,
+    patch: Annotated[int, typer.Option(min=2, help="Grey patch size in px.")] = 32,
+    stride: Annotated[int, typer.Option(min=1, help="Patch step in px.")] = 16,
+    colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Map how much each region of a photo matters, by occluding it with a sliding grey patch."""
+    from ..inspect import occlusion as occluding
+    with user_errors():
+        spec, photo = _load(model, preprocess, image, size)
+        picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
+                                         colormap=colormap.value)
+        _save(spec, out, "occlusion", image.stem, picture,
+              {"image": str(image), "target": name, "patch": patch, "stride": stride})
+
+
+@app.command(no_args_is_help=True)
+def cam(
+    image: ImageArg,
+    class_index: Annotated[Optional[int], typer.Option("--class", min=0, help="Class to explain (default: "
+                                                       "top-1).")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="Conv layer (default: the last).")] = None,
+    method: Annotated[CamMethod, typer.Option(help="gradcam or gradcam++.")] = CamMethod.gradcam,
+    colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
+    model: Annotated[str, typer.Option("--model", "-m", help="A classifier: a keras.applications name (with "
+                                       "its head) or a .keras/.h5 file.")] = "vgg16-hed",
+    preprocess: PreprocessOpt = None, size: SizeOpt = 224, out: OutOpt = None,
+) -> None:
+    """Grad-CAM heatmap of a classifier's class over a photo, with the top-5 classes."""
+    from ..inspect import cam as gradcam
+    with user_errors():
+        spec, photo = _load(model, preprocess, image, size, classifier=True)
+        picture, classes = gradcam.figure(spec, photo, class_index=class_index, layer=layer, method=method.value,
+                                          colormap=colormap.value)
+        for index, name, probability in classes:
+            typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
+        _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
+              {"image": str(image), "class": class_index, "method": method.value, "top5": classes})

@@ -1,0 +1,49 @@
+"""Options and choices shared by the commands, declared once; the library's own name tuples feed the enums."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..optvis.presets import PRESETS
+from ..output import colormaps
+
+
+def _choice(name: str, values) -> type[Enum]:
+    """A str Enum for typer from the library's own tuple of names."""
+    return Enum(name, {value.replace("+", "_plus"): value for value in values}, type=str)
+
+
+Preset = _choice("Preset", PRESETS)
+Sort = _choice("Sort", ("index", "activation"))
+ParamName = _choice("ParamName", ("pixel", "decorrelated", "fourier"))
+Precision = _choice("Precision", ("auto", "float32", "mixed"))
+Preprocess = _choice("Preprocess", ("caffe", "tf", "torch", "none", "unit"))
+Colormap = _choice("Colormap", colormaps.NAMES)
+DeconvMethod = _choice("DeconvMethod", ("deconvnet", "guided"))
+CamMethod = _choice("CamMethod", ("gradcam", "gradcam++"))
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'vgg16-hed' (embedded, offline), a "
+                                       "keras.applications name such as 'vgg16' or 'resnet50' (downloads ImageNet "
+                                       "weights once), or a .keras/.h5 file.")]
+PreprocessOpt = Annotated[Optional[Preprocess], typer.Option(
+    help="Input convention of a model file: caffe (BGR minus mean), tf (-1..1), torch (ImageNet mean/std), "
+         "none (0..255), unit (0..1). Named models know their own.")]
+TopOpt = Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")]
+SortOpt = Annotated[Sort, typer.Option(help="Gallery order.")]
+ColsOpt = Annotated[Optional[int], typer.Option(min=1, help="Gallery columns (default: square-ish).")]
+LabelsOpt = Annotated[bool, typer.Option(help="Label gallery tiles with filter index and activation.")]
+StretchOpt = Annotated[bool, typer.Option(help="Contrast-stretch gallery tiles for display (files stay lossless).")]
+ImageArg = Annotated[Path, typer.Argument(help="A photo (any format Pillow reads; EXIF rotation honoured).")]
+SizeOpt = Annotated[int, typer.Option(min=16, help="Resize the photo so its longer side has this many px "
+                                      "(a fixed-size model gets its own size).")]
+OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<command>/.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+
+def value(choice: Enum | None) -> str | None:
+    """The plain string of an optional enum option."""
+    return choice and choice.value

@@ -1,0 +1,155 @@
+"""The optimisation family: list layers, render filter galleries or objectives, restitch galleries, dream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .app import app, user_errors
+from .options import (ColsOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset, PreprocessOpt, QuietOpt,
+                      SortOpt, Sort, StretchOpt, TopOpt, value)
+
+
+@app.command()
+def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None) -> None:
+    """List the layers of a model whose filters can be rendered."""
+    import actmax
+    with user_errors():
+        spec = actmax.load_model(model, preprocess=value(preprocess))
+        typer.echo(f"{spec.name}: {spec.description}")
+        table = actmax.layer_table(spec)
+        size = "x".join(map(str, spec.fixed_size or (224, 224)))
+        width = max([28, *(len(name) + 2 for name, *_ in table)])
+        typer.echo(f"{'layer':<{width}}{'type':<22}{f'map at {size} px':<20}filters")
+        for name, kind, shape, count in table:
+            typer.echo(f"{name:<{width}}{kind:<22}{f'{shape[0]}x{shape[1]}':<20}{count}")
+
+
+@app.command(no_args_is_help=True)
+def render(
+    layer: Annotated[Optional[str], typer.Argument(help="Layer to visualise, e.g. block5_conv1 (see 'actmax "
+                                                   "layers'); omit with --objective.")] = None,
+    filters: Annotated[Optional[str], typer.Option("--filters", "-f", help="Filters: '0-15', '3,7,9', "
+                                                   "'0-7,12' or 'all'. Default: the first 16.")] = None,
+    model: ModelOpt = "vgg16-hed",
+    preprocess: PreprocessOpt = None,
+    preset: Annotated[Preset, typer.Option(help="Recipe: default (best measured), classic (Keras example), "
+                                           "lucid (Fourier + transforms).")] = Preset.default,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Final image size in pixels.")] = None,
+    steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave.")] = None,
+    octaves: Annotated[Optional[int], typer.Option(min=1, help="Number of octaves (image grows each one).")] = None,
+    octave_scale: Annotated[Optional[float], typer.Option(min=1.0, help="Growth factor between octaves.")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Step size (learning rate).")] = None,
+    param: Annotated[Optional[ParamName], typer.Option(help="Image parameterisation.")] = None,
+    transforms: Annotated[Optional[str], typer.Option(help="'none', 'standard', or e.g. "
+                                                      "'pad:12,jitter:8,scale:0.9~1.1,rotate:10'.")] = None,
+    post_relu: Annotated[Optional[bool], typer.Option("--post-relu/--pre-relu", help="Maximise the activation "
+                                                      "after the ReLU (classic) or before it.")] = None,
+    leak: Annotated[Optional[float], typer.Option(min=0.0, help="With --post-relu: add this much of the "
+                                                  "pre-activation, so silent filters still climb (0: none).")] = None,
+    contrast: Annotated[Optional[float], typer.Option(min=0.0, help="Cap each image's RMS contrast (0: no cap).")] \
+        = None,
+    rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps per octave of a second pass, on the classic "
+                                                  "schedule, for filters left weak (0: none).")] = None,
+    tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
+    l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
+    l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
+    blur_every: Annotated[Optional[int], typer.Option(min=0, help="Blur the image every K steps (0: never).")] \
+        = None,
+    objective: Annotated[Optional[str], typer.Option(help="Render one objective instead of a filter gallery, "
+                                                     "e.g. 'block4_conv3:12 + 0.5*block4_conv3:40'.")] = None,
+    variants: Annotated[int, typer.Option(min=1, help="With --objective: number of images.")] = 1,
+    diversity: Annotated[float, typer.Option(min=0.0, help="With --objective: weight pushing variants apart.")] = 0.0,
+    batch: Annotated[Optional[int], typer.Option(min=1, help="Filters optimised together (default: automatic).")] = None,
+    precision: Annotated[Optional[Precision], typer.Option(help="Network precision: mixed = float16 on GPUs, "
+                                                           "bfloat16 on CPUs; auto = mixed on a GPU or a CPU with "
+                                                           "native bfloat16.")] = None,
+    patience: Annotated[Optional[int], typer.Option(min=0, help="Stop an octave once no filter of the batch has "
+                                                    "improved for this many steps (0: never).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same images.")] = 0,
+    top: TopOpt = None,
+    sort: SortOpt = Sort.index,
+    cols: ColsOpt = None,
+    labels: LabelsOpt = True,
+    stretch: StretchOpt = False,
+    animate: Annotated[bool, typer.Option(help="Also save each filter's optimisation as an animated GIF.")] = False,
+    layers: Annotated[Optional[list[str]], typer.Option("--layer", help="More layers to render (repeatable).")] = None,
+    all_layers: Annotated[bool, typer.Option(help="Render every convolutional layer.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Redo filters already in the output folder (default: resume, "
+                                            "skipping them).")] = False,
+    shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "
+                                                 "== i); 'actmax gallery' merges the shards.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/ (or "
+                                                "<layer>-2/, … when that holds a run with other settings).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
+    import actmax
+    from .. import jobs
+    settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
+                    lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
+                    pre_activation=None if post_relu is None else not post_relu, patience=patience,
+                    contrast=contrast, rescue=rescue, tv=tv, l1=l1, l2=l2, blur_every=blur_every)
+    with user_errors():
+        spec = actmax.load_model(model, preprocess=value(preprocess))
+        if objective:
+            path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels,
+                                      variants=variants, diversity=diversity, **settings)
+            typer.echo(f"{objective}: {path}")
+            return
+        chosen = jobs.chosen_layers(spec, ([layer] if layer else []) + (layers or []), all_layers=all_layers)
+        for name, done in jobs.render_layers(
+                spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
+                sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate, **settings):
+            typer.echo(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
+
+
+@app.command(no_args_is_help=True)
+def gallery(
+    folder: Annotated[Path, typer.Argument(help="A folder 'actmax render' wrote (a layer's, or the model's with "
+                                           "one subfolder per layer).")],
+    top: TopOpt = None, sort: SortOpt = Sort.index, cols: ColsOpt = None, labels: LabelsOpt = True,
+    stretch: StretchOpt = False,
+) -> None:
+    """Merge shard manifests, restitch gallery PNGs from the per-filter files, and write index.html."""
+    from .. import jobs
+    with user_errors():
+        page = jobs.build_site(folder, top=top, sort=sort.value, cols=cols, labels=labels, stretch=stretch)
+        typer.echo(f"gallery: {page}")
+
+
+@app.command(no_args_is_help=True)
+def dream(
+    image: Annotated[Optional[Path], typer.Argument(help="A photo to dream over (omit with --from-noise).")] = None,
+    layer: Annotated[Optional[list[str]], typer.Option(help="Layer whose energy to raise, optionally weighted: "
+                                                       "'block4_conv3', 'block5_conv1:0.5' (repeatable).")] = None,
+    objective: Annotated[Optional[str], typer.Option(help="Raise chosen filters instead, e.g. "
+                                                     "'block4_conv3:12'.")] = None,
+    from_noise: Annotated[bool, typer.Option(help="Dream over grey noise instead of a photo.")] = False,
+    octaves: Annotated[int, typer.Option(min=1, help="Number of scales.")] = 4,
+    octave_scale: Annotated[float, typer.Option(min=1.0, help="Size ratio between scales.")] = 1.4,
+    steps: Annotated[int, typer.Option(min=1, help="Ascent steps per octave.")] = 20,
+    step_size: Annotated[float, typer.Option(min=0.0, help="Pixel change per step (0..1 scale).")] = 0.003,
+    tile: Annotated[int, typer.Option(min=32, help="Gradient tile size in px (memory bound for large "
+                                      "photos).")] = 512,
+    max_loss: Annotated[Optional[float], typer.Option(help="Stop an octave once the objective passes this.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=16, help="Work at this longer side (default: the photo's "
+                                                "own size; 512 from noise).")] = None,
+    frames: Annotated[int, typer.Option(min=1, help="Zoom animation: dream, zoom, repeat; writes a GIF.")] = 1,
+    zoom: Annotated[float, typer.Option(min=1.0, help="Zoom factor between frames.")] = 1.05,
+    seed: Annotated[int, typer.Option(help="Random seed for the rolls (and the noise).")] = 0,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, out: OutOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """DeepDream over a photo: amplify what chosen layers or filters see, keeping the photo's size."""
+    import actmax
+    from .. import jobs
+    from ..optvis import dream as dreaming
+    settings = dreaming.DreamSettings(octaves, octave_scale, steps, step_size, tile, max_loss, seed)
+    report = None if quiet else (lambda o, n, loss: typer.echo(f"octave {o + 1}/{n}: objective {loss:.4g}", err=True))
+    with user_errors():
+        spec = actmax.load_model(model, preprocess=value(preprocess))
+        path = jobs.dream_job(spec, image, layers=layer, objective=objective, from_noise=from_noise, size=size,
+                              frames=frames, zoom=zoom, settings=settings, progress=report, out=out)
+        typer.echo(f"dream: {path}")

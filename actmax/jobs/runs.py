@@ -1,0 +1,78 @@
+"""Whole runs as the commands make them: every asked-for layer into its own folder, one objective's images, a dream.
+
+Folders default to `outputs/<model>/<layer>/` (or `<layer>-2/`, … when that holds a run with other settings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .. import models
+from ..errors import ActmaxError
+from ..optvis import budget, dream, presets, render
+from ..output import imaging, progress
+from .figures import save_dream
+from .folders import free_folder
+from .manifest import file_stem, header_of, slug
+from .render_job import JobResult, render_job, save_rendering
+
+OUTPUTS = Path("outputs")
+
+
+def chosen_layers(spec: models.ModelSpec, names: Sequence[str] = (), *, all_layers: bool = False) -> list[str]:
+    """The layer paths a call asks for (names, plus every convolution with `all_layers`), each checked, no repeats."""
+    chosen = list(names) + (models.convolutions(spec.model) if all_layers else [])
+    if not chosen:
+        raise ActmaxError("give a LAYER to render (see 'actmax layers'), --all-layers, or an --objective")
+    return models.resolve_layers(spec.model, chosen)
+
+
+def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *, out: Path | None = None,
+                  preset: str = "default", quiet: bool = False, **options) -> Iterator[tuple[str, JobResult]]:
+    """Render each layer as a resumable job, yielding (layer, result) as each finishes.
+
+    Every layer is checked to fit (size and memory) before the first starts. One layer with `out` writes
+    into `out`; several write into `out/<layer>/` (default `outputs/<model>/<layer>/`).
+    """
+    budget.check_fits(spec, layers, options.get("size") or presets.get_preset(preset).size)
+    for layer in layers:
+        target = (out or OUTPUTS / spec.name) / file_stem(layer) if len(layers) > 1 or not out else out
+        imaging.check_writable(target)
+        with progress.bar(quiet) as report:
+            yield layer, render_job(layer, filters, out=target, model=spec, preset=preset, new_folder=out is None,
+                                    progress=report, **options)
+
+
+def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | None = None, quiet: bool = False,
+                     cols: int | None = None, labels: bool = True, **options) -> Path:
+    """Render one objective's variants and save them as a gallery folder; returns the gallery file."""
+    target = out or OUTPUTS / spec.name / "objective" / slug(objective)
+    imaging.check_writable(target)
+    with progress.bar(quiet) as report:
+        result = render.render_objective(objective, model=spec, progress=report, **options)
+    target = target if out else free_folder(target, header_of(result))
+    return save_rendering(result, target, cols=cols, labels=labels)
+
+
+def dream_job(spec: models.ModelSpec, image: Path | None, *, layers: Sequence[str] | None = None,
+              objective: str | None = None, from_noise: bool = False, size: int | None = None, frames: int = 1,
+              zoom: float = 1.05, settings: dream.DreamSettings | None = None, progress=None,
+              out: Path | None = None) -> Path:
+    """Dream over a photo (or noise), zooming between `frames`, and save it beside its parameters."""
+    settings = settings or dream.DreamSettings()
+    photo = _dream_start(image, from_noise, size, settings.seed, spec.channels)
+    goal = dream.objective_for(spec, layers, objective)
+    pictures = dream.zoom_frames(spec, photo, goal, frames=frames, factor=zoom, settings=settings, progress=progress)
+    params = {"model": spec.name, "image": str(image) if image else None, "objective": goal.name,
+              **settings.__dict__, "frames": frames, "zoom": zoom}
+    return save_dream(out or OUTPUTS / spec.name / "dream", image.stem if image else "noise", pictures, params)
+
+
+def _dream_start(image: Path | None, from_noise: bool, size: int | None, seed: int, channels: int):
+    """The photo to dream over (its own size unless `size`), or grey noise of `size` (default 512) px."""
+    if from_noise == (image is not None):
+        raise ActmaxError("give a photo to dream over, or --from-noise without one")
+    if from_noise:
+        return dream.noise_image(size or 512, seed=seed, channels=channels)
+    return imaging.load_image(image, size, channels=channels)
