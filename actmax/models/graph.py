@@ -20,12 +20,16 @@ SEP = "/"
 
 @dataclass(frozen=True)
 class Tap:
-    """One leaf layer in the flat graph: its path, the layer, and the symbolic tensors of its first call."""
+    """One leaf layer in the flat graph: its path, the layer, and the symbolic tensors of its first call.
+
+    `input` is its first input; `inputs` all of them (several for merges such as Add or Concatenate).
+    """
 
     path: str
     layer: keras.layers.Layer
     input: keras.KerasTensor
     output: keras.KerasTensor
+    inputs: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ def _walk(operation, taps: dict[str, Tap], prefix: str = "", top: bool = False):
             return operation._run_through_graph(args[0], operation_fn=lambda op: _walk(op, taps, inner))
         output = operation(*args, **kwargs)
         if isinstance(operation, keras.layers.Layer) and path not in taps:
-            taps[path] = Tap(path, operation, keras.tree.flatten(args)[0], output)
+            inputs = tuple(keras.tree.flatten(args))
+            taps[path] = Tap(path, operation, inputs[0], output, inputs)
         return output
 
     return call
