@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, user_errors
-from .options import (CamMethod, Colormap, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt, SizeOpt,
-                      value)
+from .options import (CamMethod, Colormap, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt, QuietOpt,
+                      SizeOpt, value)
 
 
 def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, classifier: bool = False):
@@ -140,3 +140,28 @@ def cam(
             typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
         _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
               {"image": str(image), "class": class_index, "method": method.value, "top5": classes})
+
+
+@app.command(no_args_is_help=True)
+def examples(
+    images: Annotated[list[Path], typer.Argument(help="Folders (searched recursively) or image files.")],
+    layer: Annotated[str, typer.Option(help="Layer whose filters to find examples for.")],
+    filters: Annotated[Optional[str], typer.Option("--filters", "-f", help="Filters: '0-15', '3,7,9' or 'all'. "
+                                                   "Default: the first 16.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Images kept per filter.")] = 9,
+    size: Annotated[int, typer.Option(min=16, help="Images are centre-cropped to this square size (px).")] = 224,
+    batch: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 32,
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None,
+    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
+                                                "(a rerun with more images adds to it).")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Find the images that excite each filter most, with the crop of each filter's receptive field."""
+    from .. import jobs
+    from ..output import progress
+    with user_errors():
+        spec, _ = _load(model, preprocess)
+        with progress.images(quiet) as report:
+            done = jobs.examples_job(spec, images, layer, filters, top=top, size=size, batch=batch, out=out,
+                                     progress=report)
+        typer.echo(f"{layer}: {done.images} images ({done.new} new, {done.skipped} unreadable): {done.path}")

@@ -128,6 +128,32 @@ def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | 
     return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
+def load_square(path: Path, size: int, *, channels: int = 3) -> np.ndarray:
+    """A photo as a `size` × `size` float image in [0, 1]: shorter side resized to `size`, centre cropped.
+
+    Raises:
+        ImageError: the file is missing or not an image Pillow can read.
+    """
+    photo = load_image(path, channels=channels)
+    height, width = photo.shape[:2]
+    factor = size / min(height, width)
+    image = Image.fromarray(to_uint8(photo[..., 0] if channels == 1 else photo))
+    image = image.resize((max(size, round(width * factor)), max(size, round(height * factor))),
+                         Image.Resampling.LANCZOS)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    pixels = np.asarray(image.crop((left, top, left + size, top + size)), np.float32) / 255.0
+    return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def mark(image: np.ndarray, box: tuple[int, int, int, int], *, width: int = 2) -> np.ndarray:
+    """A uint8 RGB copy of `image` with a rectangle drawn around (top, left, bottom, right)."""
+    from PIL import ImageDraw
+    canvas = Image.fromarray(to_uint8(np.repeat(image, 3, -1) if image.shape[-1] == 1 else image))
+    top, left, bottom, right = box
+    ImageDraw.Draw(canvas).rectangle((left, top, right - 1, bottom - 1), outline=(255, 40, 40), width=width)
+    return np.asarray(canvas)
+
+
 def check_writable(path: Path) -> None:
     """Fail early, creating nothing, if `path` could not be created or written as a folder.
 

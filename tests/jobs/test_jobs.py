@@ -187,3 +187,25 @@ def test_dream_needs_exactly_one_source(hed, tmp_path, image, from_noise):
     with pytest.raises(ActmaxError, match="--from-noise"):
         jobs.dream_job(hed, image, from_noise=from_noise, out=tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_examples_job_adds_to_an_earlier_run_and_counts_unreadable(hed, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (48, 40, 3), np.uint8)).save(photos / f"p{i}.png")
+    (photos / "broken.png").write_bytes(b"no")
+    out = tmp_path / "ex"
+    first = jobs.examples_job(hed, [photos / "p0.png"], "block2_conv1", "0-2", top=2, size=32, out=out)
+    assert (first.images, first.new, first.skipped) == (1, 1, 0)
+    again = jobs.examples_job(hed, [photos], "block2_conv1", "0-2", top=2, size=32, out=out)
+    assert (again.images, again.new, again.skipped) == (4, 3, 1)
+    saved = json.loads((out / "examples.json").read_text())
+    assert [len(u["examples"]) for u in saved["units"]] == [2, 2, 2]
+    for unit in saved["units"]:
+        for example in unit["examples"]:
+            assert (out / example["file"]).is_file() and not example["image"].endswith("broken.png")
+    assert Image.open(again.path).size[0] > 2 * 96
+    with pytest.raises(OutputError, match="other settings"):
+        jobs.examples_job(hed, [photos], "block2_conv1", "0-2", top=3, size=32, out=out)

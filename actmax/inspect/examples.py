@@ -1,0 +1,124 @@
+"""Dataset examples: the images, among many, that excite each filter of a layer most, and where.
+
+Images stream through the feature model in batches (a tf.data pipeline decodes, resizes and prefetches);
+per filter, a running top-K of (peak activation, image, position of the peak) is merged on the device
+batch by batch, so no activation map ever reaches the host. Unreadable images are counted, not fatal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from .. import models
+from ..errors import ImageError
+from ..output import imaging
+from . import receptive
+
+SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+@dataclass
+class Examples:
+    """Per filter (rows), the top images (columns, best first): peak activation, index into `paths`, and
+    the peak's flat position in the layer's map (`width` units wide)."""
+
+    layer: str
+    filters: list[int]
+    size: int
+    width: int
+    paths: list[str]
+    scores: np.ndarray  # (filters, K) float32; -inf where fewer than K readable images were seen
+    images: np.ndarray  # (filters, K) int64 index into paths; -1 where none
+    peaks: np.ndarray   # (filters, K) int64 flat position in the map
+    skipped: list[str]
+
+    @property
+    def positions(self) -> np.ndarray:
+        """(filters, K, 2) (y, x) of each peak in the layer's map."""
+        return np.stack([self.peaks // self.width, self.peaks % self.width], axis=-1)
+
+    def boxes(self, spec: models.ModelSpec) -> np.ndarray:
+        """(filters, K, 4) receptive-field boxes (top, left, bottom, right) of each peak, in `size` px images."""
+        rows, cols = receptive.fields(spec, self.layer, self.size)
+        return np.array([[receptive.box(rows, cols, y, x, self.size, self.size) for y, x in row]
+                         for row in self.positions], np.int64).reshape(*self.peaks.shape, 4)
+
+
+def image_paths(sources: Sequence[str | Path]) -> list[str]:
+    """Image files of folders (recursively, sorted, by suffix) and files given by name, each once.
+
+    Raises:
+        ImageError: a source that does not exist.
+    """
+    found = []
+    for source in map(Path, sources):
+        if not source.exists():
+            raise ImageError(f"'{source}' does not exist; give folders of images or image files")
+        found += sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in SUFFIXES) if source.is_dir() \
+            else [str(source)]
+    return list(dict.fromkeys(found))
+
+
+def batches(paths: Sequence[str], size: int, *, channels: int = 3, batch: int = 32) -> tf.data.Dataset:
+    """(images, readable, index) batches: images decoded and centre-cropped to `size` on parallel workers."""
+    def read(path):
+        try:
+            return imaging.load_square(path.decode(), size, channels=channels), True
+        except ImageError:
+            return np.zeros((size, size, channels), np.float32), False
+
+    def load(path, index):
+        image, ok = tf.numpy_function(read, [path], [tf.float32, tf.bool])
+        return tf.ensure_shape(image, (size, size, channels)), tf.ensure_shape(ok, ()), index
+
+    data = tf.data.Dataset.from_tensor_slices((list(paths) or [""], tf.range(max(len(paths), 1), dtype=tf.int64)))
+    return data.take(len(paths)).map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
+        .batch(batch).prefetch(2)
+
+
+@tf.function(reduce_retracing=True)
+def merge(state: tuple, acts: tf.Tensor, index: tf.Tensor, readable: tf.Tensor) -> tuple:
+    """One batch merged into the running (K, filters) top-K of (score, image, peak); ties keep the earlier image."""
+    scores, images, peaks = state
+    flat = tf.reshape(acts, (tf.shape(acts)[0], -1, tf.shape(acts)[-1]))
+    peak = tf.where(readable[:, None], tf.reduce_max(flat, axis=1), -np.inf)
+    spot = tf.argmax(flat, axis=1, output_type=tf.int64)
+    best = tf.math.top_k(tf.transpose(tf.concat([scores, peak], 0)), tf.shape(scores)[0])
+
+    def pick(old, new):
+        return tf.transpose(tf.gather(tf.transpose(tf.concat([old, new], 0)), best.indices, batch_dims=1))
+    return tf.transpose(best.values), pick(images, tf.broadcast_to(index[:, None], tf.shape(spot))), pick(peaks, spot)
+
+
+def collect(spec: models.ModelSpec, layer: str, paths: Sequence[str], *, filters: Sequence[int], top: int = 9,
+            size: int = 224, batch: int = 32, previous: Examples | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Examples:
+    """The top `top` images of each filter among `paths` (added to `previous`'s, whose images are not read again)."""
+    known = previous.paths if previous else []
+    new = [p for p in paths if p not in set(known)]
+    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    chosen = tf.constant(list(filters), tf.int32)
+    state = _start(previous, len(filters), top)
+    skipped, done = list(previous.skipped) if previous else [], 0
+    for images, readable, index in batches(new, size, channels=spec.channels, batch=batch):
+        acts = tf.gather(features(images)[layer], chosen, axis=-1)
+        state = merge(state, acts, index + len(known), readable)
+        skipped += [new[i] for i in index.numpy()[~readable.numpy()]]
+        done += len(index)
+        if progress:
+            progress(done, len(new))
+    width = int(models.shapes_upto(spec, layer, size)[-1][2][2])
+    scores, images, peaks = (t.numpy().T for t in state)
+    return Examples(layer, list(filters), size, width, [*known, *new], scores, images, peaks, skipped)
+
+
+def _start(previous: Examples | None, count: int, top: int) -> tuple:
+    if previous is not None:
+        return tuple(tf.constant(a.T) for a in (previous.scores, previous.images, previous.peaks))
+    return (tf.fill((top, count), -np.inf), tf.fill((top, count), tf.constant(-1, tf.int64)),
+            tf.zeros((top, count), tf.int64))

@@ -1,0 +1,109 @@
+"""Dataset examples on disk: per layer, the running top-K (`examples.npz` + `examples.json`), each filter's
+receptive-field crops and marked photos, and a contact sheet; a rerun with more images adds to them."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+from PIL import Image
+
+from .. import models
+from ..errors import ActmaxError, OutputError
+from ..inspect import examples
+from ..optvis.render import filter_list
+from ..output import gallery, imaging
+from .manifest import file_stem, read_manifest
+from .runs import OUTPUTS
+
+RESULT, ARRAYS, SHEET = "examples.json", "examples.npz", "examples.png"
+TILE = 96
+
+
+class ExamplesResult(NamedTuple):
+    """Where the contact sheet is, how many images the layer's examples cover, were new, and were unreadable."""
+
+    path: Path
+    images: int
+    new: int
+    skipped: int
+
+
+def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: str, filters=None, *, top: int = 9,
+                 size: int | None = None, batch: int = 32, out: Path | None = None, progress=None) -> ExamplesResult:
+    """Find each filter's top images among `sources` (folders, recursively, or files) and save them under `out`.
+
+    Raises:
+        ActmaxError: no images among the sources, or `out` holds examples made with other settings.
+    """
+    layer = models.resolve_layer(spec.model, layer)
+    paths = [str(Path(p).resolve()) for p in examples.image_paths(sources)]
+    if not paths:
+        raise ActmaxError(f"no images in {', '.join(map(str, sources))}; give folders or files "
+                          f"({', '.join(examples.SUFFIXES)})")
+    size = spec.fixed_size[0] if spec.fixed_size and len(set(spec.fixed_size)) == 1 else size or 224
+    head = {"model": spec.name, "layer": layer, "filters": filter_list(spec, layer, filters), "top": top, "size": size}
+    out = Path(out or OUTPUTS / spec.name / "examples" / file_stem(layer))
+    imaging.check_writable(out)
+    previous = load(out, head)
+    found = examples.collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch,
+                             previous=previous, progress=progress)
+    save(out, head, found, spec)
+    new = len(found.paths) - len(previous.paths if previous else [])
+    return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped))
+
+
+def load(out: Path, head: dict) -> examples.Examples | None:
+    """The examples already in `out` for these settings, or None when there are none.
+
+    Raises:
+        OutputError: `out` holds examples made with other settings.
+    """
+    saved = read_manifest(out / RESULT)
+    if saved is None or not (out / ARRAYS).is_file():
+        return None
+    if {k: saved.get(k) for k in head} != head:
+        raise OutputError(f"'{out}' holds examples made with other settings; use another --out")
+    with np.load(out / ARRAYS) as arrays:
+        return examples.Examples(head["layer"], head["filters"], head["size"], saved["width"], saved["paths"],
+                                 arrays["scores"], arrays["images"], arrays["peaks"], saved["skipped"])
+
+
+def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec) -> None:
+    """Write the crops, marked photos and contact sheet, then the arrays and the JSON (each file atomically)."""
+    imaging.prepare_dir(out)
+    boxes = found.boxes(spec)
+    tiles, labels = [], []
+    for row, f in enumerate(found.filters):
+        for rank, (image, score) in enumerate(zip(found.images[row], found.scores[row])):
+            crop = _save_example(out, f, rank, found.paths[image], boxes[row, rank], found.size, spec.channels) \
+                if image >= 0 else np.zeros((TILE, TILE, 3), np.uint8)
+            tiles.append(crop)
+            labels.append(f"#{f} {score:.3g}" if image >= 0 else f"#{f} -")
+    imaging.save_png(out / SHEET, gallery.make_grid(np.stack(tiles), cols=found.scores.shape[1], labels=labels))
+    arrays = io.BytesIO()
+    np.savez(arrays, scores=found.scores, images=found.images, peaks=found.peaks)
+    imaging.atomic_write(out / ARRAYS, arrays.getvalue())
+    entries = [{"index": f, "examples": [{"image": found.paths[i], "score": float(s), "box": [int(v) for v in b],
+                                         "file": f"filter_{f:04d}_{rank}.png"}
+                                        for rank, (i, s, b) in enumerate(zip(found.images[row], found.scores[row],
+                                                                             boxes[row])) if i >= 0]}
+               for row, f in enumerate(found.filters)]
+    imaging.atomic_write(out / RESULT, json.dumps({**head, "width": found.width, "paths": found.paths,
+                                                   "skipped": found.skipped, "units": entries}, indent=1).encode())
+
+
+def _save_example(out: Path, index: int, rank: int, path: str, box, size: int, channels: int) -> np.ndarray:
+    """Save one example's receptive-field crop (enlarged to TILE px) and its photo with the field marked."""
+    photo = imaging.load_square(path, size, channels=channels)
+    top, left, bottom, right = box
+    crop = Image.fromarray(imaging.to_uint8(np.repeat(photo, 3, -1) if channels == 1 else photo)[top:bottom,
+                                                                                              left:right])
+    crop = np.asarray(crop.resize((TILE, TILE), Image.Resampling.NEAREST if crop.width < TILE else
+                                  Image.Resampling.LANCZOS))
+    imaging.save_png(out / f"filter_{index:04d}_{rank}.png", crop)
+    imaging.save_png(out / f"filter_{index:04d}_{rank}_context.png", imaging.mark(photo, tuple(box)))
+    return crop

@@ -1,0 +1,62 @@
+"""Dataset examples: the streaming top-K equals brute force, runs add up, unreadable images are counted."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from actmax import models
+from actmax.inspect import examples
+
+SIZE, TOP = 32, 3
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Twelve small random photos in nested folders, and one file that is not an image."""
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        folder = root / ("a" if i % 2 else "b/c")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (40 + i, 36, 3), np.uint8)).save(folder / f"p{i:02d}.png")
+    (root / "broken.jpg").write_bytes(b"not a jpeg")
+    return root
+
+
+def brute_force(spec, layer, paths, filters):
+    """Every image's whole activation map on the host, then a stable sort per filter."""
+    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    maps = np.stack([features(examples.imaging.load_square(p, SIZE)[None])[layer].numpy()[0] for p in paths])
+    maps = maps[..., filters].reshape(len(paths), -1, len(filters))
+    peaks, spots = maps.max(axis=1), maps.argmax(axis=1)
+    order = np.argsort(-peaks, axis=0, kind="stable")[:TOP].T
+    return (np.take_along_axis(peaks.T, order, 1), order, np.take_along_axis(spots.T, order, 1))
+
+
+def test_streaming_top_k_equals_brute_force(tiny_spec, photos):
+    paths = examples.image_paths([photos])
+    found = examples.collect(tiny_spec, "conv2", paths, filters=[0, 3, 5], top=TOP, size=SIZE, batch=5)
+    readable = [p for p in paths if not p.endswith("broken.jpg")]
+    scores, order, spots = brute_force(tiny_spec, "conv2", readable, [0, 3, 5])
+    np.testing.assert_allclose(found.scores, scores, rtol=1e-5)
+    assert [[found.paths[i] for i in row] for row in found.images] == [[readable[i] for i in row] for row in order]
+    np.testing.assert_array_equal(found.peaks, spots)
+    assert found.skipped == [str(photos / "broken.jpg")] and len(paths) == 13
+
+
+def test_a_second_run_with_more_images_equals_one_run_over_all(tiny_spec, photos):
+    paths = examples.image_paths([photos])
+    once = examples.collect(tiny_spec, "conv2", paths, filters=[1, 2], top=TOP, size=SIZE, batch=4)
+    first = examples.collect(tiny_spec, "conv2", paths[:5], filters=[1, 2], top=TOP, size=SIZE, batch=4)
+    both = examples.collect(tiny_spec, "conv2", paths, filters=[1, 2], top=TOP, size=SIZE, batch=4, previous=first)
+    assert both.paths == once.paths and both.skipped == once.skipped
+    for a, b in ((both.scores, once.scores), (both.images, once.images), (both.peaks, once.peaks)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_boxes_hold_the_peak(hed, photos):
+    found = examples.collect(hed, "block3_conv1", examples.image_paths([photos / "a"]), filters=[4], top=2,
+                             size=64)
+    (top, left, bottom, right), (y, x) = found.boxes(hed)[0, 0], found.positions[0, 0]
+    assert 0 <= top < bottom <= 64 and 0 <= left < right <= 64
+    assert top <= y * 4 < bottom and left <= x * 4 < right  # block3 maps are 4x smaller than the image
