@@ -76,9 +76,9 @@ def batches(paths: Sequence[str], size: int, *, channels: int = 3, batch: int = 
         image, ok = tf.numpy_function(read, [path], [tf.float32, tf.bool])
         return tf.ensure_shape(image, (size, size, channels)), tf.ensure_shape(ok, ()), index
 
-    data = tf.data.Dataset.from_tensor_slices((list(paths) or [""], tf.range(max(len(paths), 1), dtype=tf.int64)))
-    return data.take(len(paths)).map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
-        .batch(batch).prefetch(2)
+    data = tf.data.Dataset.from_tensor_slices((tf.constant(list(paths), tf.string),
+                                               tf.range(len(paths), dtype=tf.int64)))
+    return data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch).prefetch(2)
 
 
 @tf.function(reduce_retracing=True)
@@ -100,7 +100,8 @@ def collect(spec: models.ModelSpec, layer: str, paths: Sequence[str], *, filters
             progress: Callable[[int, int], None] | None = None) -> Examples:
     """The top `top` images of each filter among `paths` (added to `previous`'s, whose images are not read again)."""
     known = previous.paths if previous else []
-    new = [p for p in paths if p not in set(known)]
+    seen = set(known)
+    new = [p for p in paths if p not in seen]
     features = models.FeatureModel(spec, (layer,), pre_activation=False)
     chosen = tf.constant(list(filters), tf.int32)
     state = _start(previous, len(filters), top)

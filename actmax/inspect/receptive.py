@@ -16,8 +16,6 @@ import keras
 from .. import models
 from ..models import graph
 
-IDENTITY_FIELD = (0, 1, 1)
-
 
 @dataclass(frozen=True)
 class Field:
@@ -33,11 +31,14 @@ class Field:
         return max(start, 0), min(start + self.size, length)
 
 
+IDENTITY = (Field(0, 1, 1),) * 2  # the input image's own (rows, columns): each pixel sees itself
+
+
 def fields(spec: models.ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
     """The (rows, columns) receptive field of `layer`'s map for a `size` px square input."""
-    found = {id(graph.trace(spec.model).input): (Field(*IDENTITY_FIELD),) * 2}
+    found = {id(graph.trace(spec.model).input): IDENTITY}
     for tap, before, _ in models.shapes_upto(spec, layer, size):
-        incoming = [found[id(t)] for t in tap.inputs if id(t) in found] or [(Field(*IDENTITY_FIELD),) * 2]
+        incoming = [found[id(t)] for t in tap.inputs if id(t) in found] or [IDENTITY]
         merged = tuple(_union([f[axis] for f in incoming]) for axis in (0, 1))
         found[id(tap.output)] = tuple(_through(tap.layer, merged[axis], before[1 + axis], axis) for axis in (0, 1))
     return found[id(tap.output)]

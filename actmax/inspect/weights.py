@@ -10,7 +10,7 @@ import keras
 
 from .. import models
 from ..models import graph as layer_graph
-from ..output import gallery
+from ..output import gallery, imaging
 from ..errors import LayerError
 from ..models.selection import parse_filters
 
@@ -67,7 +67,7 @@ def upscale(tiles: np.ndarray, factor: int) -> np.ndarray:
 def rgb_filters(kernel: np.ndarray, *, zoom: int = 8, margin: int = 2) -> np.ndarray:
     """One RGB tile per filter of a first layer (3 input channels)."""
     tiles = signed_to_unit(np.transpose(kernel, (3, 0, 1, 2)), axes=(1, 2, 3))  # each filter on its own scale
-    return gallery.make_grid(upscale(_to_uint8(tiles), zoom), margin=margin)
+    return gallery.make_grid(upscale(imaging.to_uint8(tiles), zoom), margin=margin)
 
 
 def channel_grid(kernel: np.ndarray, *, filters: list[int], channels: list[int], zoom: int = 8,
@@ -77,11 +77,7 @@ def channel_grid(kernel: np.ndarray, *, filters: list[int], channels: list[int],
     tiles = np.transpose(chosen, (3, 2, 0, 1))[..., None]           # (F, C, h, w, 1)
     tiles = signed_to_unit(tiles, axes=(1, 2, 3, 4)).reshape(-1, *tiles.shape[2:])  # one scale per filter row
     cols = len(channels) if len(channels) > 1 else None
-    return gallery.make_grid(upscale(_to_uint8(tiles), zoom), cols=cols, margin=margin)
-
-
-def _to_uint8(values: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+    return gallery.make_grid(upscale(imaging.to_uint8(tiles), zoom), cols=cols, margin=margin)
 
 
 def summary(spec: models.ModelSpec) -> list[tuple[str, tuple[int, ...], int]]:

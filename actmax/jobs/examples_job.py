@@ -3,8 +3,8 @@ receptive-field crops and marked photos, and a contact sheet; a rerun with more 
 
 from __future__ import annotations
 
+import functools
 import io
-import json
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -76,10 +76,15 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
     """Write the crops, marked photos and contact sheet, then the arrays and the JSON (each file atomically)."""
     imaging.prepare_dir(out)
     boxes = found.boxes(spec)
+
+    @functools.lru_cache(maxsize=None)
+    def photo(path: str) -> np.ndarray:  # a photo in many filters' top K is decoded once
+        return imaging.load_square(path, found.size, channels=spec.channels)
+
     tiles, labels = [], []
     for row, f in enumerate(found.filters):
         for rank, (image, score) in enumerate(zip(found.images[row], found.scores[row])):
-            crop = _save_example(out, f, rank, found.paths[image], boxes[row, rank], found.size, spec.channels) \
+            crop = _save_example(out, f, rank, photo(found.paths[image]), boxes[row, rank]) \
                 if image >= 0 else np.zeros((TILE, TILE, 3), np.uint8)
             tiles.append(crop)
             labels.append(f"#{f} {score:.3g}" if image >= 0 else f"#{f} -")
@@ -88,22 +93,25 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
     np.savez(arrays, scores=found.scores, images=found.images, peaks=found.peaks)
     imaging.atomic_write(out / ARRAYS, arrays.getvalue())
     entries = [{"index": f, "examples": [{"image": found.paths[i], "score": float(s), "box": [int(v) for v in b],
-                                         "file": f"filter_{f:04d}_{rank}.png"}
+                                         "file": example_file(f, rank)}
                                         for rank, (i, s, b) in enumerate(zip(found.images[row], found.scores[row],
                                                                              boxes[row])) if i >= 0]}
                for row, f in enumerate(found.filters)]
-    imaging.atomic_write(out / RESULT, json.dumps({**head, "width": found.width, "paths": found.paths,
-                                                   "skipped": found.skipped, "units": entries}, indent=1).encode())
+    imaging.save_json(out / RESULT, {**head, "width": found.width, "paths": found.paths, "skipped": found.skipped,
+                                     "units": entries})
 
 
-def _save_example(out: Path, index: int, rank: int, path: str, box, size: int, channels: int) -> np.ndarray:
+def example_file(index: int, rank: int, suffix: str = "") -> str:
+    """File name of a filter's example of that rank (0 = strongest): its crop, or with `_context` its photo."""
+    return f"filter_{index:04d}_{rank}{suffix}.png"
+
+
+def _save_example(out: Path, index: int, rank: int, photo: np.ndarray, box) -> np.ndarray:
     """Save one example's receptive-field crop (enlarged to TILE px) and its photo with the field marked."""
-    photo = imaging.load_square(path, size, channels=channels)
     top, left, bottom, right = box
-    crop = Image.fromarray(imaging.to_uint8(np.repeat(photo, 3, -1) if channels == 1 else photo)[top:bottom,
-                                                                                              left:right])
+    crop = Image.fromarray(imaging.to_uint8(imaging.rgb(photo))[top:bottom, left:right])
     crop = np.asarray(crop.resize((TILE, TILE), Image.Resampling.NEAREST if crop.width < TILE else
                                   Image.Resampling.LANCZOS))
-    imaging.save_png(out / f"filter_{index:04d}_{rank}.png", crop)
-    imaging.save_png(out / f"filter_{index:04d}_{rank}_context.png", imaging.mark(photo, tuple(box)))
+    imaging.save_png(out / example_file(index, rank), crop)
+    imaging.save_png(out / example_file(index, rank, "_context"), imaging.mark(photo, tuple(box)))
     return crop

@@ -11,7 +11,8 @@ from typing import Iterator, Sequence
 from .. import models
 from ..errors import ActmaxError
 from ..optvis import budget, dream, presets, render
-from ..output import imaging, progress
+from ..output import imaging
+from ..output.progress import bar
 from .figures import save_dream
 from .folders import free_folder
 from .manifest import file_stem, header_of, slug
@@ -39,17 +40,17 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
     for layer in layers:
         target = (out or OUTPUTS / spec.name) / file_stem(layer) if len(layers) > 1 or not out else out
         imaging.check_writable(target)
-        with progress.bar(quiet) as report:
+        with bar(quiet) as report:
             yield layer, render_job(layer, filters, out=target, model=spec, preset=preset, new_folder=out is None,
                                     progress=report, **options)
 
 
 def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | None = None, quiet: bool = False,
-                     cols: int | None = None, labels: bool = True, **options) -> Path:
+                  cols: int | None = None, labels: bool = True, **options) -> Path:
     """Render one objective's variants and save them as a gallery folder; returns the gallery file."""
     target = out or OUTPUTS / spec.name / "objective" / slug(objective)
     imaging.check_writable(target)
-    with progress.bar(quiet) as report:
+    with bar(quiet) as report:
         result = render.render_objective(objective, model=spec, progress=report, **options)
     target = target if out else free_folder(target, header_of(result))
     return save_rendering(result, target, cols=cols, labels=labels)

@@ -8,6 +8,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .imaging import rgb
+
 BACKGROUND = (24, 24, 24)
 DEAD_COLOUR = (220, 30, 30)
 LABEL_HEIGHT = 12
@@ -26,7 +28,7 @@ def make_grid(tiles: np.ndarray, *, cols: int | None = None, margin: int = 4, la
     The grid is `cols*W + (cols+1)*margin` wide and `rows*(H+label)+(rows+1)*margin` high, where
     `label` is LABEL_HEIGHT when labels are given. Dead tiles get a red frame in their margin.
     """
-    tiles = np.repeat(tiles, 3, axis=-1) if tiles.shape[-1] == 1 else tiles
+    tiles = rgb(tiles)
     count, height, width = tiles.shape[:3]
     rows, cols = grid_shape(count, cols)
     cell = height + (LABEL_HEIGHT if labels else 0)
@@ -59,8 +61,7 @@ def _draw_labels(canvas, labels, cols, cell, width, margin, height):
 
 def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None) -> np.ndarray:
     """uint8 images of the same size in one row (e.g. a photo beside its projections); grey ones shown as RGB."""
-    rgb = [np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image for image in images]
-    return make_grid(np.stack(rgb), cols=len(images), margin=margin, labels=labels)
+    return make_grid(np.stack([rgb(image) for image in images]), cols=len(images), margin=margin, labels=labels)
 
 
 def titled(image: np.ndarray, title: str, *, height: int = 16) -> np.ndarray:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError, OutputError
 
@@ -110,22 +110,37 @@ def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | 
     Raises:
         ImageError: the file is missing or not an image Pillow can read.
     """
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("L" if channels == 1 else "RGB")
-    except FileNotFoundError:
-        raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageError(f"cannot read image '{path}' ({exc.__class__.__name__}); give a JPEG, PNG or other "
-                         "picture Pillow can open") from None
+    image = _open(path, channels)
     if exact:
         image = image.resize((exact[1], exact[0]), Image.Resampling.LANCZOS)
     elif size:
         factor = size / max(image.size)
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                              Image.Resampling.LANCZOS)
+    return _pixels(image)
+
+
+def _open(path: Path, channels: int) -> Image.Image:
+    """A photo as a Pillow image, EXIF rotation applied, in RGB or (`channels=1`) grey."""
+    try:
+        with Image.open(path) as image:
+            return ImageOps.exif_transpose(image).convert("L" if channels == 1 else "RGB")
+    except FileNotFoundError:
+        raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageError(f"cannot read image '{path}' ({exc.__class__.__name__}); give a JPEG, PNG or other "
+                         "picture Pillow can open") from None
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    """A Pillow image as floats in [0, 1], (H, W, channels)."""
     pixels = np.asarray(image, np.float32) / 255.0
     return pixels[..., None] if pixels.ndim == 2 else pixels
+
+
+def rgb(images: np.ndarray) -> np.ndarray:
+    """Grey images (..., 1) repeated to RGB (..., 3); RGB images as they are."""
+    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
 
 
 def load_square(path: Path, size: int, *, channels: int = 3) -> np.ndarray:
@@ -134,21 +149,17 @@ def load_square(path: Path, size: int, *, channels: int = 3) -> np.ndarray:
     Raises:
         ImageError: the file is missing or not an image Pillow can read.
     """
-    photo = load_image(path, channels=channels)
-    height, width = photo.shape[:2]
-    factor = size / min(height, width)
-    image = Image.fromarray(to_uint8(photo[..., 0] if channels == 1 else photo))
-    image = image.resize((max(size, round(width * factor)), max(size, round(height * factor))),
+    image = _open(path, channels)
+    factor = size / min(image.size)
+    image = image.resize((max(size, round(image.width * factor)), max(size, round(image.height * factor))),
                          Image.Resampling.LANCZOS)
     left, top = (image.width - size) // 2, (image.height - size) // 2
-    pixels = np.asarray(image.crop((left, top, left + size, top + size)), np.float32) / 255.0
-    return pixels[..., None] if pixels.ndim == 2 else pixels
+    return _pixels(image.crop((left, top, left + size, top + size)))
 
 
 def mark(image: np.ndarray, box: tuple[int, int, int, int], *, width: int = 2) -> np.ndarray:
     """A uint8 RGB copy of `image` with a rectangle drawn around (top, left, bottom, right)."""
-    from PIL import ImageDraw
-    canvas = Image.fromarray(to_uint8(np.repeat(image, 3, -1) if image.shape[-1] == 1 else image))
+    canvas = Image.fromarray(to_uint8(rgb(image)))
     top, left, bottom, right = box
     ImageDraw.Draw(canvas).rectangle((left, top, right - 1, bottom - 1), outline=(255, 40, 40), width=width)
     return np.asarray(canvas)

@@ -10,9 +10,24 @@ from tqdm import tqdm
 Report = Callable[[int, int, int, int, float], None]
 
 
+def bar(quiet: bool = False) -> contextlib.AbstractContextManager[Report | None]:
+    """A `report(done, total, octave, octaves, value)` callback over filters, or None when quiet."""
+    return _lazy(quiet, "filter", _show_octave)
+
+
+def images(quiet: bool = False) -> contextlib.AbstractContextManager[Callable[[int, int], None] | None]:
+    """A `report(done, total)` callback over images, or None when quiet."""
+    return _lazy(quiet, "image", lambda progress, done: progress.update(done - progress.n))
+
+
+def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: float) -> None:
+    progress.set_postfix_str(f"octave {octave}/{octaves}, objective {value:.3g}", refresh=False)
+    progress.update(done - progress.n) if octave == octaves else progress.refresh()
+
+
 @contextlib.contextmanager
-def bar(quiet: bool = False) -> Iterator[Report | None]:
-    """Yield a `report(done, total, octave, octaves, value)` callback, or None when quiet.
+def _lazy(quiet: bool, unit: str, show: Callable) -> Iterator[Callable | None]:
+    """Yield `report(done, total, *rest)`, which makes the bar at its first call and passes the rest to `show`.
 
     The bar appears at the first report, so an error found before any work prints no empty bar.
     """
@@ -21,31 +36,10 @@ def bar(quiet: bool = False) -> Iterator[Report | None]:
         return
     shown: list[tqdm] = []
 
-    def report(done, total, octave, octaves, value):
+    def report(done, total, *rest):
         if not shown:
-            shown.append(tqdm(total=total, unit="filter", dynamic_ncols=True))
-        progress = shown[0]
-        progress.set_postfix_str(f"octave {octave}/{octaves}, objective {value:.3g}", refresh=False)
-        progress.update(done - progress.n) if octave == octaves else progress.refresh()
-    try:
-        yield report
-    finally:
-        for progress in shown:
-            progress.close()
-
-
-@contextlib.contextmanager
-def images(quiet: bool = False) -> Iterator[Callable[[int, int], None] | None]:
-    """Yield a `report(done, total)` callback over images, or None when quiet; the bar appears at the first report."""
-    if quiet:
-        yield None
-        return
-    shown: list[tqdm] = []
-
-    def report(done, total):
-        if not shown:
-            shown.append(tqdm(total=total, unit="image", dynamic_ncols=True))
-        shown[0].update(done - shown[0].n)
+            shown.append(tqdm(total=total, unit=unit, dynamic_ncols=True))
+        show(shown[0], done, *rest)
     try:
         yield report
     finally:
