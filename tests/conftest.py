@@ -1,6 +1,8 @@
-"""Shared fixtures: the embedded model loaded once, tiny models built in-test, and the slow marker."""
+"""Shared fixtures: the embedded model loaded once, tiny models built in-test, a real headless browser (Playwright
+driving Debian's chromium), and the slow marker."""
 
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -14,6 +16,7 @@ import actmax  # noqa: E402
 SMALL = dict(size=32, octaves=2, steps=4)
 DATA = Path(__file__).parent / "data"
 ROCKET = DATA / "rocket.jpg"  # the public-domain test photo
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def pytest_addoption(parser):
@@ -59,3 +62,36 @@ def tiny_spec():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium under Playwright; the tests that use it skip where either is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page (1100×800, dark colour scheme) per test."""
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, color_scheme="dark")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def decoded():
+    """`decoded(page, selector)`: (images matched, images decoded), every lazy image made to load first."""
+    return lambda page, selector: tuple(page.eval_on_selector_all(selector, _DECODE))
+
+
+_DECODE = """images => Promise.all(images.map(img => {
+        img.loading = 'eager';
+        return img.decode().then(() => true, () => false);
+    })).then(ok => [images.length, ok.filter(x => x).length])"""

@@ -1,6 +1,8 @@
 """Resumable jobs on disk: manifests, resume, shards, saved figures and the gallery site."""
 
 from .runs import OUTPUTS, chosen_layers, dream_job, objective_job, render_layers
+from .atlas_job import AtlasResult, atlas_job
+from .atlas_site import build_atlas
 from .examples_job import ExamplesResult, examples_job
 from .figures import save_dream, save_figure
 from .folders import free_folder, free_name, undo_on_error
@@ -11,7 +13,7 @@ from .restitch import GALLERY, INDEX, build_gallery, build_site, label
 from .shards import in_shard, parse_shard
 
 __all__ = [
-    "ExamplesResult", "GALLERY", "INDEX", "JobResult", "MANIFEST", "OUTPUTS", "build_gallery", "build_site",
+    "AtlasResult", "atlas_job", "build_atlas", "ExamplesResult", "GALLERY", "INDEX", "JobResult", "MANIFEST", "OUTPUTS", "build_gallery", "build_site",
     "chosen_layers", "completed", "dream_job", "entries_of", "examples_job", "file_stem", "filter_file",
     "free_folder", "free_name", "header", "header_of", "in_shard", "label", "manifest_name", "merged",
     "objective_job", "parse_shard", "read_manifest", "render_job", "render_layers", "run_job", "save_dream",

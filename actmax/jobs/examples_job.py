@@ -33,17 +33,17 @@ class ExamplesResult(NamedTuple):
 
 
 def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: str, filters=None, *, top: int = 9,
-                 size: int | None = None, batch: int = 32, out: Path | None = None, progress=None) -> ExamplesResult:
+                 size: int | None = None, batch: int = 32, out: Path | None = None, progress=None,
+                 files: bool = True) -> ExamplesResult:
     """Find each filter's top images among `sources` (folders, recursively, or files) and save them under `out`.
+
+    With `files` False, no per-example crop or marked photo is written (the atlas draws them from the photos).
 
     Raises:
         ActmaxError: no images among the sources, or `out` holds examples made with other settings.
     """
     layer = models.resolve_layer(spec.model, layer)
-    paths = [str(Path(p).resolve()) for p in examples.image_paths(sources)]
-    if not paths:
-        raise ActmaxError(f"no images in {', '.join(map(str, sources))}; give folders or files "
-                          f"({', '.join(examples.SUFFIXES)})")
+    paths = photos(sources)
     size = spec.fixed_size[0] if spec.fixed_size and len(set(spec.fixed_size)) == 1 else size or 224
     head = {"model": spec.name, "layer": layer, "filters": filter_list(spec, layer, filters), "top": top, "size": size}
     out = Path(out or OUTPUTS / spec.name / "examples" / file_stem(layer))
@@ -51,9 +51,22 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     previous = load(out, head)
     found = examples.collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch,
                              previous=previous, progress=progress)
-    save(out, head, found, spec)
+    save(out, head, found, spec, files=files)
     new = len(found.paths) - len(previous.paths if previous else [])
     return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped))
+
+
+def photos(sources: Sequence[str | Path]) -> list[str]:
+    """The absolute paths of the images among `sources` (folders, recursively, or files).
+
+    Raises:
+        ActmaxError: a source is missing, or there are no images among them.
+    """
+    paths = [str(Path(p).resolve()) for p in examples.image_paths(sources)]
+    if not paths:
+        raise ActmaxError(f"no images in {', '.join(map(str, sources))}; give folders or files "
+                          f"({', '.join(examples.SUFFIXES)})")
+    return paths
 
 
 def load(out: Path, head: dict) -> examples.Examples | None:
@@ -72,8 +85,9 @@ def load(out: Path, head: dict) -> examples.Examples | None:
                                  arrays["scores"], arrays["images"], arrays["peaks"], saved["skipped"])
 
 
-def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec) -> None:
-    """Write the crops, marked photos and contact sheet, then the arrays and the JSON (each file atomically)."""
+def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec, *, files: bool = True) -> None:
+    """Write the crops and marked photos (with `files`), the contact sheet, then the arrays and the JSON (each
+    file atomically)."""
     imaging.prepare_dir(out)
     boxes = found.boxes(spec)
 
@@ -84,7 +98,7 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
     tiles, labels = [], []
     for row, f in enumerate(found.filters):
         for rank, (image, score) in enumerate(zip(found.images[row], found.scores[row])):
-            crop = _save_example(out, f, rank, photo(found.paths[image]), boxes[row, rank]) \
+            crop = _example(out if files else None, f, rank, photo(found.paths[image]), boxes[row, rank]) \
                 if image >= 0 else np.zeros((TILE, TILE, 3), np.uint8)
             tiles.append(crop)
             labels.append(f"#{f} {score:.3g}" if image >= 0 else f"#{f} -")
@@ -93,7 +107,7 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
     np.savez(arrays, scores=found.scores, images=found.images, peaks=found.peaks)
     imaging.atomic_write(out / ARRAYS, arrays.getvalue())
     entries = [{"index": f, "examples": [{"image": found.paths[i], "score": float(s), "box": [int(v) for v in b],
-                                         "file": example_file(f, rank)}
+                                         **({"file": example_file(f, rank)} if files else {})}
                                         for rank, (i, s, b) in enumerate(zip(found.images[row], found.scores[row],
                                                                              boxes[row])) if i >= 0]}
                for row, f in enumerate(found.filters)]
@@ -106,12 +120,13 @@ def example_file(index: int, rank: int, suffix: str = "") -> str:
     return f"filter_{index:04d}_{rank}{suffix}.png"
 
 
-def _save_example(out: Path, index: int, rank: int, photo: np.ndarray, box) -> np.ndarray:
-    """Save one example's receptive-field crop (enlarged to TILE px) and its photo with the field marked."""
+def _example(out: Path | None, index: int, rank: int, photo: np.ndarray, box) -> np.ndarray:
+    """One example's receptive-field crop, enlarged to TILE px; saved with its photo marked when `out` is given."""
     top, left, bottom, right = box
     crop = Image.fromarray(imaging.to_uint8(imaging.rgb(photo))[top:bottom, left:right])
     crop = np.asarray(crop.resize((TILE, TILE), Image.Resampling.NEAREST if crop.width < TILE else
                                   Image.Resampling.LANCZOS))
-    imaging.save_png(out / example_file(index, rank), crop)
-    imaging.save_png(out / example_file(index, rank, "_context"), imaging.mark(photo, tuple(box)))
+    if out is not None:
+        imaging.save_png(out / example_file(index, rank), crop)
+        imaging.save_png(out / example_file(index, rank, "_context"), imaging.mark(photo, tuple(box)))
     return crop

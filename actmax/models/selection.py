@@ -9,8 +9,10 @@ from ..errors import FilterError
 _PART = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
-def parse_filters(text: str, count: int) -> list[int]:
+def parse_filters(text: str, count: int, layer: str | None = None) -> list[int]:
     """Indices selected by `text` for a layer with `count` filters, sorted and without repeats.
+
+    `layer` names the layer in the error message (where more than one may be in play).
 
     Raises:
         FilterError: malformed text, or an index outside 0..count-1.
@@ -27,7 +29,8 @@ def parse_filters(text: str, count: int) -> list[int]:
         if first > last:
             raise FilterError(f"filter range '{part.strip()}' runs backwards; write '{last}-{first}'")
         if last >= count:
-            raise FilterError(f"filters '{part.strip()}' are outside this layer's range 0-{count - 1} "
+            where = f"layer '{layer}'" if layer else "this layer"
+            raise FilterError(f"filters '{part.strip()}' are outside the range of {where}, 0-{count - 1} "
                               f"({count} filters)")
         selected.update(range(first, last + 1))
     return sorted(selected)

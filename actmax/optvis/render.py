@@ -29,10 +29,10 @@ def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]
     if filters is None:
         return list(range(min(16, count)))
     if isinstance(filters, str):
-        return parse_filters(filters, count)
+        return parse_filters(filters, count, layer)
     bad = [f for f in filters if not 0 <= f < count]
     if bad:
-        raise FilterError(f"filters {bad} are outside layer '{layer}''s range 0-{count - 1}")
+        raise FilterError(f"filters {bad} are outside the range of layer '{layer}', 0-{count - 1}")
     return list(filters)
 
 

@@ -56,6 +56,25 @@ def png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def save_thumbnail(path: Path, source: Path, size: int, *, quality: int = 85) -> None:
+    """Atomically save a JPEG of the image at `source`, fitted into `size` px, unless a newer one is there."""
+    path = Path(path)
+    if path.exists() and path.stat().st_mtime >= Path(source).stat().st_mtime:
+        return
+    with Image.open(source) as image:
+        small = image.convert("RGB")
+    small.thumbnail((size, size), Image.Resampling.LANCZOS)
+    save_jpeg(path, np.asarray(small), quality=quality)
+
+
+def save_jpeg(path: Path, image: np.ndarray, *, quality: int = 85) -> None:
+    """Atomically save a float [0, 1] or uint8 (H, W, 3|1) image as a JPEG (small files for pictures of photos)."""
+    pixels = image if image.dtype == np.uint8 else to_uint8(image)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb(pixels)).save(buffer, format="JPEG", quality=quality)
+    atomic_write(path, buffer.getvalue())
+
+
 def save_gif(path: Path, frames: np.ndarray, *, milliseconds: int = 120) -> None:
     """Atomically save float [0, 1] or uint8 frames (T, H, W, C) as a looping animated GIF."""
     frames = frames if frames.dtype == np.uint8 else to_uint8(frames)

@@ -10,14 +10,15 @@ from tqdm import tqdm
 Report = Callable[[int, int, int, int, float], None]
 
 
-def bar(quiet: bool = False) -> contextlib.AbstractContextManager[Report | None]:
+def bar(quiet: bool = False, label: str | None = None) -> contextlib.AbstractContextManager[Report | None]:
     """A `report(done, total, octave, octaves, value)` callback over filters, or None when quiet."""
-    return _lazy(quiet, "filter", _show_octave)
+    return _lazy(quiet, "filter", _show_octave, label)
 
 
-def images(quiet: bool = False) -> contextlib.AbstractContextManager[Callable[[int, int], None] | None]:
+def images(quiet: bool = False, label: str | None = None
+           ) -> contextlib.AbstractContextManager[Callable[[int, int], None] | None]:
     """A `report(done, total)` callback over images, or None when quiet."""
-    return _lazy(quiet, "image", lambda progress, done: progress.update(done - progress.n))
+    return _lazy(quiet, "image", lambda progress, done: progress.update(done - progress.n), label)
 
 
 def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: float) -> None:
@@ -26,8 +27,9 @@ def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: fl
 
 
 @contextlib.contextmanager
-def _lazy(quiet: bool, unit: str, show: Callable) -> Iterator[Callable | None]:
-    """Yield `report(done, total, *rest)`, which makes the bar at its first call and passes the rest to `show`.
+def _lazy(quiet: bool, unit: str, show: Callable, label: str | None) -> Iterator[Callable | None]:
+    """Yield `report(done, total, *rest)`, which makes the bar (titled `label`) at its first call and passes the
+    rest to `show`.
 
     The bar appears at the first report, so an error found before any work prints no empty bar.
     """
@@ -38,7 +40,7 @@ def _lazy(quiet: bool, unit: str, show: Callable) -> Iterator[Callable | None]:
 
     def report(done, total, *rest):
         if not shown:
-            shown.append(tqdm(total=total, unit=unit, dynamic_ncols=True))
+            shown.append(tqdm(total=total, unit=unit, desc=label, dynamic_ncols=True))
         show(shown[0], done, *rest)
     try:
         yield report

@@ -43,7 +43,7 @@ def test_render_objective(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["block9_conv1"], "unknown layer 'block9_conv1'"),
-    (["block1_conv1", "--filters", "0-64"], "range 0-63"),
+    (["block1_conv1", "--filters", "0-64"], "range of layer 'block1_conv1', 0-63"),
     (["block1_conv1", "--filters", "1-x"], "bad filter selection"),
     (["block1_conv1", "--model", "alexnet"], "unknown model 'alexnet'"),
     (["block1_conv1", "--transforms", "wobble:3"], "bad transform"),
@@ -67,7 +67,8 @@ def test_console_script_error_has_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "actmax", "render", "block1_conv1", "--filters", "99",
                            "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.strip() == "error: filters '99' are outside this layer's range 0-63 (64 filters)"
+    assert done.stderr.strip() == ("error: filters '99' are outside the range of layer 'block1_conv1', 0-63 "
+                                   "(64 filters)")
 
 
 ROCKET = str(conftest.ROCKET)
@@ -202,3 +203,15 @@ def test_examples_command_writes_a_contact_sheet(tmp_path):
     (tmp_path / "empty").mkdir()
     empty = runner.invoke(app, ["examples", str(tmp_path / "empty"), "--layer", "block3_conv1"])
     assert empty.exit_code == 2 and "no images" in empty.output
+
+
+def test_atlas_command_builds_a_site_and_refuses_bad_layers(tmp_path):
+    result = runner.invoke(app, ["atlas", "--layers", "block1_conv1,block2_conv1", "-f", "0-1", "--images",
+                                 str(conftest.DATA / "photos"), "--top", "1", "--photo-size", "32",
+                                 "--out", str(tmp_path / "site"), *FAST])
+    assert result.exit_code == 0, result.output
+    assert "atlas: 4 units (4 images rendered" in result.output
+    assert (tmp_path / "site" / "block2_conv1" / "unit_0001.html").is_file()
+    bad = runner.invoke(app, ["atlas", "--layers", "block1_conv9", "--out", str(tmp_path / "other"), *FAST])
+    assert bad.exit_code == 2 and "block1_conv9" in bad.output and len(bad.output.strip().splitlines()) == 1
+    assert not (tmp_path / "other").exists()

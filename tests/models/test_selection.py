@@ -18,8 +18,8 @@ def test_valid_selections(text, expected):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("0-10", "range 0-9"),
-    ("12", "range 0-9"),
+    ("0-10", "range of this layer, 0-9"),
+    ("12", "range of this layer, 0-9"),
     ("5-2", "runs backwards"),
     ("a-b", "bad filter selection"),
     ("1,,2", "bad filter selection"),
