@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, user_errors
-from .options import ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt, value
+from .options import ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, ray_target, value
 
 
 @app.command()
@@ -37,6 +37,8 @@ def atlas(
                                                            "--help').")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Site folder. Default: outputs/<model>/atlas/ (a rerun "
                                                 "resumes and adds layers).")] = None,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Build a browsable atlas: a page per layer and per unit, with dataset examples from --images."""
@@ -47,5 +49,5 @@ def atlas(
         spec = actmax.load_model(model, preprocess=value(preprocess))
         done = jobs.atlas_job(spec, chosen, filters, images=images or [], top=top, photo_size=photo_size, variants=variants,
                               preset=preset.value, size=size, steps=steps, octaves=octaves, seed=seed, batch=batch,
-                              precision=value(precision), out=out, quiet=quiet)
+                              precision=value(precision), ray=ray_target(ray, ray_address), out=out, quiet=quiet)
         typer.echo(f"atlas: {done.units} units ({done.rendered} images rendered, {done.dead} dead): {done.path}")

@@ -41,7 +41,16 @@ ImageArg = Annotated[Path, typer.Argument(help="A photo (any format Pillow reads
 SizeOpt = Annotated[int, typer.Option(min=16, help="Resize the photo so its longer side has this many px "
                                       "(a fixed-size model gets its own size).")]
 OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<command>/.")]
+RayOpt = Annotated[bool, typer.Option("--ray", help="Render on Ray: the cluster RAY_ADDRESS names, else a new "
+                                      "local one (pip install \"actmax[ray]\").")]
+RayAddressOpt = Annotated[Optional[str], typer.Option(help="Render on the Ray cluster at this address ('auto', "
+                                                      "'host:6379', 'ray://host:10001'); implies --ray.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+
+def ray_target(ray: bool, address: str | None) -> str | bool | None:
+    """What `--ray`/`--ray-address` ask of a job: an address, True for Ray's default, or None (no Ray)."""
+    return address or (True if ray else None)
 
 
 def value(choice: Enum | None) -> str | None:

@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import ActmaxError
 from .app import app, user_errors
 from .options import (ColsOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset, PreprocessOpt, QuietOpt,
-                      SortOpt, Sort, StretchOpt, TopOpt, value)
+                      RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, ray_target, value)
 
 
 @app.command()
@@ -83,6 +84,8 @@ def render(
                                                  "== i); 'actmax gallery' merges the shards.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/ (or "
                                                 "<layer>-2/, … when that holds a run with other settings).")] = None,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
@@ -95,6 +98,9 @@ def render(
     with user_errors():
         spec = actmax.load_model(model, preprocess=value(preprocess))
         if objective:
+            if ray_target(ray, ray_address):
+                raise ActmaxError("--ray renders filter galleries (a LAYER, --layer, --all-layers); an --objective's "
+                                  "variants render in this process: leave --ray out")
             path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels,
                                       variants=variants, diversity=diversity, **settings)
             typer.echo(f"{objective}: {path}")
@@ -102,7 +108,8 @@ def render(
         chosen = jobs.chosen_layers(spec, ([layer] if layer else []) + (layers or []), all_layers=all_layers)
         for name, done in jobs.render_layers(
                 spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
-                sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate, **settings):
+                sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate,
+                ray=ray_target(ray, ray_address), **settings):
             typer.echo(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .. import models
-from ..optvis import engine, render as renders
+from ..errors import ActmaxError
+from ..optvis import budget, engine, render as renders
 from ..optvis.presets import Settings
 from ..output import imaging
 from .folders import free_folder, undo_on_error
 from .manifest import MANIFEST, completed, entries_of, filter_file, header, header_of, manifest_name, write_manifest
+from . import ray_backend
 from .restitch import build_gallery
 from .shards import in_shard, parse_shard
 
@@ -53,16 +55,21 @@ class JobResult(NamedTuple):
 def render_job(layer: str, filters=None, *, out: Path, model=None, preset="default", seed: int = 0,
                overwrite: bool = False, shard: str | None = None, top: int | None = None, sort: str = "index",
                cols: int | None = None, labels: bool = True, stretch: bool = False, new_folder: bool = False,
-               **options) -> JobResult:
+               ray: str | bool | None = None, **options) -> JobResult:
     """Render a layer's filters into `out` as a resumable job.
 
     Filters already in the folder's manifest with a decodable PNG are skipped unless `overwrite`; with
     `shard` (`i/N`) only filters with index % N == i are rendered, into a manifest part of their own, and
     `actmax gallery` merges the parts. With `new_folder`, a folder holding a run with other settings is left
-    alone and `out-2`, `out-3`, … is used instead. Other options are settings overrides and those of
-    `render_batches`.
+    alone and `out-2`, `out-3`, … is used instead. With `ray` (True, or a cluster address such as `auto`) the
+    filters are rendered by a pool of Ray actors (`ray_backend`), into the same files. Other options are
+    settings overrides and those of `render_batches`.
     """
     shard_of = parse_shard(shard)
+    if ray and shard_of:
+        raise ActmaxError("--ray and --shard are two ways to split one job; use one of them")
+    if ray:
+        ray_backend.connect(ray)  # before any work: Ray missing, or no cluster at that address, is one line
     overrides = {k: v for k, v in options.items() if k in Settings.__dataclass_fields__}
     spec, settings = engine.resolve(model or models.DEFAULT_MODEL, preset, overrides)
     layer = models.resolve_layer(spec.model, layer)
@@ -76,11 +83,26 @@ def render_job(layer: str, filters=None, *, out: Path, model=None, preset="defau
         done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}
         todo = [f for f in chosen if f not in done]
         rest = {k: v for k, v in options.items() if k not in overrides}
-        entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed,
-                                                            **rest), head, out, todo, done=done, shard=shard_of)
+        if ray:
+            entries = {**done, **_on_ray(ray, spec, layer, todo, out, head, settings, seed, rest)}
+        else:
+            entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed,
+                                                                **rest), head, out, todo, done=done, shard=shard_of)
         path = out / manifest_name(shard_of) if shard_of else build_gallery(out, top=top, sort=sort, cols=cols,
                                                                               labels=labels, stretch=stretch)
+        for part in out.glob(ray_backend.PARTS) if ray else []:  # merged into manifest.json now
+            part.unlink()
     return JobResult(path, len(todo), len(done), sum(not e["alive"] for e in entries.values()))
+
+
+def _on_ray(address, spec, layer: str, todo: list[int], out: Path, head: dict, settings, seed: int,
+            rest: dict) -> dict[int, dict]:
+    """Render `todo` on a Ray actor pool in chunks of the batches a single process would use."""
+    if not todo:
+        return {}
+    batch = min(rest.pop("batch", None) or budget.auto_batch(spec, layer, settings.size, len(todo)), len(todo))
+    return ray_backend.run_on_ray(address, spec, layer, todo, out, head, settings=settings, seed=seed, batch=batch,
+                                  **rest)
 
 
 def save_rendering(rendering, out_dir: Path, *, cols: int | None = None, margin: int = 4, labels: bool = True,

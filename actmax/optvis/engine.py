@@ -36,9 +36,12 @@ def _check(settings: Settings) -> None:
     models.resolve_precision(settings.precision)
 
 
+@functools.lru_cache(maxsize=8)
 def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch: int,
                   snapshot_every: int = 0, jit: bool = False) -> tuple[tf.Variable, ascent.Engine]:
     """An engine where batch item k maximises filter `targets[k]`; assign the variable, never retrace.
+
+    Kept for the next call with the same arguments (a Ray actor renders chunk after chunk on one engine).
 
     A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
     """

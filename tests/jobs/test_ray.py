@@ -1,0 +1,106 @@
+"""Render jobs on a real local Ray cluster: the same files as one process, actors that die, resume, no Ray."""
+
+import filecmp
+import json
+import os
+import signal
+from pathlib import Path
+import sys
+import threading
+import time
+
+import pytest
+
+from actmax import jobs
+from actmax.errors import ActmaxError
+from actmax.jobs import ray_backend
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[test]')")
+FAST = dict(size=32, octaves=1, steps=3, batch=2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def busy_actors() -> list[int]:
+    """Pids of Ray actor processes rendering a chunk right now (Ray titles them `ray::Renderer.render`)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"ray::Renderer.render" in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def entries(folder):
+    return json.loads((folder / "manifest.json").read_text())["filters"]
+
+
+def same_images(a, b, filters):
+    return all(filecmp.cmp(a / f"filter_{i:04d}.png", b / f"filter_{i:04d}.png", shallow=False) for i in filters)
+
+
+@pytest.fixture(scope="module")
+def single(hed, tmp_path_factory):
+    out = tmp_path_factory.mktemp("single")
+    list(jobs.render_layers(hed, ["block1_conv2", "block2_conv1"], "0-6", out=out, quiet=True, **FAST))
+    return out
+
+
+def test_two_layers_under_ray_match_one_process_byte_for_byte(hed, single, tmp_path):
+    done = dict(jobs.render_layers(hed, ["block1_conv2", "block2_conv1"], "0-6", out=tmp_path, quiet=True,
+                                   ray=True, **FAST))
+    assert [r.rendered for r in done.values()] == [7, 7]
+    for layer in ("block1_conv2", "block2_conv1"):
+        assert same_images(single / layer, tmp_path / layer, range(7))
+        assert entries(single / layer) == entries(tmp_path / layer)
+        assert not list((tmp_path / layer).glob(ray_backend.PARTS))  # merged into manifest.json
+
+
+def test_a_killed_actor_costs_no_filter_and_repeats_none(hed, tmp_path):
+    single = tmp_path / "single"
+    jobs.render_job("block3_conv1", "0-15", out=single, model=hed, **FAST)
+    killed, result = [], {}
+    job = threading.Thread(target=lambda: result.update(done=jobs.render_job(
+        "block3_conv1", "0-15", out=tmp_path / "ray", model=hed, ray=True, **FAST)))
+    job.start()
+    while job.is_alive() and not killed:  # kill the first actor process seen working: mid-chunk
+        for pid in busy_actors():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        time.sleep(0.05)
+    job.join()
+    assert killed and result["done"].rendered == 16
+    assert [e["index"] for e in entries(tmp_path / "ray")] == list(range(16))
+    assert same_images(single, tmp_path / "ray", range(16)) and entries(single) == entries(tmp_path / "ray")
+
+
+def test_a_rerun_after_the_driver_died_renders_only_what_is_missing(hed, single, tmp_path):
+    head = json.loads((single / "block2_conv1" / "manifest.json").read_text())
+    head = {k: head[k] for k in ("model", "layer", "objective", "settings", "seed")}
+    from actmax.optvis.presets import get_preset
+    settings = get_preset("default").override(size=32, octaves=1, steps=3)
+    # the driver got as far as the first two chunks (4 filters) before it died: their parts are on disk
+    ray_backend.run_on_ray(True, hed, "block2_conv1", [0, 1, 2, 3], tmp_path, head, settings=settings, seed=0, batch=2)
+    assert len(list(tmp_path.glob(ray_backend.PARTS))) == 2
+    again = jobs.render_job("block2_conv1", "0-6", out=tmp_path, model=hed, ray=True, **FAST)
+    assert (again.rendered, again.reused) == (3, 4)
+    assert same_images(single / "block2_conv1", tmp_path, range(7))
+
+
+def test_without_ray_installed_it_is_one_line(hed, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ActmaxError, match=r'pip install "actmax\[ray\]"'):
+        jobs.render_job("block1_conv1", "0-1", out=tmp_path / "x", model=hed, ray=True, **FAST)
+    assert not (tmp_path / "x").exists()
+
+
+def test_ray_and_shards_do_not_mix(hed, tmp_path):
+    with pytest.raises(ActmaxError, match="one of them"):
+        jobs.render_job("block1_conv1", "0-1", out=tmp_path, model=hed, ray=True, shard="0/2", **FAST)
