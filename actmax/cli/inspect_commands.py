@@ -9,7 +9,7 @@ import typer
 
 from .app import app, user_errors
 from .options import (CamMethod, Colormap, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt, QuietOpt,
-                      SizeOpt, value)
+                      RayAddressOpt, RayOpt, SizeOpt, ray_target, value)
 
 
 def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, classifier: bool = False):
@@ -154,7 +154,7 @@ def examples(
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
                                                 "(a rerun with more images adds to it).")] = None,
-    quiet: QuietOpt = False,
+    ray: RayOpt = False, ray_address: RayAddressOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Find the images that excite each filter most, with the crop of each filter's receptive field."""
     from .. import jobs
@@ -163,5 +163,5 @@ def examples(
         spec, _ = _load(model, preprocess)
         with progress.images(quiet) as report:
             done = jobs.examples_job(spec, images, layer, filters, top=top, size=size, batch=batch, out=out,
-                                     progress=report)
+                                     progress=report, ray=ray_target(ray, ray_address))
         typer.echo(f"{layer}: {done.images} images ({done.new} new, {done.skipped} unreadable): {done.path}")

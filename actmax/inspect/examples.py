@@ -81,18 +81,22 @@ def batches(paths: Sequence[str], size: int, *, channels: int = 3, batch: int = 
     return data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch).prefetch(2)
 
 
-@tf.function(reduce_retracing=True)
-def merge(state: tuple, acts: tf.Tensor, index: tf.Tensor, readable: tf.Tensor) -> tuple:
-    """One batch merged into the running (K, filters) top-K of (score, image, peak); ties keep the earlier image."""
-    scores, images, peaks = state
+def candidates(acts: tf.Tensor, index: tf.Tensor, readable: tf.Tensor) -> tuple:
+    """A batch's (score, image, peak) per (image, filter): the peak of each map, -inf for an unreadable image."""
     flat = tf.reshape(acts, (tf.shape(acts)[0], -1, tf.shape(acts)[-1]))
     peak = tf.where(readable[:, None], tf.reduce_max(flat, axis=1), -np.inf)
     spot = tf.argmax(flat, axis=1, output_type=tf.int64)
-    best = tf.math.top_k(tf.transpose(tf.concat([scores, peak], 0)), tf.shape(scores)[0])
+    return peak, tf.broadcast_to(tf.cast(index, tf.int64)[:, None], tf.shape(spot)), spot
+
+
+@tf.function(reduce_retracing=True)
+def merge(state: tuple, other: tuple) -> tuple:
+    """Rows of `other` merged into the running (K, filters) top-K of (score, image, peak); ties keep `state`'s."""
+    best = tf.math.top_k(tf.transpose(tf.concat([state[0], other[0]], 0)), tf.shape(state[0])[0])
 
     def pick(old, new):
         return tf.transpose(tf.gather(tf.transpose(tf.concat([old, new], 0)), best.indices, batch_dims=1))
-    return tf.transpose(best.values), pick(images, tf.broadcast_to(index[:, None], tf.shape(spot))), pick(peaks, spot)
+    return tf.transpose(best.values), pick(state[1], other[1]), pick(state[2], other[2])
 
 
 def collect(spec: models.ModelSpec, layer: str, paths: Sequence[str], *, filters: Sequence[int], top: int = 9,
@@ -104,21 +108,28 @@ def collect(spec: models.ModelSpec, layer: str, paths: Sequence[str], *, filters
     new = [p for p in paths if p not in seen]
     features = models.FeatureModel(spec, (layer,), pre_activation=False)
     chosen = tf.constant(list(filters), tf.int32)
-    state = _start(previous, len(filters), top)
+    state = start(previous, len(filters), top)
     skipped, done = list(previous.skipped) if previous else [], 0
     for images, readable, index in batches(new, size, channels=spec.channels, batch=batch):
         acts = tf.gather(features(images)[layer], chosen, axis=-1)
-        state = merge(state, acts, index + len(known), readable)
+        state = merge(state, candidates(acts, index + len(known), readable))
         skipped += [new[i] for i in index.numpy()[~readable.numpy()]]
         done += len(index)
         if progress:
             progress(done, len(new))
+    return finish(spec, layer, filters, size, [*known, *new], state, skipped)
+
+
+def finish(spec: models.ModelSpec, layer: str, filters: Sequence[int], size: int, paths: list[str], state: tuple,
+           skipped: list[str]) -> Examples:
+    """The Examples a finished pass over `paths` found, from its running top-K `state`."""
     width = int(models.shapes_upto(spec, layer, size)[-1][2][2])
-    scores, images, peaks = (t.numpy().T for t in state)
-    return Examples(layer, list(filters), size, width, [*known, *new], scores, images, peaks, skipped)
+    scores, images, peaks = (np.asarray(t).T for t in state)
+    return Examples(layer, list(filters), size, width, paths, scores, images, peaks, skipped)
 
 
-def _start(previous: Examples | None, count: int, top: int) -> tuple:
+def start(previous: Examples | None, count: int, top: int) -> tuple:
+    """The running top-K to begin from: `previous`'s, or K empty places (-inf, no image) per filter."""
     if previous is not None:
         return tuple(tf.constant(a.T) for a in (previous.scores, previous.images, previous.peaks))
     return (tf.fill((top, count), -np.inf), tf.fill((top, count), tf.constant(-1, tf.int64)),

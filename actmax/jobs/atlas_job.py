@@ -66,7 +66,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
         if paths:
             with progress.images(quiet, f"{layer} examples") as report:
                 examples_job(spec, paths, layer, filters, top=top, size=photo_size, progress=report,
-                             out=render_folder(out, layer).parent / "examples", files=False)
+                             out=render_folder(out, layer).parent / "examples", files=False, ray=options.get("ray"))
     imaging.save_json(out / ATLAS, {**made, "variants": variants})
     _save_weights(spec, out / WEIGHTS)
     index, units, dead = build_atlas(out, spec)

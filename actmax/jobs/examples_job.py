@@ -16,6 +16,7 @@ from ..errors import ActmaxError, OutputError
 from ..inspect import examples
 from ..optvis.render import filter_list
 from ..output import gallery, imaging
+from . import ray_examples
 from .manifest import file_stem, read_manifest
 from .runs import OUTPUTS
 
@@ -34,10 +35,11 @@ class ExamplesResult(NamedTuple):
 
 def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: str, filters=None, *, top: int = 9,
                  size: int | None = None, batch: int = 32, out: Path | None = None, progress=None,
-                 files: bool = True) -> ExamplesResult:
+                 files: bool = True, ray: str | bool | None = None) -> ExamplesResult:
     """Find each filter's top images among `sources` (folders, recursively, or files) and save them under `out`.
 
     With `files` False, no per-example crop or marked photo is written (the atlas draws them from the photos).
+    With `ray` (True, or a cluster address), the pass is a Ray Data job (`ray_examples`), with the same result.
 
     Raises:
         ActmaxError: no images among the sources, or `out` holds examples made with other settings.
@@ -49,8 +51,9 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     out = Path(out or OUTPUTS / spec.name / "examples" / file_stem(layer))
     imaging.check_writable(out)
     previous = load(out, head)
-    found = examples.collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch,
-                             previous=previous, progress=progress)
+    collect = functools.partial(ray_examples.collect_on_ray, ray) if ray else examples.collect
+    found = collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch, previous=previous,
+                    progress=progress)
     save(out, head, found, spec, files=files)
     new = len(found.paths) - len(previous.paths if previous else [])
     return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped))

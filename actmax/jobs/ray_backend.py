@@ -129,6 +129,14 @@ class _Pool:
 _POOLS: dict = {}
 
 
+def release() -> None:
+    """End the render actors kept for later jobs, so that other Ray work (an examples pass) gets their CPUs/GPUs."""
+    for pool in _POOLS.values():
+        for actor in pool.idle:
+            pool.ray.kill(actor)
+    _POOLS.clear()
+
+
 def _pool(ray, spec: models.ModelSpec) -> _Pool:
     """The pool for this model in this Ray session, made once (actors keep their engines between jobs)."""
     key = (id(spec), ray.get_runtime_context().get_job_id())

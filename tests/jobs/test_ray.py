@@ -104,3 +104,16 @@ def test_without_ray_installed_it_is_one_line(hed, tmp_path, monkeypatch):
 def test_ray_and_shards_do_not_mix(hed, tmp_path):
     with pytest.raises(ActmaxError, match="one of them"):
         jobs.render_job("block1_conv1", "0-1", out=tmp_path, model=hed, ray=True, shard="0/2", **FAST)
+
+
+def test_examples_as_a_ray_data_job_equal_the_local_pass(hed, tmp_path):
+    from conftest import DATA
+    photos = [str(p) for p in sorted(DATA.rglob("*.jpg"))]
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    sources = [*photos[:3], str(tmp_path / "broken.jpg"), *photos[3:]]
+    local = jobs.examples_job(hed, sources, "block3_conv1", "0-7", top=3, size=48, batch=3, out=tmp_path / "local")
+    on_ray = jobs.examples_job(hed, sources, "block3_conv1", "0-7", top=3, size=48, batch=3, out=tmp_path / "ray",
+                               ray=True)
+    assert (on_ray.images, on_ray.skipped) == (local.images, local.skipped) == (len(photos) + 1, 1)
+    mine, theirs = (json.loads((tmp_path / name / "examples.json").read_text()) for name in ("local", "ray"))
+    assert theirs["units"] == mine["units"] and theirs["skipped"] == mine["skipped"]
