@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import models
 from ..errors import ActmaxError
-from ..inspect import receptive
+from ..inspect import receptive, weights
 from ..output import imaging
 from ..site import atlas as site
 from .examples_job import RESULT
@@ -31,7 +31,7 @@ def build_atlas(out: Path, spec: models.ModelSpec) -> tuple[Path, int, int]:
     layers = [_layer(out, spec, name, kind, count, made.get("variants", 1), size)
               for name, kind, _, count in table if (render_folder(out, name) / "manifest.json").exists()]
     atlas = {"model": spec.name, "about": spec.description, "settings": _settings(made, out, layers),
-             "input_size": size, "weights": {"layer": models.convolutions(spec.model)[0], "file": "weights.png"}
+             "input_size": size, "weights": {"layer": weights.conv_layers(spec.model)[0], "file": "weights.png"}
              if (out / "weights.png").exists() else None, "layers": layers,
              "network": [{"name": name, "kind": kind, "shape": f"{shape[0]}×{shape[1]}", "filters": count}
                          for name, kind, shape, count in table]}
@@ -50,6 +50,7 @@ def _layer(out: Path, spec: models.ModelSpec, name: str, kind: str, count: int, 
     examples = {unit["index"]: [{**e, "photo": _photo(out, e["image"], found["size"], spec.channels), "size":
                                  found["size"]} for e in unit["examples"]] for unit in found["units"]} if found else None
     rows, cols = receptive.fields(spec, name, size)
+    imaging.prepare_dir(folder / "thumbs")
     return {"name": name, "stem": file_stem(name), "kind": kind, "filters": count,
             "field": f"{rows.size} px" if rows.size == cols.size else f"{rows.size}×{cols.size} px",
             "gallery": "render/gallery.png", "sheet": "examples/examples.png" if found else None,
@@ -60,7 +61,6 @@ def _unit(folder: Path, entry: dict, variants: int, examples: dict | None) -> di
     """One unit: its image and thumbnail, the variants rendered so far, and its examples (None: none sought)."""
     index = entry["index"]
     thumb = f"thumbs/{index:04d}.jpg"
-    imaging.prepare_dir(folder / "thumbs")
     imaging.save_thumbnail(folder / thumb, folder / "render" / entry["file"], THUMB)
     others = [f"variant-{k}/{entry['file']}" for k in range(1, variants) if (folder / f"variant-{k}" /
                                                                             entry["file"]).exists()]

@@ -81,6 +81,8 @@ def run_on_ray(address, spec: models.ModelSpec, layer: str, todo: list[int], out
     ray = connect(address)
     pool, queue, done, tries = _pool(ray, spec), chunks(todo, batch), {}, {}
     running: dict = {}
+    if progress:
+        progress(0, len(todo), 0, settings.octaves, 0.0)  # the bar starts now, so its rate and ETA are true
     while queue or running:
         while pool.idle and queue:
             actor, chunk = pool.idle.pop(), queue.pop(0)
