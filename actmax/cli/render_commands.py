@@ -82,8 +82,9 @@ def render(
                                             "skipping them).")] = False,
     shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "
                                                  "== i); 'actmax gallery' merges the shards.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<layer>/ (or "
-                                                "<layer>-2/, … when that holds a run with other settings).")] = None,
+    out: Annotated[Optional[str], typer.Option(help="Output folder, or an fsspec URL (gs://…, s3://…) with "
+                                               "actmax[ray]. Default: outputs/<model>/<layer>/ (or <layer>-2/, … "
+                                               "when that holds a run with other settings).")] = None,
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -115,8 +116,8 @@ def render(
 
 @app.command(no_args_is_help=True)
 def gallery(
-    folder: Annotated[Path, typer.Argument(help="A folder 'actmax render' wrote (a layer's, or the model's with "
-                                           "one subfolder per layer).")],
+    folder: Annotated[str, typer.Argument(help="A folder (or fsspec URL) 'actmax render' wrote: a layer's, or "
+                                          "the model's with one subfolder per layer.")],
     top: TopOpt = None, sort: SortOpt = Sort.index, cols: ColsOpt = None, labels: LabelsOpt = True,
     stretch: StretchOpt = False,
 ) -> None:

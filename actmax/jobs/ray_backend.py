@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from .. import models
 from ..errors import ActmaxError
+from ..output import storage
 from .manifest import entries_of, write_manifest
 
 RETRIES = 3  # fresh actors a chunk may try after the first dies
@@ -61,11 +62,13 @@ class Renderer:
         from ..optvis.render import render_batches
         from .render_job import save_images
         entries, seconds = {}, 0.0
-        for part in render_batches(layer, chunk, model=self.spec, preset=settings, seed=seed, batch=batch, **rest):
-            save_images(Path(out), part)
-            entries.update(entries_of(part))
-            seconds += part.seconds
-        write_manifest(Path(out) / part_name(chunk), head, entries, seconds=round(seconds, 3))
+        with storage.staged(out, fetch=False) as (folder, _, _):  # a URL: uploaded, file by file, at the end
+            for part in render_batches(layer, chunk, model=self.spec, preset=settings, seed=seed, batch=batch,
+                                       **rest):
+                save_images(folder, part)
+                entries.update(entries_of(part))
+                seconds += part.seconds
+            write_manifest(folder / part_name(chunk), head, entries, seconds=round(seconds, 3))
         return entries
 
 

@@ -13,7 +13,7 @@ from .. import models
 from ..errors import ActmaxError
 from ..optvis import budget, engine, render as renders
 from ..optvis.presets import Settings
-from ..output import imaging
+from ..output import imaging, storage
 from .folders import free_folder, undo_on_error
 from .manifest import MANIFEST, completed, entries_of, filter_file, header, header_of, manifest_name, write_manifest
 from . import ray_backend
@@ -30,8 +30,9 @@ def save_images(out_dir: Path, rendering) -> None:
 
 
 def run_job(batches: Callable, head: dict, out_dir: Path, todo: list[int], *, done: dict[int, dict],
-            shard: tuple[int, int] | None = None) -> dict[int, dict]:
-    """Render `todo` with `batches(filters)`, saving images and the manifest (with this run's seconds) per batch."""
+            shard: tuple[int, int] | None = None, sync: Callable[[], None] = lambda: None) -> dict[int, dict]:
+    """Render `todo` with `batches(filters)`, saving images and the manifest (with this run's seconds) per batch,
+    then calling `sync()` (which uploads them when the folder is a URL)."""
     entries, path, seconds = dict(done), Path(out_dir) / manifest_name(shard), 0.0
     where = shard and f"{shard[0]}/{shard[1]}"
     write_manifest(path, head, entries, shard=where)
@@ -40,6 +41,7 @@ def run_job(batches: Callable, head: dict, out_dir: Path, todo: list[int], *, do
         entries.update(entries_of(part))
         seconds += part.seconds
         write_manifest(path, head, entries, shard=where, seconds=round(seconds, 3))
+        sync()
     return entries
 
 
@@ -75,24 +77,32 @@ def render_job(layer: str, filters=None, *, out: Path, model=None, preset="defau
     layer = models.resolve_layer(spec.model, layer)
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
-    out = Path(free_folder(out, head) if new_folder and not overwrite else out)
-    with undo_on_error(out):
-        imaging.prepare_dir(out)
-        for stale in out.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
+    if new_folder and not overwrite and not storage.is_url(out):
+        out = free_folder(out, head)
+    with storage.staged(out) as (local, sync, remote), undo_on_error(local):
+        imaging.prepare_dir(local)
+        for stale in local.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
             stale.unlink()
-        done = {} if overwrite else {i: e for i, e in completed(out, head).items() if i in chosen}
+        done = {} if overwrite else {i: e for i, e in completed(local, head).items() if i in chosen}
         todo = [f for f in chosen if f not in done]
         rest = {k: v for k, v in options.items() if k not in overrides}
-        if ray:
-            entries = {**done, **_on_ray(ray, spec, layer, todo, out, head, settings, seed, rest)}
+        if ray:  # actors write into the folder (a URL: they upload), then the driver sees their files
+            entries = {**done, **_on_ray(ray, spec, layer, todo, str(out if remote else local), head, settings,
+                                         seed, rest)}
+            if remote:
+                remote.pull()
         else:
             entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed,
-                                                                **rest), head, out, todo, done=done, shard=shard_of)
-        path = out / manifest_name(shard_of) if shard_of else build_gallery(out, top=top, sort=sort, cols=cols,
-                                                                              labels=labels, stretch=stretch)
-        for part in out.glob(ray_backend.PARTS) if ray else []:  # merged into manifest.json now
-            part.unlink()
-    return JobResult(path, len(todo), len(done), sum(not e["alive"] for e in entries.values()))
+                                                                **rest), head, local, todo, done=done,
+                              shard=shard_of, sync=sync)
+        name = manifest_name(shard_of) if shard_of else build_gallery(local, top=top, sort=sort, cols=cols,
+                                                                      labels=labels, stretch=stretch).name
+        parts = [part.name for part in local.glob(ray_backend.PARTS)] if ray else []  # merged into manifest.json
+        if remote:
+            remote.remove(parts)
+        for part in parts:
+            (local / part).unlink(missing_ok=True)
+    return JobResult(storage.join(out, name), len(todo), len(done), sum(not e["alive"] for e in entries.values()))
 
 
 def _on_ray(address, spec, layer: str, todo: list[int], out: Path, head: dict, settings, seed: int,

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ActmaxError, OutputError
-from ..output import gallery, imaging
+from ..output import gallery, imaging, storage
 from ..site import pages
 from .manifest import MANIFEST, merged, write_manifest
 
@@ -59,15 +59,20 @@ def label(entry: dict) -> str:
     return f"#{entry['index']} {entry['activation']:.3g}" if entry["alive"] else f"#{entry['index']} dead"
 
 
-def build_site(root: Path, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,
-               margin: int = 4, labels: bool = True, stretch: bool = False) -> Path:
-    """Rebuild every layer folder under `root` (or `root` itself) and write one `index.html` for all."""
-    root = Path(root)
+def build_site(root: Path | str, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,
+               margin: int = 4, labels: bool = True, stretch: bool = False) -> Path | str:
+    """Rebuild every layer folder under `root` (or `root` itself; a folder or an fsspec URL) and write one
+    `index.html` for all."""
+    with storage.staged(root) as (local, _, _):
+        _build_site(local, root, top=top, sort=sort, cols=cols, margin=margin, labels=labels, stretch=stretch)
+    return storage.join(root, INDEX)
+
+
+def _build_site(root: Path, named, **options) -> None:
+    """`build_site`'s work in a local folder; `named` is how the user gave it (a path or a URL)."""
     folders = [root] if any(root.glob("manifest*.json")) else sorted(
         {p.parent for p in root.glob("*/manifest*.json")})
     if not folders:
-        raise OutputError(f"no rendered layers in '{root}'; give a folder that 'actmax render' wrote")
-    shown = [(folder, *_restitch(folder, top=top, sort=sort, cols=cols, margin=margin, labels=labels,
-                                 stretch=stretch)) for folder in folders]
+        raise OutputError(f"no rendered layers in '{named}'; give a folder that 'actmax render' wrote")
+    shown = [(folder, *_restitch(folder, **options)) for folder in folders]
     imaging.atomic_write(root / INDEX, pages.gallery_page(root, shown).encode())
-    return root / INDEX

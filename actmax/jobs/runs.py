@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 from .. import models
 from ..errors import ActmaxError
 from ..optvis import budget, dream, presets, render
-from ..output import imaging
+from ..output import imaging, storage
 from ..output.progress import bar
 from .figures import save_dream
 from .folders import free_folder
@@ -38,7 +38,7 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
     """
     budget.check_fits(spec, layers, options.get("size") or presets.get_preset(preset).size)
     for layer in layers:
-        target = (out or OUTPUTS / spec.name) / file_stem(layer) if len(layers) > 1 or not out else out
+        target = storage.join(out or OUTPUTS / spec.name, file_stem(layer)) if len(layers) > 1 or not out else out
         imaging.check_writable(target)
         with bar(quiet) as report:
             yield layer, render_job(layer, filters, out=target, model=spec, preset=preset, new_folder=out is None,
@@ -48,7 +48,9 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
 def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | None = None, quiet: bool = False,
                   cols: int | None = None, labels: bool = True, **options) -> Path:
     """Render one objective's variants and save them as a gallery folder; returns the gallery file."""
-    target = out or OUTPUTS / spec.name / "objective" / slug(objective)
+    if storage.is_url(out):
+        raise ActmaxError(f"--out '{out}': URLs are for filter galleries (a LAYER); an --objective writes to a folder")
+    target = Path(out) if out else OUTPUTS / spec.name / "objective" / slug(objective)
     imaging.check_writable(target)
     with bar(quiet) as report:
         result = render.render_objective(objective, model=spec, progress=report, **options)

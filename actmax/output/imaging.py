@@ -190,6 +190,8 @@ def check_writable(path: Path) -> None:
     Raises:
         OutputError: the nearest existing ancestor is not a writable folder.
     """
+    if "://" in str(path):  # an fsspec URL: the store says whether it is writable when the job uploads
+        return
     path = Path(path).absolute()
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):

@@ -117,3 +117,11 @@ def test_examples_as_a_ray_data_job_equal_the_local_pass(hed, tmp_path):
     assert (on_ray.images, on_ray.skipped) == (local.images, local.skipped) == (len(photos) + 1, 1)
     mine, theirs = (json.loads((tmp_path / name / "examples.json").read_text()) for name in ("local", "ray"))
     assert theirs["units"] == mine["units"] and theirs["skipped"] == mine["skipped"]
+
+
+def test_actors_upload_their_chunks_to_a_url(hed, single, tmp_path):
+    url = f"file://{tmp_path}/bucket/block2_conv1"  # actors are other processes: a store they all reach
+    done = jobs.render_job("block2_conv1", "0-6", out=url, model=hed, ray=True, **FAST)
+    assert done.path == f"{url}/gallery.png" and done.rendered == 7
+    assert same_images(single / "block2_conv1", tmp_path / "bucket" / "block2_conv1", range(7))
+    assert not list((tmp_path / "bucket" / "block2_conv1").glob(ray_backend.PARTS))
