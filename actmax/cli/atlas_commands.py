@@ -35,7 +35,7 @@ def atlas(
                                                  "automatic).")] = None,
     precision: Annotated[Optional[Precision], typer.Option(help="Network precision (see 'actmax render "
                                                            "--help').")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Site folder. Default: outputs/<model>/atlas/ (a rerun "
+    out: Annotated[Optional[str], typer.Option(help="Site folder. Default: outputs/<model>/atlas/ (a rerun "
                                                 "resumes and adds layers).")] = None,
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,

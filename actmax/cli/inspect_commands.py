@@ -152,7 +152,7 @@ def examples(
     size: Annotated[int, typer.Option(min=16, help="Images are centre-cropped to this square size (px).")] = 224,
     batch: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 32,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None,
-    out: Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
+    out: Annotated[Optional[str], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
                                                 "(a rerun with more images adds to it).")] = None,
     ray: RayOpt = False, ray_address: RayAddressOpt = None, quiet: QuietOpt = False,
 ) -> None:

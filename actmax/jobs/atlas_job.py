@@ -15,7 +15,7 @@ from ..errors import OutputError
 from ..inspect import weights
 from ..optvis import budget, presets
 from ..optvis.render import filter_list
-from ..output import imaging, progress
+from ..output import imaging, progress, storage
 from .atlas_site import ATLAS, build_atlas, render_folder
 from .examples_job import examples_job, photos
 from .manifest import read_manifest
@@ -54,6 +54,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
     filters = "all" if filters is None else filters
     for layer in chosen:  # every layer's filters checked before the first is rendered
         filter_list(spec, layer, filters)
+    storage.refuse_url(out, "an atlas")
     out = Path(out or OUTPUTS / spec.name / "atlas")
     made = {"model": spec.name, "preset": preset, "seed": seed}
     _check_same(out, made)

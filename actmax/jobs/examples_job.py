@@ -15,7 +15,7 @@ from .. import models
 from ..errors import ActmaxError, OutputError
 from ..inspect import examples
 from ..optvis.render import filter_list
-from ..output import gallery, imaging
+from ..output import gallery, imaging, storage
 from . import ray_examples
 from .manifest import file_stem, read_manifest
 from .runs import OUTPUTS
@@ -48,6 +48,7 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     paths = photos(sources)
     size = spec.fixed_size[0] if spec.fixed_size and len(set(spec.fixed_size)) == 1 else size or 224
     head = {"model": spec.name, "layer": layer, "filters": filter_list(spec, layer, filters), "top": top, "size": size}
+    storage.refuse_url(out, "dataset examples")
     out = Path(out or OUTPUTS / spec.name / "examples" / file_stem(layer))
     imaging.check_writable(out)
     previous = load(out, head)

@@ -38,10 +38,9 @@ def connect(address: str | bool | None):
     return ray
 
 
-def chunks(todo: Sequence[int], batch: int, batches_per_chunk: int = 1) -> list[list[int]]:
-    """`todo` in order, cut into chunks of whole batches (the same groups a single process renders)."""
-    size = batch * batches_per_chunk
-    return [list(todo[i:i + size]) for i in range(0, len(todo), size)]
+def chunks(todo: Sequence[int], batch: int) -> list[list[int]]:
+    """`todo` in order, cut into chunks of one batch each (the same groups a single process renders)."""
+    return [list(todo[i:i + batch]) for i in range(0, len(todo), batch)]
 
 
 def part_name(chunk: Sequence[int]) -> str:
@@ -54,7 +53,7 @@ class Renderer:
 
     def __init__(self, model: list):
         import ray
-        self.spec: models.ModelSpec = ray.get(model[0])  # a ref in a list is fetched here, not by Ray's restart
+        self.spec: models.ModelSpec = ray.get(model[0])  # a ref inside a list arrives unresolved: fetched here
 
     def render(self, layer: str, chunk: list[int], out: str, head: dict, settings, seed: int, batch: int,
                rest: dict) -> dict[int, dict]:

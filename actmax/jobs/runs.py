@@ -48,8 +48,7 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
 def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | None = None, quiet: bool = False,
                   cols: int | None = None, labels: bool = True, **options) -> Path:
     """Render one objective's variants and save them as a gallery folder; returns the gallery file."""
-    if storage.is_url(out):
-        raise ActmaxError(f"--out '{out}': URLs are for filter galleries (a LAYER); an --objective writes to a folder")
+    storage.refuse_url(out, "an --objective")
     target = Path(out) if out else OUTPUTS / spec.name / "objective" / slug(objective)
     imaging.check_writable(target)
     with bar(quiet) as report:

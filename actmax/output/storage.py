@@ -18,6 +18,17 @@ def is_url(path) -> bool:
     return "://" in str(path)
 
 
+def refuse_url(out, what: str) -> None:
+    """Stop, in one line, a command that writes only to local folders when `out` is a URL.
+
+    Raises:
+        OutputError: `out` is a URL.
+    """
+    if is_url(out):
+        raise OutputError(f"--out '{out}': {what} is written to a local folder; URLs are for filter galleries "
+                          "(actmax render LAYER, actmax gallery)")
+
+
 def join(folder, name: str):
     """`folder/name`: a URL string for a URL (Path would fold its `//`), else a Path."""
     return f"{str(folder).rstrip('/')}/{name}" if is_url(folder) else Path(folder) / name

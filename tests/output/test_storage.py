@@ -8,6 +8,8 @@ from actmax.cli import app
 from actmax.errors import ActmaxError, OutputError
 from actmax.output import storage
 
+from conftest import ROCKET
+
 fsspec = pytest.importorskip("fsspec", reason="fsspec is not installed (pip install -e '.[test]')")
 FAST = dict(size=32, octaves=1, steps=2, batch=2)
 
@@ -59,7 +61,10 @@ def test_gallery_command_restitches_a_url(hed, store):
 
 
 def test_urls_are_refused_where_they_are_not_supported(hed, store):
-    with pytest.raises(ActmaxError, match="URLs are for filter galleries"):
-        jobs.objective_job(hed, "block1_conv1:0", out=store, quiet=True, **FAST)
+    for call in (lambda: jobs.objective_job(hed, "block1_conv1:0", out=store, quiet=True, **FAST),
+                 lambda: jobs.atlas_job(hed, ["block1_conv1"], out=store, quiet=True),
+                 lambda: jobs.examples_job(hed, [ROCKET], "block1_conv1", out=store)):
+        with pytest.raises(ActmaxError, match="written to a local folder; URLs are for filter galleries"):
+            call()
     with pytest.raises(OutputError, match="no rendered layers in 'memory://"):
         jobs.build_site(f"{store}/empty")
