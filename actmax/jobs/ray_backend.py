@@ -111,18 +111,26 @@ def run_on_ray(address, spec: models.ModelSpec, layer: str, todo: list[int], out
     return done
 
 
+def workers(ray, spare_cpu: bool = False) -> tuple[int, int, int]:
+    """(actors, GPUs each, CPUs each) for this cluster: one actor per GPU, else one per 4 CPUs (TensorFlow uses
+    them all). `spare_cpu` leaves one of each actor's CPUs to Ray Data's own read tasks."""
+    resources = ray.cluster_resources()
+    gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
+    if gpus:
+        return gpus, 1, 0
+    each = max(1, min(cpus, 4))
+    return max(1, cpus // each), 0, max(1, each - spare_cpu)
+
+
 class _Pool:
     """This model's actors in this Ray session: one per GPU, else one per 4 CPUs (TensorFlow uses them all)."""
 
     def __init__(self, ray, spec: models.ModelSpec):
-        self.ray, resources = ray, ray.cluster_resources()
-        gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
-        threads = max(1, min(cpus, 4))
-        env = {"TF_CPP_MIN_LOG_LEVEL": "3", **({} if gpus else {"TF_NUM_INTRAOP_THREADS": str(threads)})}
-        self.actor = ray.remote(Renderer).options(num_gpus=1 if gpus else 0, num_cpus=0 if gpus else threads,
-                                                  runtime_env={"env_vars": env})
+        self.ray, (count, gpus, cpus) = ray, workers(ray)
+        env = {"TF_CPP_MIN_LOG_LEVEL": "3", **({} if gpus else {"TF_NUM_INTRAOP_THREADS": str(cpus)})}
+        self.actor = ray.remote(Renderer).options(num_gpus=gpus, num_cpus=cpus, runtime_env={"env_vars": env})
         self.model = ray.put(spec)  # one copy per node; actors fetch it when they start
-        self.idle = [self.actor.remote([self.model]) for _ in range(gpus or max(1, cpus // threads))]
+        self.idle = [self.actor.remote([self.model]) for _ in range(count)]
 
     def replace(self, dead) -> None:
         """A fresh actor in place of one that died (its process or node gone); the old one is never reused."""

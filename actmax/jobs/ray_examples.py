@@ -13,7 +13,7 @@ from .. import models
 from ..errors import ImageError
 from ..inspect import examples
 from ..output import imaging
-from .ray_backend import connect, release
+from .ray_backend import connect, release, workers
 
 
 class TopK:
@@ -54,12 +54,11 @@ def collect_on_ray(address, spec: models.ModelSpec, layer: str, paths: Sequence[
     if new:
         _quiet(ray)
         release()  # render actors kept for later jobs would hold the CPUs/GPUs this pass needs
-        gpus, cpus = int(ray.cluster_resources().get("GPU", 0)), int(ray.cluster_resources().get("CPU", 1))
+        count, gpus, cpus = workers(ray, spare_cpu=True)
         items = ray.data.from_items([{"path": p, "index": len(known) + i} for i, p in enumerate(new)])
         parts = items.map_batches(TopK, fn_constructor_args=([ray.put(spec)], layer, list(filters), top, size),
-                                  batch_size=batch, batch_format="numpy",
-                                  compute=ray.data.ActorPoolStrategy(size=gpus or max(1, cpus // 4)),
-                                  num_gpus=1 if gpus else 0, num_cpus=0 if gpus else max(1, min(cpus, 4) - 1))
+                                  batch_size=batch, batch_format="numpy", num_gpus=gpus, num_cpus=cpus,
+                                  compute=ray.data.ActorPoolStrategy(size=count))
         done = 0
         for row in sorted(parts.iter_rows(), key=lambda row: row["first"]):  # image order: ties as in one process
             state = examples.merge(state, (row["scores"], row["images"], row["peaks"]))

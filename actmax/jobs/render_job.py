@@ -110,7 +110,7 @@ def _on_ray(address, spec, layer: str, todo: list[int], out: Path, head: dict, s
     """Render `todo` on a Ray actor pool in chunks of the batches a single process would use."""
     if not todo:
         return {}
-    batch = min(rest.pop("batch", None) or budget.auto_batch(spec, layer, settings.size, len(todo)), len(todo))
+    batch = budget.batch_size(spec, layer, settings.size, len(todo), rest.pop("batch", None))
     return ray_backend.run_on_ray(address, spec, layer, todo, out, head, settings=settings, seed=seed, batch=batch,
                                   **rest)
 

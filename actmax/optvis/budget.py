@@ -25,6 +25,14 @@ def auto_batch(spec: models.ModelSpec, layer: str, size: int, count: int) -> int
     return int(max(1, min(count, MAX_BATCH, budget // max(image_bytes(spec, layer, size), 1))))
 
 
+def batch_size(spec: models.ModelSpec, layer: str, size: int, count: int, asked: int | None = None) -> int:
+    """The batch a render of `count` filters uses: `asked` (or `auto_batch`), never more than `count`.
+
+    A Ray job cuts its chunks with it, so its groups are the ones a single process renders.
+    """
+    return min(asked or auto_batch(spec, layer, size, count), max(count, 1))
+
+
 def image_bytes(spec: models.ModelSpec, layer: str, size: int) -> int:
     """Memory one image's ascent needs: float32 forward values, their gradients and workspace up to `layer`."""
     return 3 * 4 * activation_count(spec, layer, size)

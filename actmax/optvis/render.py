@@ -15,7 +15,7 @@ from ..errors import ActmaxError, FilterError
 from ..models import memory
 from ..models.selection import parse_filters
 from . import ascent, objectives
-from .budget import auto_batch, check_fits, smaller
+from .budget import batch_size, check_fits, smaller
 from .engine import check_objective, compile_engine, filter_engine, initial, reporter, resolve
 from .metrics import measure
 from .presets import Settings
@@ -75,7 +75,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
     layer = models.resolve_layer(spec.model, layer)
     chosen = filter_list(spec, layer, filters)
     check_fits(spec, [layer], settings.size)
-    batch = min(batch or auto_batch(spec, layer, settings.size, len(chosen)), max(len(chosen), 1))
+    batch = batch_size(spec, layer, settings.size, len(chosen), batch)
     snapshot_every = max(1, settings.steps // 6) if animate else 0
     targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
     first, rescues = 0, {}
