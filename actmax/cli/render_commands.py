@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import ActmaxError
 from .app import app, user_errors
 from .options import (ColsOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset, PreprocessOpt, QuietOpt,
                       RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, ray_target, value)
@@ -92,6 +91,7 @@ def render(
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
     import actmax
     from .. import jobs
+    from ..output.progress import say
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
                     pre_activation=None if post_relu is None else not post_relu, patience=patience,
@@ -99,11 +99,9 @@ def render(
     with user_errors():
         spec = actmax.load_model(model, preprocess=value(preprocess))
         if objective:
-            if ray_target(ray, ray_address):
-                raise ActmaxError("--ray renders filter galleries (a LAYER, --layer, --all-layers); an --objective's "
-                                  "variants render in this process: leave --ray out")
-            path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels,
-                                      variants=variants, diversity=diversity, **settings)
+            path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels, batch=batch,
+                                      variants=variants, diversity=diversity, ray=ray_target(ray, ray_address),
+                                      **settings)
             typer.echo(f"{objective}: {path}")
             return
         chosen = jobs.chosen_layers(spec, ([layer] if layer else []) + (layers or []), all_layers=all_layers)
@@ -111,7 +109,7 @@ def render(
                 spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
                 sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate,
                 ray=ray_target(ray, ray_address), **settings):
-            typer.echo(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
+            say(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
 
 
 @app.command(no_args_is_help=True)

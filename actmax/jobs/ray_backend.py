@@ -1,6 +1,7 @@
-"""Render jobs on Ray: the driver cuts a layer's missing filters into chunks of whole batches, and a pool of actors
-(one per GPU, or a few on a CPU-only cluster), each holding the model and its compiled engines, renders chunk
-after chunk and writes each chunk's PNGs and manifest part into the job's folder as it finishes.
+"""Render jobs on Ray: the driver cuts the work (every layer's missing filters, or an objective's variants) into
+chunks of whole batches, and a pool of actors (one per GPU, or a few on a CPU-only cluster), each holding the model
+and its compiled engines, renders chunk after chunk; a filter chunk's PNGs and manifest part are written into the
+job's folder as it finishes.
 
 Ray is imported only here and only when a job asks for it (`pip install "actmax[ray]"`). An actor that dies is
 replaced and its chunk run again; a filter's image depends only on (seed, filter), so it is
@@ -9,11 +10,12 @@ the same whichever actor renders it, and a rerun after the driver dies resumes f
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 from .. import models
 from ..errors import ActmaxError
+from ..optvis import render
+from ..optvis.result import Rendering, combine
 from ..output import storage
 from .manifest import entries_of, write_manifest
 
@@ -70,45 +72,70 @@ class Renderer:
             write_manifest(folder / part_name(chunk), head, entries, seconds=round(seconds, 3))
         return entries
 
+    def objective(self, objective, variants: list[int], settings, seed: int, batch: int, diversity: float):
+        """Render some of an objective's variants; returns their Rendering (the driver saves the whole set)."""
+        return render.render_objective(objective, model=self.spec, preset=settings, seed=seed, variants=variants,
+                                       batch=batch, diversity=diversity)
 
-def run_on_ray(address, spec: models.ModelSpec, layer: str, todo: list[int], out: Path, head: dict, *, settings,
-               seed: int, batch: int, progress: Callable | None = None, **rest) -> dict[int, dict]:
-    """Render `todo` on the pool, a chunk per idle actor; returns the new entries (the caller merges the parts).
 
-    A chunk whose actor dies goes back to the queue and a fresh actor takes the dead one's place.
+class Task(NamedTuple):
+    """One piece of work for an actor: the `Renderer` method, its arguments, and what it is (for errors)."""
+
+    what: str
+    method: str
+    args: tuple
+
+
+def run_on_ray(address, spec: models.ModelSpec, tasks: Sequence[Task]) -> Iterator[tuple[int, object]]:
+    """Run `tasks` on the model's actor pool, each idle actor taking the next; yields (task number, result) as
+    each finishes. A task whose actor dies goes back to the front of the queue and a fresh actor replaces the dead one.
 
     Raises:
-        ActmaxError: a chunk failed on RETRIES + 1 actors in turn.
+        ActmaxError: a task failed on RETRIES + 1 actors in turn.
     """
     ray = connect(address)
-    pool, queue, done, tries = _pool(ray, spec), chunks(todo, batch), {}, {}
-    running: dict = {}
-    if progress:
-        progress(0, len(todo), 0, settings.octaves, 0.0)  # the bar starts now, so its rate and ETA are true
+    pool, queue, tries, running = _pool(ray, spec), list(range(len(tasks))), {}, {}
     while queue or running:
         while pool.idle and queue:
-            actor, chunk = pool.idle.pop(), queue.pop(0)
-            running[actor.render.remote(layer, chunk, str(out), head, settings, seed, batch, rest)] = actor, chunk
+            actor, number = pool.idle.pop(), queue.pop(0)
+            running[getattr(actor, tasks[number].method).remote(*tasks[number].args)] = actor, number
         (ready,), _ = ray.wait(list(running), num_returns=1)
-        actor, chunk = running.pop(ready)
+        actor, number = running.pop(ready)
         try:
-            entries = ray.get(ready)
+            result = ray.get(ready)
         except ray.exceptions.RayActorError as exc:
-            tries[chunk[0]] = tries.get(chunk[0], 0) + 1
-            if tries[chunk[0]] > RETRIES:
-                raise ActmaxError(f"filters {chunk[0]}-{chunk[-1]} of {layer} failed on {tries[chunk[0]]} Ray "
-                                  f"actors; the last said: {exc}") from None
+            tries[number] = tries.get(number, 0) + 1
+            if tries[number] > RETRIES:
+                raise ActmaxError(f"{tasks[number].what} failed on {tries[number]} Ray actors; the last said: "
+                                  f"{exc}") from None
             pool.replace(actor)
-            queue.insert(0, chunk)
+            queue.insert(0, number)
             continue
         except ray.exceptions.RayTaskError as exc:
             raise exc.as_instanceof_cause() from None  # an actmax error in the actor reads as it would here
         pool.idle.append(actor)
-        done.update(entries)
+        yield number, result
+
+
+def objective_on_ray(address, objective, *, model: models.ModelSpec, preset="default", seed: int = 0,
+                     variants: int = 1, diversity: float = 0.0, batch: int | None = None,
+                     progress: Callable | None = None, **overrides) -> Rendering:
+    """`render.render_objective` on the actor pool: the variants cut into the batches one process would render
+    (one batch when a diversity term couples them), a chunk per actor; the same images as one process."""
+    connect(address)
+    spec, settings, goal, batch = render.objective_plan(objective, model=model, preset=preset, diversity=diversity,
+                                                        count=variants, batch=batch, overrides=overrides)
+    tasks = [Task(f"variants {chunk[0]}-{chunk[-1]} of {goal.name}", "objective",
+                  (objective, chunk, settings, seed, batch, diversity)) for chunk in chunks(range(variants), batch)]
+    parts: dict[int, Rendering] = {}
+    if progress:
+        progress(0, variants, 0, settings.octaves, 0.0)  # the bar starts with the job, so its rate is true
+    for number, part in run_on_ray(address, spec, tasks):
+        parts[number] = part
         if progress:
-            progress(len(done), len(todo), settings.octaves, settings.octaves,
-                     sum(e["objective"] for e in entries.values()) / max(len(entries), 1))
-    return done
+            progress(sum(len(p.filters) for p in parts.values()), variants, settings.octaves, settings.octaves,
+                     float(part.objective_values.mean()))
+    return combine([parts[number] for number in sorted(parts)])
 
 
 def workers(ray, spare_cpu: bool = False) -> tuple[int, int, int]:

@@ -6,8 +6,10 @@ Every file is written to a temporary name and renamed, so a killed job leaves on
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 from .. import models
 from ..errors import ActmaxError
@@ -54,24 +56,61 @@ class JobResult(NamedTuple):
     dead: int
 
 
-def render_job(layer: str, filters=None, *, out: Path, model=None, preset="default", seed: int = 0,
-               overwrite: bool = False, shard: str | None = None, top: int | None = None, sort: str = "index",
-               cols: int | None = None, labels: bool = True, stretch: bool = False, new_folder: bool = False,
-               ray: str | bool | None = None, **options) -> JobResult:
-    """Render a layer's filters into `out` as a resumable job.
+GALLERY_OPTIONS = ("top", "sort", "cols", "labels", "stretch")  # build_gallery's options, as jobs take them
 
-    Filters already in the folder's manifest with a decodable PNG are skipped unless `overwrite`; with
-    `shard` (`i/N`) only filters with index % N == i are rendered, into a manifest part of their own, and
-    `actmax gallery` merges the parts. With `new_folder`, a folder holding a run with other settings is left
-    alone and `out-2`, `out-3`, … is used instead. With `ray` (True, or a cluster address such as `auto`) the
-    filters are rendered by a pool of Ray actors (`ray_backend`), into the same files. Other options are
-    settings overrides and those of `render_batches`.
-    """
+
+@dataclass
+class Job:
+    """One layer's job, open: its folder (a local staging copy when `out` is a URL), what is done and what is left."""
+
+    spec: models.ModelSpec
+    layer: str
+    settings: Settings
+    seed: int
+    head: dict
+    out: Path | str
+    local: Path
+    remote: storage.Remote | None
+    sync: Callable[[], None]
+    shard: tuple[int, int] | None
+    done: dict[int, dict]
+    todo: list[int]
+    rest: dict
+
+    def run_here(self) -> dict[int, dict]:
+        """Render what is left in this process, saving (and uploading) after each batch; returns all entries."""
+        return run_job(lambda fs: renders.render_batches(self.layer, fs, model=self.spec, preset=self.settings,
+                                                         seed=self.seed, **self.rest),
+                       self.head, self.local, self.todo, done=self.done, shard=self.shard, sync=self.sync)
+
+    def ray_tasks(self) -> list[ray_backend.Task]:
+        """What is left as Ray tasks, one per batch a single process would render (actors write the files)."""
+        rest = {k: v for k, v in self.rest.items() if k not in ("batch", "progress")}
+        batch = budget.batch_size(self.spec, self.layer, self.settings.size, len(self.todo), self.rest.get("batch"))
+        where = str(self.out if self.remote else self.local)
+        return [ray_backend.Task(f"filters {chunk[0]}-{chunk[-1]} of {self.layer}", "render",
+                                 (self.layer, chunk, where, self.head, self.settings, self.seed, batch, rest))
+                for chunk in ray_backend.chunks(self.todo, batch)]
+
+    def finish(self, entries: dict[int, dict], **gallery) -> JobResult:
+        """Merge the manifest parts, restitch the gallery (not for a shard), upload; returns the job's result."""
+        name = manifest_name(self.shard) if self.shard else build_gallery(self.local, **gallery).name
+        parts = [part.name for part in self.local.glob(ray_backend.PARTS)]  # merged into manifest.json
+        if self.remote:
+            self.remote.remove(parts)
+        for part in parts:
+            (self.local / part).unlink(missing_ok=True)
+        return JobResult(storage.join(self.out, name), len(self.todo), len(self.done),
+                         sum(not e["alive"] for e in entries.values()))
+
+
+@contextlib.contextmanager
+def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="default", seed: int = 0,
+             overwrite: bool = False, shard: str | None = None, new_folder: bool = False,
+             **options) -> Iterator[Job]:
+    """Open a layer's job in `out`: settings resolved, the folder staged and cleaned, done and missing filters
+    listed. On an ActmaxError inside, the folder is left as it was (`undo_on_error`)."""
     shard_of = parse_shard(shard)
-    if ray and shard_of:
-        raise ActmaxError("--ray and --shard are two ways to split one job; use one of them")
-    if ray:
-        ray_backend.connect(ray)  # before any work: Ray missing, or no cluster at that address, is one line
     overrides = {k: v for k, v in options.items() if k in Settings.__dataclass_fields__}
     spec, settings = engine.resolve(model or models.DEFAULT_MODEL, preset, overrides)
     layer = models.resolve_layer(spec.model, layer)
@@ -84,35 +123,83 @@ def render_job(layer: str, filters=None, *, out: Path, model=None, preset="defau
         for stale in local.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
             stale.unlink()
         done = {} if overwrite else {i: e for i, e in completed(local, head).items() if i in chosen}
-        todo = [f for f in chosen if f not in done]
-        rest = {k: v for k, v in options.items() if k not in overrides}
-        if ray:  # actors write into the folder (a URL: they upload), then the driver sees their files
-            entries = {**done, **_on_ray(ray, spec, layer, todo, str(out if remote else local), head, settings,
-                                         seed, rest)}
-            if remote:
-                remote.pull()
-        else:
-            entries = run_job(lambda fs: renders.render_batches(layer, fs, model=spec, preset=settings, seed=seed,
-                                                                **rest), head, local, todo, done=done,
-                              shard=shard_of, sync=sync)
-        name = manifest_name(shard_of) if shard_of else build_gallery(local, top=top, sort=sort, cols=cols,
-                                                                      labels=labels, stretch=stretch).name
-        parts = [part.name for part in local.glob(ray_backend.PARTS)] if ray else []  # merged into manifest.json
-        if remote:
-            remote.remove(parts)
-        for part in parts:
-            (local / part).unlink(missing_ok=True)
-    return JobResult(storage.join(out, name), len(todo), len(done), sum(not e["alive"] for e in entries.values()))
+        yield Job(spec, layer, settings, seed, head, out, local, remote, sync, shard_of, done,
+                  [f for f in chosen if f not in done], {k: v for k, v in options.items() if k not in overrides})
 
 
-def _on_ray(address, spec, layer: str, todo: list[int], out: Path, head: dict, settings, seed: int,
-            rest: dict) -> dict[int, dict]:
-    """Render `todo` on a Ray actor pool in chunks of the batches a single process would use."""
-    if not todo:
-        return {}
-    batch = budget.batch_size(spec, layer, settings.size, len(todo), rest.pop("batch", None))
-    return ray_backend.run_on_ray(address, spec, layer, todo, out, head, settings=settings, seed=seed, batch=batch,
-                                  **rest)
+def render_job(layer: str, filters=None, *, out: Path | str, ray: str | bool | None = None, **options) -> JobResult:
+    """Render a layer's filters into `out` as a resumable job.
+
+    Filters already in the folder's manifest with a decodable PNG are skipped unless `overwrite`; with
+    `shard` (`i/N`) only filters with index % N == i are rendered, into a manifest part of their own, and
+    `actmax gallery` merges the parts. With `new_folder`, a folder holding a run with other settings is left
+    alone and `out-2`, `out-3`, … is used instead. With `ray` (True, or a cluster address such as `auto`) the
+    filters are rendered by a pool of Ray actors (`ray_backend`), into the same files. Other options: the
+    gallery's (top, sort, cols, labels, stretch), `open_job`'s, settings overrides and `render_batches`'s.
+    """
+    if ray:
+        (_, result), = render_on_ray(ray, [(layer, out)], filters, **options)
+        return result
+    gallery = _gallery(options)
+    with open_job(layer, filters, out=out, **options) as job:
+        return job.finish(job.run_here(), **gallery)
+
+
+def render_on_ray(address, folders: Sequence[tuple[str, Path | str]], filters=None, *,
+                  progress: Callable | None = None, **options) -> Iterator[tuple[str, JobResult]]:
+    """Render several layers' jobs (layer, folder) on one Ray actor pool, with one queue of chunks over all of
+    them; yields (layer, result) as each layer's last chunk lands and its gallery is restitched.
+
+    `progress(done, total, octave, octaves, value, dead)` is called as chunks finish, over all layers' filters.
+    """
+    if options.get("shard"):
+        raise ActmaxError("--ray and --shard are two ways to split one job; use one of them")
+    ray_backend.connect(address)  # before any work: Ray missing, or no cluster at that address, is one line
+    gallery = _gallery(options)
+    with contextlib.ExitStack() as stack:
+        opened = [stack.enter_context(open_job(layer, filters, out=out, **options)) for layer, out in folders]
+        plans = [job.ray_tasks() for job in opened]
+        owners = [at for at, plan in enumerate(plans) for _ in plan]
+        entries, left = [dict(job.done) for job in opened], [len(plan) for plan in plans]
+        report = _ray_report(progress, opened)
+        for at in (at for at, count in enumerate(left) if not count):
+            yield opened[at].layer, _finish_on_ray(opened[at], entries[at], gallery)
+        for number, new in ray_backend.run_on_ray(address, opened[0].spec, [task for plan in plans for task in plan]):
+            at = owners[number]
+            entries[at].update(new)
+            report(new)
+            left[at] -= 1
+            if not left[at]:
+                yield opened[at].layer, _finish_on_ray(opened[at], entries[at], gallery)
+
+
+def _finish_on_ray(job: Job, entries: dict[int, dict], gallery: dict) -> JobResult:
+    """Finish a layer whose chunks the actors wrote: fetched first when they uploaded them to a URL."""
+    if job.remote:
+        job.remote.pull()
+    return job.finish(entries, **gallery)
+
+
+def _gallery(options: dict) -> dict:
+    """Take the gallery's options (top, sort, cols, labels, stretch) out of a job's options."""
+    return {key: options.pop(key) for key in GALLERY_OPTIONS if key in options}
+
+
+def _ray_report(progress: Callable | None, opened: list[Job]) -> Callable[[dict], None]:
+    """`report(new entries)` for a finished chunk: filters done over the whole job's work, the chunk's mean
+    objective, and the dead so far (those reused included). Starts the bar at once, so its rate and ETA are true."""
+    total, octaves = sum(len(job.todo) for job in opened), opened[0].settings.octaves
+    counts = {"done": 0, "dead": sum(not e["alive"] for job in opened for e in job.done.values())}
+    if progress and total:
+        progress(0, total, 0, octaves, 0.0, counts["dead"])
+
+    def report(new: dict) -> None:
+        counts["done"] += len(new)
+        counts["dead"] += sum(not e["alive"] for e in new.values())
+        if progress:
+            progress(counts["done"], total, octaves, octaves,
+                     sum(e["objective"] for e in new.values()) / max(len(new), 1), counts["dead"])
+    return report
 
 
 def save_rendering(rendering, out_dir: Path, *, cols: int | None = None, margin: int = 4, labels: bool = True,

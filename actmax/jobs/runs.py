@@ -14,9 +14,10 @@ from ..optvis import budget, dream, presets, render
 from ..output import imaging, storage
 from ..output.progress import bar
 from .figures import save_dream
+from . import ray_backend
 from .folders import free_folder
 from .manifest import file_stem, header_of, slug
-from .render_job import JobResult, render_job, save_rendering
+from .render_job import JobResult, render_job, render_on_ray, save_rendering
 
 OUTPUTS = Path("outputs")
 
@@ -29,32 +30,44 @@ def chosen_layers(spec: models.ModelSpec, names: Sequence[str] = (), *, all_laye
     return models.resolve_layers(spec.model, chosen)
 
 
-def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *, out: Path | None = None,
-                  preset: str = "default", quiet: bool = False, **options) -> Iterator[tuple[str, JobResult]]:
+def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *, out: Path | str | None = None,
+                  preset: str = "default", quiet: bool = False, ray: str | bool | None = None,
+                  **options) -> Iterator[tuple[str, JobResult]]:
     """Render each layer as a resumable job, yielding (layer, result) as each finishes.
 
     Every layer is checked to fit (size and memory) before the first starts. One layer with `out` writes
-    into `out`; several write into `out/<layer>/` (default `outputs/<model>/<layer>/`).
+    into `out`; several write into `out/<layer>/` (default `outputs/<model>/<layer>/`). In one process each layer
+    has its own progress bar; on Ray (`ray`: True or an address) one queue and one bar span all layers.
     """
     budget.check_fits(spec, layers, options.get("size") or presets.get_preset(preset).size)
-    for layer in layers:
-        target = storage.join(out or OUTPUTS / spec.name, file_stem(layer)) if len(layers) > 1 or not out else out
-        imaging.check_writable(target)
+    folders = [(layer, storage.join(out or OUTPUTS / spec.name, file_stem(layer)) if len(layers) > 1 or not out
+                else out) for layer in layers]
+    for _, folder in folders:
+        imaging.check_writable(folder)
+    common = dict(model=spec, preset=preset, new_folder=out is None, **options)
+    if ray:
+        with bar(quiet, f"{len(layers)} layers" if len(layers) > 1 else None) as report:
+            yield from render_on_ray(ray, folders, filters, progress=report, **common)
+        return
+    for layer, folder in folders:
         with bar(quiet) as report:
-            yield layer, render_job(layer, filters, out=target, model=spec, preset=preset, new_folder=out is None,
-                                    progress=report, **options)
+            yield layer, render_job(layer, filters, out=folder, progress=report, **common)
 
 
-def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | None = None, quiet: bool = False,
-                  cols: int | None = None, labels: bool = True, **options) -> Path:
-    """Render one objective's variants and save them as a gallery folder; returns the gallery file."""
-    storage.refuse_url(out, "an --objective")
-    target = Path(out) if out else OUTPUTS / spec.name / "objective" / slug(objective)
+def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | str | None = None, quiet: bool = False,
+                  cols: int | None = None, labels: bool = True, ray: str | bool | None = None,
+                  **options) -> Path | str:
+    """Render one objective's variants (on a Ray actor pool with `ray`) and save them as a gallery folder, or at
+    an fsspec URL; returns the gallery file."""
+    target = out or OUTPUTS / spec.name / "objective" / slug(objective)
     imaging.check_writable(target)
     with bar(quiet) as report:
-        result = render.render_objective(objective, model=spec, progress=report, **options)
+        result = (ray_backend.objective_on_ray(ray, objective, model=spec, progress=report, **options) if ray
+                  else render.render_objective(objective, model=spec, progress=report, **options))
     target = target if out else free_folder(target, header_of(result))
-    return save_rendering(result, target, cols=cols, labels=labels)
+    with storage.staged(target, fetch=False) as (local, _, _):
+        name = save_rendering(result, local, cols=cols, labels=labels).name
+    return storage.join(target, name)
 
 
 def dream_job(spec: models.ModelSpec, image: Path | None, *, layers: Sequence[str] | None = None,

@@ -15,7 +15,7 @@ from ..errors import ActmaxError, FilterError
 from ..models import memory
 from ..models.selection import parse_filters
 from . import ascent, objectives
-from .budget import batch_size, check_fits, smaller
+from .budget import batch_size, check_fits, image_bytes, smaller
 from .engine import check_objective, compile_engine, filter_engine, initial, reporter, resolve
 from .metrics import measure
 from .presets import Settings
@@ -115,11 +115,32 @@ def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Renderin
 
 
 def render_objective(objective: str | objectives.Objective, *, model: str | models.ModelSpec = models.DEFAULT_MODEL,
-                     preset: str | Settings = "default", seed: int = 0, variants: int = 1,
-                     diversity: float = 0.0, progress: Callable | None = None, **overrides) -> Rendering:
-    """Render `variants` images maximising one objective expression (e.g. `block4_conv3:12 + logit:130`).
+                     preset: str | Settings = "default", seed: int = 0, variants: int | Sequence[int] = 1,
+                     diversity: float = 0.0, batch: int | None = None, progress: Callable | None = None,
+                     **overrides) -> Rendering:
+    """Render `variants` images (a count, or which variant indices) maximising one objective expression
+    (e.g. `block4_conv3:12 + logit:130`), in batches of `batch` (default: as many as fit).
 
-    With `diversity` > 0, a Gram-matrix diversity term on the objective's first layer pushes variants apart.
+    Variant k starts from (seed, k), so a variant is the same whichever batch renders it. With `diversity` > 0, a
+    Gram-matrix diversity term on the objective's first layer pushes variants apart, so they form one batch.
+    """
+    chosen = list(range(variants)) if isinstance(variants, int) else list(variants)
+    spec, settings, goal, batch = objective_plan(objective, model=model, preset=preset, diversity=diversity,
+                                                 count=len(chosen), batch=batch, overrides=overrides)
+    engine = compile_engine(spec, goal, settings)
+    return combine([_variants(engine, spec, goal, settings, seed, chosen[first:first + batch], batch,
+                              reporter(progress, min(first + batch, len(chosen)), len(chosen), settings.octaves))
+                    for first in range(0, len(chosen), batch)])
+
+
+def objective_plan(objective: str | objectives.Objective, *, model, preset, diversity: float, count: int,
+                   batch: int | None, overrides: dict) -> tuple[models.ModelSpec, Settings, objectives.Objective, int]:
+    """An objective render's model, settings, goal (with its diversity term) and batch, all checked first.
+
+    The batch is `batch`, else as many variants as fit, or all `count` when a diversity term couples them.
+
+    Raises:
+        ActmaxError: bad model, settings or objective, or an image size that does not fit.
     """
     spec, settings = resolve(model, preset, overrides)
     goal = objectives.parse(objective) if isinstance(objective, str) else objective
@@ -127,12 +148,16 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
         goal = goal + diversity * objectives.diversity(sorted(goal.layers)[0])
     check_fits(spec, sorted(goal.layers), settings.size)
     check_objective(spec, goal, settings)
-    engine = compile_engine(spec, goal, settings)
+    deepest = max(goal.layers, key=lambda layer: image_bytes(spec, layer, settings.size))
+    return spec, settings, goal, count if diversity else batch_size(spec, deepest, settings.size, count, batch)
+
+
+def _variants(engine, spec, goal, settings, seed: int, group: list[int], batch: int, report) -> Rendering:
+    """One batch of an objective's variants, padded to `batch` (one batch shape: one trace, the same numbers)."""
     started = time.perf_counter()
-    report = reporter(progress, variants, variants, settings.octaves)
-    with memory.guard("lower --size or --variants"):
-        run = engine.ascend(initial(engine, seed, range(variants)), seed, report)
-    scores = run.scores.numpy()
-    return Rendering(spec.name, ",".join(sorted(goal.layers)), list(range(variants)), quantise(run.images.numpy()),
+    with memory.guard("lower --size, --variants or --batch"):
+        run = engine.ascend(initial(engine, seed, group + [group[-1]] * (batch - len(group))), seed, report)
+    scores = run.scores.numpy()[:len(group)]
+    return Rendering(spec.name, ",".join(sorted(goal.layers)), group, quantise(run.images.numpy()[:len(group)]),
                      scores, scores, settings, seed, time.perf_counter() - started, objective=goal.name,
-                     extra={"batch_steps": int(run.steps)})
+                     extra={"batch": batch, "batch_steps": int(run.steps)})

@@ -11,7 +11,9 @@ Report = Callable[[int, int, int, int, float], None]
 
 
 def bar(quiet: bool = False, label: str | None = None) -> contextlib.AbstractContextManager[Report | None]:
-    """A `report(done, total, octave, octaves, value)` callback over filters, or None when quiet."""
+    """A `report(done, total, octave, octaves, value[, dead])` callback over filters, or None when quiet.
+
+    A Ray job, which learns of filters a chunk at a time, also reports the dead so far."""
     return _lazy(quiet, "filter", _show_octave, label)
 
 
@@ -21,8 +23,14 @@ def images(quiet: bool = False, label: str | None = None
     return _lazy(quiet, "image", lambda progress, done: progress.update(done - progress.n), label)
 
 
-def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: float) -> None:
-    progress.set_postfix_str(f"octave {octave}/{octaves}, objective {value:.3g}", refresh=False)
+def say(line: str) -> None:
+    """Print a line to stdout above any progress bar on screen (which is redrawn below it)."""
+    tqdm.write(line)
+
+
+def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: float, dead: int | None = None) -> None:
+    where = f"octave {octave}/{octaves}" if dead is None else f"dead {dead}"
+    progress.set_postfix_str(f"{where}, objective {value:.3g}", refresh=False)
     progress.update(done - progress.n) if octave == octaves else progress.refresh()
 
 

@@ -25,8 +25,8 @@ def refuse_url(out, what: str) -> None:
         OutputError: `out` is a URL.
     """
     if is_url(out):
-        raise OutputError(f"--out '{out}': {what} is written to a local folder; URLs are for filter galleries "
-                          "(actmax render LAYER, actmax gallery)")
+        raise OutputError(f"--out '{out}': {what} is written to a local folder; URLs are for "
+                          "galleries (actmax render, actmax gallery)")
 
 
 def join(folder, name: str):

@@ -141,7 +141,7 @@ def test_dream_keeps_the_photo_size(tmp_path):
     (["gallery", "/nonexistent-folder"], "no rendered layers"),
     (["dream"], "--from-noise"),
     (["dream", ROCKET, "--layer", "block5_conv1:x"], "bad layer weight"),
-    (["render", "--objective", "block1_conv1:0", "--ray"], "leave --ray out"),
+    (["render", "block1_conv1", "--ray", "--shard", "0/2"], "one of them"),
 ])
 def test_job_errors_are_one_line(tmp_path, args, message):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")] if args[0] != "gallery" else args)

@@ -1,5 +1,6 @@
 """Render jobs on a real local Ray cluster: the same files as one process, actors that die, resume, no Ray."""
 
+import contextlib
 import filecmp
 import json
 import os
@@ -13,7 +14,7 @@ import pytest
 
 from actmax import jobs
 from actmax.errors import ActmaxError
-from actmax.jobs import ray_backend
+from actmax.jobs import ray_backend, runs
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[test]')")
 FAST = dict(size=32, octaves=1, steps=3, batch=2)
@@ -53,14 +54,34 @@ def single(hed, tmp_path_factory):
     return out
 
 
-def test_two_layers_under_ray_match_one_process_byte_for_byte(hed, single, tmp_path):
-    done = dict(jobs.render_layers(hed, ["block1_conv2", "block2_conv1"], "0-6", out=tmp_path, quiet=True,
-                                   ray=True, **FAST))
+def test_two_layers_under_ray_match_one_process_byte_for_byte(hed, single, tmp_path, monkeypatch):
+    bars = []
+
+    @contextlib.contextmanager
+    def recorded(quiet=False, label=None):
+        bars.append((label, []))
+        yield lambda *report: bars[-1][1].append(report)
+    monkeypatch.setattr(runs, "bar", recorded)
+    done = dict(jobs.render_layers(hed, ["block1_conv2", "block2_conv1"], "0-6", out=tmp_path, ray=True, **FAST))
     assert [r.rendered for r in done.values()] == [7, 7]
     for layer in ("block1_conv2", "block2_conv1"):
         assert same_images(single / layer, tmp_path / layer, range(7))
         assert entries(single / layer) == entries(tmp_path / layer)
         assert not list((tmp_path / layer).glob(ray_backend.PARTS))  # merged into manifest.json
+    (label, reports), = bars  # one bar over both layers' 14 filters, as chunks land, with the dead so far
+    done_so_far = [report[0] for report in reports]
+    assert label == "2 layers" and {report[1] for report in reports} == {14}
+    assert len(reports) == 1 + 8 and done_so_far == sorted(done_so_far) and done_so_far[::8] == [0, 14]
+    assert reports[-1][-1] == sum(r.dead for r in done.values())
+
+
+def test_objective_variants_on_ray_match_one_process(hed, tmp_path):
+    options = dict(variants=5, out=None, quiet=True, **FAST)
+    here = jobs.objective_job(hed, "block3_conv1:5", **{**options, "out": tmp_path / "here"})
+    there = jobs.objective_job(hed, "block3_conv1:5", ray=True, **{**options, "out": tmp_path / "ray"})
+    assert there == tmp_path / "ray" / here.name
+    assert same_images(tmp_path / "here", tmp_path / "ray", range(5))
+    assert entries(tmp_path / "here") == entries(tmp_path / "ray")
 
 
 def test_a_killed_actor_costs_no_filter_and_repeats_none(hed, tmp_path):
@@ -82,12 +103,8 @@ def test_a_killed_actor_costs_no_filter_and_repeats_none(hed, tmp_path):
 
 
 def test_a_rerun_after_the_driver_died_renders_only_what_is_missing(hed, single, tmp_path):
-    head = json.loads((single / "block2_conv1" / "manifest.json").read_text())
-    head = {k: head[k] for k in ("model", "layer", "objective", "settings", "seed")}
-    from actmax.optvis.presets import get_preset
-    settings = get_preset("default").override(size=32, octaves=1, steps=3)
-    # the driver got as far as the first two chunks (4 filters) before it died: their parts are on disk
-    ray_backend.run_on_ray(True, hed, "block2_conv1", [0, 1, 2, 3], tmp_path, head, settings=settings, seed=0, batch=2)
+    with jobs.open_job("block2_conv1", "0-6", out=tmp_path, model=hed, **FAST) as job:
+        list(ray_backend.run_on_ray(True, hed, job.ray_tasks()[:2]))  # the driver died after two chunks (4 filters)
     assert len(list(tmp_path.glob(ray_backend.PARTS))) == 2
     again = jobs.render_job("block2_conv1", "0-6", out=tmp_path, model=hed, ray=True, **FAST)
     assert (again.rendered, again.reused) == (3, 4)
