@@ -7,6 +7,7 @@ are geometric means over the filters alive in every run.
     python bench/quality.py --layer block3_conv1 --layer block5_conv1 --filters 0-15 --size 128
     python bench/quality.py --tf-keras-vis          # needs: pip install ".[bench]"
     python bench/quality.py --sweep --tf-keras-vis  # every conv layer, 16 filters spread over each
+    python bench/quality.py --sweep --tf-keras-vis --reuse classic,tf-keras-vis   # re-render only actmax's presets
 
 The sweep writes its table to bench/results/sweep.md and a contact sheet per layer (small JPEGs).
 """
@@ -49,6 +50,17 @@ def run_tf_keras_vis(spec, layer, filters, size, seed):
     seeds = tf.random.stateless_uniform((len(filters), size, size, 3), [seed, 0], 0, 255)
     images = ActivationMaximization(model, clone=False)(CategoricalScore(list(filters)), seed_input=seeds)
     return np.asarray(images, np.float32) / 255.0, time.perf_counter() - started
+
+
+def cached(path, reuse, run):
+    """(images, seconds) of a run: loaded from `path` when `reuse` and an earlier run saved it, else run and saved."""
+    if reuse and path.exists():
+        saved = np.load(path)
+        return saved["images"], float(saved["seconds"])
+    images, seconds = run()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, images=images, seconds=seconds)
+    return images, seconds
 
 
 def score(spec, layer, filters, images):
@@ -145,6 +157,8 @@ def main():
     parser.add_argument("--sweep", action="store_true", help="every conv layer, 16 filters spread over each, "
                         "default and classic presets; table and sheets to --results")
     parser.add_argument("--model", default=actmax.DEFAULT_MODEL)
+    parser.add_argument("--reuse", default="", help="runs (e.g. classic,tf-keras-vis) to load from an earlier "
+                        "run's cache in --out/cache when it holds them, instead of rendering them again")
     parser.add_argument("--results", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
     spec = actmax.load_model(args.model)
@@ -157,12 +171,12 @@ def main():
         count = actmax.models.filter_count(spec.model, layer)
         filters = spread(count) if args.sweep else parse_filters(args.filters, count)
         runs = {}
-        for preset in presets.split(","):
-            images, seconds = run_preset(spec, layer, filters, preset, args.size, args.seed)
+        for preset in presets.split(",") + (["tf-keras-vis"] if args.tf_keras_vis else []):
+            key = f"{spec.name}_{layer}_{preset}_{args.size}_{args.seed}_{_span(filters)}"
+            images, seconds = cached(args.out / "cache" / f"{key}.npz", preset in args.reuse.split(","), lambda: (
+                run_tf_keras_vis(spec, layer, filters, args.size, args.seed) if preset == "tf-keras-vis"
+                else run_preset(spec, layer, filters, preset, args.size, args.seed)))
             runs[preset] = {"images": images, "seconds": seconds, **score(spec, layer, filters, images)}
-        if args.tf_keras_vis:
-            images, seconds = run_tf_keras_vis(spec, layer, filters, args.size, args.seed)
-            runs["tf-keras-vis"] = {"images": images, "seconds": seconds, **score(spec, layer, filters, images)}
         summary = report(layer, filters, runs, alive_in="any" if args.sweep else "every")
         rows.append((layer, summary, weaker(runs, filters), weaker(runs, filters, key="activation")))
         print(f"default more than 2x weaker than classic (robust) on filters: {rows[-1][2] or 'none'}; "

@@ -28,6 +28,7 @@ class Settings:
     contrast: float = 0.0
     patience: int = 0
     rescue: int = 0
+    revive: int = 0
     precision: str = "auto"
 
     def override(self, **changes) -> Settings:
@@ -47,8 +48,10 @@ PRESETS = {
     # Measured best on every layer (bench/quality.py --sweep): pixel ascent of the activation plus 5% of its
     # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
     # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
-    # on less than half their map) get a second pass on the classic schedule and keep the more robust image.
-    "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20),
+    # on less than half their map) get a second pass on the classic schedule and keep the more robust image;
+    # filters still silent get a third, on Lucid's recipe (optvis.rescue).
+    "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
+                        revive=128),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

@@ -1,8 +1,19 @@
-"""The rescue pass: weak filters of the main render get a second, differently grown image, kept if it holds better."""
+"""Second chances: filters the main render leaves weak get another image grown another way, kept if it holds better.
+
+Two passes, each for the filters the one before left behind:
+- *rescue* (filters silent, or active on less than half their map): the classic schedule, many octaves grown from a
+  small image with no robustness transforms, so patterns come out large and a barely reachable filter (one that lives
+  at the image border, say) can hold on to them;
+- *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full size — a decorrelated Fourier image, Adam, the
+  pre-activation as objective, a one-pixel jitter — which reaches filters that pixel ascent leaves below zero.
+Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
+well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 
@@ -24,48 +35,72 @@ def weak_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
     return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE))]
 
 
+def unheld_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
+    """Items whose image does not hold its filter: silent on it, or silent once it is shifted, scaled or rotated."""
+    held = metrics.robust_activation(spec, part.layer, part.images, part.filters)
+    return [int(i) for i in np.flatnonzero(~part.alive | (held <= 0))]
+
+
+def classic_schedule(settings: Settings) -> Settings:
+    """The rescue pass: the classic octaves, `rescue` steps each, no transforms."""
+    classic = get_preset("classic")
+    return settings.override(transforms="none", steps=settings.rescue, octaves=classic.octaves,
+                             octave_scale=classic.octave_scale)
+
+
+def lucid_recipe(settings: Settings) -> Settings:
+    """The revive pass: Lucid's parameterisation, optimiser and objective at full size, `revive` steps, jitter 1."""
+    lucid = get_preset("lucid")
+    return Settings(param=lucid.param, optimizer=lucid.optimizer, lr=lucid.lr, pre_activation=True,
+                    transforms="jitter:1", size=settings.size, steps=settings.revive, octaves=1,
+                    precision=settings.precision)
+
+
+# (Settings field that turns the pass on, the items it takes, the settings it renders with, extra's counter)
+PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
+    ("rescue", weak_items, classic_schedule, "rescued"),
+    ("revive", unheld_items, lucid_recipe, "revived"),
+)
+
+
 class Rescue:
-    """Renders weak filters a second time, another way, and keeps whichever image holds its filter better.
+    """One pass's engine for one batch size: renders some items of a part again and keeps the images that hold."""
 
-    The second pass follows the classic schedule (many octaves grown from a small image, no robustness
-    transforms, `rescue` steps each): patterns grown from a few pixels come out large, and a barely
-    reachable filter (one that lives at the image border, say) can hold on to them. Only weak filters pay
-    for it, and an image is replaced only if its robust activation (metrics.robust_activation) is higher.
-    """
-
-    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int):
-        self.spec, self.layer, self.batch = spec, layer, batch
-        classic = get_preset("classic")
-        self.settings = settings.override(transforms="none", steps=settings.rescue, octaves=classic.octaves,
-                                          octave_scale=classic.octave_scale)
-        self.targets, self.engine = filter_engine(spec, layer, self.settings, batch)
+    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int, counter: str):
+        self.spec, self.layer, self.batch, self.counter = spec, layer, batch, counter
+        self.targets, self.engine = filter_engine(spec, layer, settings, batch)
 
     def __call__(self, part: Rendering, weak: list[int]) -> Rendering:
         started = time.perf_counter()
         weak = weak[:self.batch]
         group = [part.filters[i] for i in weak]
-        padded = weak + [weak[-1]] * (self.batch - len(weak))
-        self.targets.assign([part.filters[i] for i in padded])
-        run = self.engine.ascend(initial(self.engine, part.seed, [part.filters[i] for i in padded]), part.seed)
+        padded = [part.filters[i] for i in weak + [weak[-1]] * (self.batch - len(weak))]
+        self.targets.assign(padded)
+        run = self.engine.ascend(initial(self.engine, part.seed, padded), part.seed)
         images = quantise(run.images.numpy()[:len(weak)])
         activations = metrics.measure(self.spec, self.layer, images, group)
         held = metrics.robust_activation(self.spec, self.layer, np.concatenate([part.images[weak], images]),
                                          group * 2)
-        rose = [k for k, a in enumerate(activations) if a > 0 and held[len(weak) + k] > held[k]]
-        for k in rose:
+        better = [k for k, a in enumerate(activations)
+                  if a > 0 and (held[len(weak) + k], a) > (held[k], part.activations[weak[k]])]
+        for k in better:
             i = weak[k]
             part.images[i], part.activations[i] = images[k], activations[k]
             part.objective_values[i] = run.scores.numpy()[k]
-        part.extra = {**part.extra, "rescued": len(rose)}
+        part.extra = {**part.extra, self.counter: part.extra.get(self.counter, 0) + len(better)}
         part.seconds += time.perf_counter() - started
         return part
 
 
 def rescue_weak(spec: models.ModelSpec, part: Rendering, rescues: dict, batch: int) -> Rendering:
-    """Run the rescue pass on the part's weak filters, one engine per power-of-two batch (few compiled shapes)."""
-    weak = weak_items(spec, part) if part.settings.rescue else []
-    if not weak:
-        return part
-    size = min(batch, 1 << (len(weak) - 1).bit_length())
-    rescues[size] = rescues.get(size) or Rescue(spec, part.layer, part.settings, size)
-    return rescues[size](part, weak)
+    """Run each pass the settings turn on over the items the passes before left behind; one engine per pass and
+    power-of-two batch (few compiled shapes), kept in `rescues` between batches."""
+    for field, pick, settings_for, counter in PASSES:
+        items = pick(spec, part) if getattr(part.settings, field) else []
+        if not items:
+            continue
+        size = min(batch, 1 << (len(items) - 1).bit_length())
+        if (field, size) not in rescues:
+            rescues[field, size] = Rescue(spec, part.layer, settings_for(part.settings), size, counter)
+        part = rescues[field, size](part, items)
+    return part
