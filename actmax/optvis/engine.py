@@ -85,6 +85,11 @@ def check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings
         raise ObjectiveError(f"objective '{goal.name}' does not fit model '{spec.name}': {reason}") from None
 
 
+def padded(keys: Sequence[int], batch: int) -> list[int]:
+    """`keys` filled up to `batch` with its last key: one batch shape (one trace), and a repeat changes no result."""
+    return list(keys) + [keys[-1]] * (batch - len(keys))
+
+
 def initial(engine: ascent.Engine, seed: int, keys: Sequence[int]) -> np.ndarray:
     """Starting values for each item at the first octave's size, seeded by (seed, key): batching never changes them."""
     size = engine.sizes()[0]

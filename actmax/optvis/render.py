@@ -16,7 +16,7 @@ from ..models import memory
 from ..models.selection import parse_filters
 from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
-from .engine import check_objective, compile_engine, filter_engine, initial, reporter, resolve
+from .engine import check_objective, compile_engine, filter_engine, initial, padded, reporter, resolve
 from .metrics import measure
 from .presets import Settings
 from .rescue import rescue_weak
@@ -100,9 +100,9 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
 
 def _ascend_group(engine, targets, spec, settings, seed, group, batch, report) -> ascent.Ascent:
     """Ascend one group of filters, padded to the batch (a constant batch shape never retraces)."""
-    padded = group + [group[-1]] * (batch - len(group))
-    targets.assign(padded)
-    return engine.ascend(initial(engine, seed, padded), seed, report)
+    keys = padded(group, batch)
+    targets.assign(keys)
+    return engine.ascend(initial(engine, seed, keys), seed, report)
 
 
 def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Rendering:
@@ -156,7 +156,7 @@ def _variants(engine, spec, goal, settings, seed: int, group: list[int], batch: 
     """One batch of an objective's variants, padded to `batch` (one batch shape: one trace, the same numbers)."""
     started = time.perf_counter()
     with memory.guard("lower --size, --variants or --batch"):
-        run = engine.ascend(initial(engine, seed, group + [group[-1]] * (batch - len(group))), seed, report)
+        run = engine.ascend(initial(engine, seed, padded(group, batch)), seed, report)
     scores = run.scores.numpy()[:len(group)]
     return Rendering(spec.name, ",".join(sorted(goal.layers)), group, quantise(run.images.numpy()[:len(group)]),
                      scores, scores, settings, seed, time.perf_counter() - started, objective=goal.name,

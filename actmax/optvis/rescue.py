@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import models
 from . import metrics
-from .engine import filter_engine, initial
+from .engine import filter_engine, initial, padded
 from .presets import Settings, get_preset
 from .result import Rendering, quantise
 
@@ -74,9 +74,9 @@ class Rescue:
         started = time.perf_counter()
         weak = weak[:self.batch]
         group = [part.filters[i] for i in weak]
-        padded = [part.filters[i] for i in weak + [weak[-1]] * (self.batch - len(weak))]
-        self.targets.assign(padded)
-        run = self.engine.ascend(initial(self.engine, part.seed, padded), part.seed)
+        keys = padded(group, self.batch)
+        self.targets.assign(keys)
+        run = self.engine.ascend(initial(self.engine, part.seed, keys), part.seed)
         images = quantise(run.images.numpy()[:len(weak)])
         activations = metrics.measure(self.spec, self.layer, images, group)
         held = metrics.robust_activation(self.spec, self.layer, np.concatenate([part.images[weak], images]),
