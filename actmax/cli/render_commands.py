@@ -54,7 +54,11 @@ def render(
     rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps per octave of a second pass, on the classic "
                                                   "schedule, for filters left weak (0: none).")] = None,
     revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a third pass, on Lucid's recipe at full "
-                                                  "size, for filters still silent (0: none).")] = None,
+                                                  "size, for filters whose image does not hold them (0: none)."
+                                                  )] = None,
+    wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a fourth pass, on Lucid's recipe for the "
+                                                "centre of the map alone, for filters still silent (0: none).")] \
+        = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
@@ -97,7 +101,8 @@ def render(
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
                     pre_activation=None if post_relu is None else not post_relu, patience=patience,
-                    contrast=contrast, rescue=rescue, revive=revive, tv=tv, l1=l1, l2=l2, blur_every=blur_every)
+                    contrast=contrast, rescue=rescue, revive=revive, wake=wake, tv=tv, l1=l1, l2=l2,
+                    blur_every=blur_every)
     with user_errors():
         spec = actmax.load_model(model, preprocess=value(preprocess))
         if objective:

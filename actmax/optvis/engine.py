@@ -44,11 +44,13 @@ def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch:
     Kept for the next call with the same arguments (a Ray actor renders chunk after chunk on one engine).
 
     A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
+    The goal is each filter's mean over its map, or its value at the map's centre with `settings.centre`.
     """
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
     sliced = models.sliceable(models.get_layer(spec.model, layer).layer) and batch < models.filter_count(spec.model,
                                                                                                          layer)
-    goal = objectives.channel(layer, tf.range(batch) if sliced else targets)
+    goal = (objectives.neuron if settings.centre else objectives.channel)(layer,
+                                                                       tf.range(batch) if sliced else targets)
     select = {layer: targets} if sliced else None
     return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)
 

@@ -68,14 +68,16 @@ def channel(layer: str, index: int | tf.Tensor) -> Objective:
     return Objective(fn, frozenset({layer}), f"{layer}:{index if isinstance(index, int) else '*'}")
 
 
-def neuron(layer: str, index: int, *, x: int | None = None, y: int | None = None) -> Objective:
-    """Activation of one channel at one spatial position (the centre by default)."""
+def neuron(layer: str, index: int | tf.Tensor, *, x: int | None = None, y: int | None = None) -> Objective:
+    """Activation of one channel at one spatial position (the centre by default); `index` as for `channel`."""
     def fn(acts):
         values = acts[layer]
         row = tf.shape(values)[1] // 2 if y is None else y
         col = tf.shape(values)[2] // 2 if x is None else x
-        return values[:, row, col, index]
-    return Objective(fn, frozenset({layer}), f"neuron({layer}:{index})")
+        if isinstance(index, int):
+            return values[:, row, col, index]
+        return tf.gather(values[:, row, col], index, axis=-1, batch_dims=1)
+    return Objective(fn, frozenset({layer}), f"neuron({layer}:{index if isinstance(index, int) else '*'})")
 
 
 def layer_energy(layer: str) -> Objective:

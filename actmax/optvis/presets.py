@@ -16,6 +16,7 @@ class Settings:
     lr: float = 0.01
     transforms: str = "none"
     pre_activation: bool = False
+    centre: bool = False  # maximise the filter at the centre of its map (Lucid's neuron), not its mean
     leak: float = 0.0
     size: int = 128
     steps: int = 20
@@ -29,6 +30,7 @@ class Settings:
     patience: int = 0
     rescue: int = 0
     revive: int = 0
+    wake: int = 0
     precision: str = "auto"
 
     def override(self, **changes) -> Settings:
@@ -49,9 +51,10 @@ PRESETS = {
     # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
     # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
     # on less than half their map) get a second pass on the classic schedule and keep the more robust image;
-    # filters still silent get a third, on Lucid's recipe (optvis.rescue).
+    # filters whose image does not hold them get a third, on Lucid's recipe; filters still silent a fourth, on
+    # Lucid's recipe for the map's centre alone (optvis.rescue).
     "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
-                        revive=128),
+                        revive=128, wake=256),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

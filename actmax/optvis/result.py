@@ -51,7 +51,7 @@ def combine(parts: list[Rendering]) -> Rendering:
     first = parts[0]
     frames = np.concatenate([p.frames for p in parts]) if first.frames is not None else None
     extra = {**first.extra, "traces": parts[-1].extra.get("traces"),
-             **{key: sum(p.extra.get(key, 0) for p in parts) for key in ("batch_steps", "rescued", "revived")}}
+             **{key: sum(p.extra.get(key, 0) for p in parts) for key in ("batch_steps", "rescued", "revived", "woken")}}
     return Rendering(first.model, first.layer, [f for p in parts for f in p.filters],
                      np.concatenate([p.images for p in parts]), np.concatenate([p.activations for p in parts]),
                      np.concatenate([p.objective_values for p in parts]), first.settings, first.seed,

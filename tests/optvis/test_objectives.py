@@ -38,6 +38,12 @@ def test_neuron_energy_direction():
     np.testing.assert_allclose(objectives.direction("conv", [0, 0, 2])(acts), [2, 12])
 
 
+def test_per_item_neuron_reads_each_items_channel_at_the_centre_only():
+    values = np.zeros((2, 3, 3, 4), np.float32)
+    values[0, 1, 1, 2], values[1, 1, 1, 0], values[1, 0, 0, 0] = 5, 7, 100
+    np.testing.assert_allclose(objectives.neuron("conv", tf.constant([2, 0]))({"conv": tf.constant(values)}), [5, 7])
+
+
 def test_diversity_prefers_distinct_items():
     same = {"conv": tf.ones((2, 4, 4, 3))}
     different = {"conv": tf.constant(np.eye(3, dtype=np.float32)[[0, 1]][:, None, None, :] * np.ones((2, 4, 4, 3),

@@ -148,7 +148,7 @@ def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
 
 
 def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0, wake=0)
     without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)
     rescued = actmax.render("block5_conv1", "8,11,13,5", rescue=30, **kwargs)
     woke = int(rescued.alive.sum() - without.alive.sum())
@@ -158,12 +158,23 @@ def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
 
 
 def test_revive_wakes_filters_the_pixel_ascent_leaves_silent(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, wake=0)
     silent = actmax.render("block5_conv1", "0,8,11,13,14", revive=0, **kwargs)
     revived = actmax.render("block5_conv1", "0,8,11,13,14", revive=40, **kwargs)
     assert not silent.alive.any() and revived.alive.sum() >= 1 and revived.extra["revived"] == revived.alive.sum()
     assert revived.settings.revive == 40 and np.array_equal(revived.images[~revived.alive],
                                                             silent.images[~revived.alive])
+
+
+def test_wake_finds_a_patch_that_fires_filters_every_mean_objective_leaves_silent(hed):
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32")
+    silent = actmax.render("block2_conv2", "8,17,25,59,110", wake=0, **kwargs)
+    woken = actmax.render("block2_conv2", "8,17,25,59,110", wake=60, **kwargs)
+    assert not silent.alive.any() and woken.alive.sum() >= 2 and woken.extra["woken"] == woken.alive.sum()
+    np.testing.assert_array_equal(woken.images[~woken.alive], silent.images[~woken.alive])
+    centre = woken.images[woken.alive][:, 24:40, 24:40].std(axis=(1, 2, 3))
+    edge = woken.images[woken.alive][:, :8].std(axis=(1, 2, 3))
+    assert (centre > 2 * edge).all()  # the pattern is the patch at the centre that fires the filter
 
 
 def test_octaves_never_shrink_below_what_the_layer_needs(hed):
