@@ -108,22 +108,30 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
         delta, state = optimizer.update(grad, state, t)
         return tf.ensure_shape(project(values + delta), values.shape), state, tf.ensure_shape(scores, values.shape[:1])
 
-    @tf.function(reduce_retracing=True, jit_compile=jit)
+    def going(t, steps, since):
+        """Whether step `t` runs: `steps` not reached and, with patience, some item still improving."""
+        more = t < steps
+        return more & ~tf.reduce_all(since >= settings.patience) if settings.patience else more
+
+    def keep(snapshots, t, steps, values):
+        """The snapshots with the current image added after every `snapshot_every`-th step but the last."""
+        due = tf.logical_and((t + 1) % snapshot_every == 0, t + 1 < steps)
+        return tf.cond(due, lambda: snapshots.write(snapshots.size(), param.to_image(values)), lambda: snapshots)
+
+    # A written-out while loop, not AutoGraph: converting the loop's source took most of the first trace's second.
+    @tf.function(reduce_retracing=True, jit_compile=jit, autograph=False)
     def run_octave(values, seed, steps):
-        state = optimizer.init(values)
-        scores = best = tf.fill(tf.shape(values)[:1], -float("inf"))
-        since = tf.zeros(tf.shape(values)[:1], tf.int32)
-        taken = tf.constant(0)
-        snapshots = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        for t in tf.range(steps):
-            if settings.patience and tf.reduce_all(since >= settings.patience):
-                break
+        def body(t, values, state, scores, best, since, snapshots):
             values, state, scores = step(values, state, tf.random.experimental.stateless_fold_in(seed, t), t)
             values = regularisers.blur_every(param, values, t, settings.blur_every)
             best, since = _track_best(scores, best, since)
-            taken = t + 1
-            if snapshot_every and taken % snapshot_every == 0 and taken < steps:
-                snapshots = snapshots.write(snapshots.size(), param.to_image(values))
+            snapshots = keep(snapshots, t, steps, values) if snapshot_every else snapshots
+            return t + 1, values, state, scores, best, since, snapshots
+
+        start = tf.fill(tf.shape(values)[:1], -float("inf"))
+        loop = (tf.constant(0), values, optimizer.init(values), start, start, tf.zeros(tf.shape(values)[:1], tf.int32),
+                tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False))
+        taken, values, _, scores, _, _, snapshots = tf.while_loop(lambda t, *rest: going(t, steps, rest[4]), body, loop)
         if not snapshot_every:
             return values, scores, taken, tf.zeros((0,))
         return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
