@@ -4,7 +4,7 @@ Everything runs in one process on the same settings, so each speed-up is a ratio
 
     python bench/speed.py                                   # block3_conv1 and block5_conv1, filters 0-15, 128 px
     python bench/speed.py --layer block4_conv2 --precision float32,mixed --jit
-    python bench/speed.py --whole                           # also whole processes, start-up included
+    python bench/speed.py --whole                           # also whole processes (median of 3), start-up included
 
 Tables: whole runs (seconds per filter, filter-steps per second, GFLOP/s, final activation) and, per octave
 size, one batched step against its convolutions alone (forward + input gradient, no bias/ReLU/pool/update).
@@ -164,15 +164,18 @@ def whole_processes(layer, filters, args):
                      ["actmax", "render", layer, "--model", args.model, "--preset", "classic", "--precision",
                       precision, "-q", *schedule]))
     print(f"\n### {layer}: whole processes (start-up, model, trace and files included)\n")
-    print("| run | seconds | speed-up |")
+    print(f"| run | seconds (median of {args.repeat}) | speed-up |")
     print("|---|---|---|")
-    base = None
-    for name, command in runs:
-        with tempfile.TemporaryDirectory() as out:
-            extra = ["--out", out] if command[0] == "actmax" else []
-            _, seconds = timed(lambda: subprocess.run(command + extra, check=True, capture_output=True))
-        base = base or seconds
-        print(f"| {name} | {seconds:.1f} | {base / seconds:.2f}x |", flush=True)
+    seconds = {name: [] for name, _ in runs}
+    for _ in range(args.repeat):  # runs interleaved, so that a slow spell of the machine hits each of them alike
+        for name, command in runs:
+            with tempfile.TemporaryDirectory() as out:
+                extra = ["--out", out] if command[0] == "actmax" else []
+                seconds[name].append(timed(lambda: subprocess.run(command + extra, check=True,
+                                                                  capture_output=True))[1])
+    base = np.median(seconds[runs[0][0]])
+    for name, times in seconds.items():
+        print(f"| {name} | {np.median(times):.1f} | {base / np.median(times):.2f}x |", flush=True)
 
 
 def startup_stages(args):
@@ -208,6 +211,7 @@ def main():
     parser.add_argument("--patience", type=int, default=0, help="also run with this --patience")
     parser.add_argument("--jit", action="store_true", help="also time the step compiled with XLA")
     parser.add_argument("--whole", action="store_true", help="also time whole processes and start-up stages")
+    parser.add_argument("--repeat", type=int, default=3, help="with --whole: runs of each process (median)")
     parser.add_argument("--loop-only", action="store_true", help=argparse.SUPPRESS)  # one whole-process run
     args = parser.parse_args()
     spec = actmax.load_model(args.model)
