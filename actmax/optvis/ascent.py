@@ -131,7 +131,8 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
         start = tf.fill(tf.shape(values)[:1], -float("inf"))
         loop = (tf.constant(0), values, optimizer.init(values), start, start, tf.zeros(tf.shape(values)[:1], tf.int32),
                 tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False))
-        taken, values, _, scores, _, _, snapshots = tf.while_loop(lambda t, *rest: going(t, steps, rest[4]), body, loop)
+        taken, values, _, scores, _, _, snapshots = tf.while_loop(
+            lambda t, values, state, scores, best, since, snapshots: going(t, steps, since), body, loop)
         if not snapshot_every:
             return values, scores, taken, tf.zeros((0,))
         return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
