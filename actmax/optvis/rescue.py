@@ -5,7 +5,8 @@ Three passes, each for the filters the one before left behind:
   small image with no robustness transforms, so patterns come out large and a barely reachable filter (one that lives
   at the image border, say) can hold on to them;
 - *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full
-  size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches filters that pixel ascent leaves below zero;
+  size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches
+  filters that pixel ascent leaves below zero;
 - *wake* (filters still silent): the same recipe for the filter at the centre of its map alone (Lucid's neuron
   objective). A filter whose mean cannot climb above zero may still fire on one small patch; the image then shows
   that patch, where the mean objectives leave the filter reported dead.
