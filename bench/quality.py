@@ -115,7 +115,8 @@ def side_by_side(runs, filters, path, tile=None):
     if tile:
         tiles = np.stack([np.asarray(Image.fromarray(t).resize((tile, tile), Image.Resampling.LANCZOS))
                           for t in tiles])
-    labels = [f"{n} #{f}" if i == 0 else f"#{f}" for n in runs for i, f in enumerate(filters)]
+    # A row is named on its first tile; "default@mixed" shortens to "mixed" so that the name fits the tile.
+    labels = [f"{n.split('@')[-1]} #{f}" if i == 0 else f"#{f}" for n in runs for i, f in enumerate(filters)]
     grid = gallery.make_grid(tiles, cols=len(filters), margin=3, labels=labels)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".jpg":

@@ -51,7 +51,7 @@ PRESETS = {
     # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
     # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
     # on less than half their map) get a second pass on the classic schedule and keep the more robust image;
-    # filters whose image does not hold them get a third, on Lucid's recipe; filters still silent a fourth, on
+    # filters whose image does not hold them get a third, on Lucid's recipe; filters still not held a fourth, on
     # Lucid's recipe for the map's centre alone (optvis.rescue).
     "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         revive=128, wake=256),

@@ -7,9 +7,10 @@ Three passes, each for the filters the one before left behind:
 - *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full
   size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches
   filters that pixel ascent leaves below zero;
-- *wake* (filters still silent): the same recipe for the filter at the centre of its map alone (Lucid's neuron
-  objective). A filter whose mean cannot climb above zero may still fire on one small patch; the image then shows
-  that patch, where the mean objectives leave the filter reported dead.
+- *wake* (filters still not held): the same recipe, without the jitter, for the filter at the centre of its map
+  alone (Lucid's neuron objective). A filter whose mean cannot climb above zero may still fire on one small patch;
+  the image then shows that patch, where the mean objectives leave the filter dead or barely alive (a grey tile).
+  No jitter: the goal is one position, and a jittered image puts another patch under it at every step.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties.
 """
@@ -45,11 +46,6 @@ def unheld_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
     return [int(i) for i in np.flatnonzero(~part.alive | (held <= 0))]
 
 
-def silent_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
-    """Items whose filter is silent on its image."""
-    return [int(i) for i in np.flatnonzero(~part.alive)]
-
-
 def classic_schedule(settings: Settings) -> Settings:
     """The rescue pass: the classic octaves, `rescue` steps each, no transforms."""
     classic = get_preset("classic")
@@ -66,15 +62,15 @@ def lucid_recipe(settings: Settings) -> Settings:
 
 
 def centre_recipe(settings: Settings) -> Settings:
-    """The wake pass: Lucid's recipe for the centre of the filter's map alone, `wake` steps."""
-    return lucid_recipe(settings).override(steps=settings.wake, centre=True)
+    """The wake pass: Lucid's recipe for the centre of the filter's map alone, `wake` steps, no jitter."""
+    return lucid_recipe(settings).override(steps=settings.wake, centre=True, transforms="none")
 
 
 # (Settings field that turns the pass on, the items it takes, the settings it renders with, extra's counter)
 PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
     ("rescue", weak_items, classic_schedule, "rescued"),
     ("revive", unheld_items, lucid_recipe, "revived"),
-    ("wake", silent_items, centre_recipe, "woken"),
+    ("wake", unheld_items, centre_recipe, "woken"),
 )
 
 

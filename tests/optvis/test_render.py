@@ -177,6 +177,16 @@ def test_wake_finds_a_patch_that_fires_filters_every_mean_objective_leaves_silen
     assert (centre > 2 * edge).all()  # the pattern is the patch at the centre that fires the filter
 
 
+def test_wake_takes_barely_alive_filters_whose_image_does_not_hold_them(hed):
+    from actmax.optvis import metrics
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32")
+    grey = actmax.render("block2_conv2", "87,114", wake=0, **kwargs)
+    assert grey.alive.all() and (metrics.robust_activation(hed, "block2_conv2", grey.images, [87, 114]) <= 0).all()
+    woken = actmax.render("block2_conv2", "87,114", wake=60, **kwargs)
+    assert woken.extra["woken"] == 2 and (woken.activations > 10 * grey.activations).all()
+    assert (metrics.robust_activation(hed, "block2_conv2", woken.images, [87, 114]) > 0).all()
+
+
 def test_octaves_never_shrink_below_what_the_layer_needs(hed):
     from actmax import models
     assert models.min_size(hed, "block1_conv1") == 8 and models.min_size(hed, "block5_conv1") == 16
