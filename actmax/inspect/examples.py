@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from .. import models
 from ..errors import ImageError
+from ..models import receptive
 from ..output import imaging
-from . import receptive
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .. import models
 from ..errors import ActmaxError
-from ..inspect import receptive, weights
+from ..inspect import weights
+from ..models import receptive
 from ..output import imaging
 from ..site import atlas as site
 from .examples_job import RESULT

@@ -1,4 +1,5 @@
-"""Models: resolving a model by name or file, layer paths through nested models, feature models, precision.
+"""Models: resolving a model by name or file, layer paths through nested models, feature models, precision,
+receptive fields (`models.receptive`).
 
 The names below are the package's interface; the submodules each own one of those ideas.
 """

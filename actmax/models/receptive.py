@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import keras
 
-from .. import models
-from ..models import graph
+from . import graph
+from .layers import shapes_upto
+from .loading import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,10 @@ class Field:
 IDENTITY = (Field(0, 1, 1),) * 2  # the input image's own (rows, columns): each pixel sees itself
 
 
-def fields(spec: models.ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
+def fields(spec: ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
     """The (rows, columns) receptive field of `layer`'s map for a `size` px square input."""
     found = {id(graph.trace(spec.model).input): IDENTITY}
-    for tap, before, _ in models.shapes_upto(spec, layer, size):
+    for tap, before, _ in shapes_upto(spec, layer, size):
         incoming = [found[id(t)] for t in tap.inputs if id(t) in found] or [IDENTITY]
         merged = tuple(_union([f[axis] for f in incoming]) for axis in (0, 1))
         found[id(tap.output)] = tuple(_through(tap.layer, merged[axis], before[1 + axis], axis) for axis in (0, 1))

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from actmax import models
-from actmax.inspect import receptive
+from actmax.models import receptive
 
 L = keras.layers
 STACKS = {  # hand-made stacks: strides, both paddings (odd and even sizes), dilation, pools, padding/cropping
