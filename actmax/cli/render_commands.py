@@ -56,9 +56,9 @@ def render(
     revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a third pass, on Lucid's recipe at full "
                                                   "size, for filters whose image does not hold them (0: none)."
                                                   )] = None,
-    wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a fourth pass, on Lucid's recipe for the "
-                                                "centre of the map alone, for filters still not held (0: none).")] \
-        = None,
+    wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a fourth pass, on Lucid's recipe for "
+                                                "positions one receptive field apart, for filters still not held "
+                                                "(0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,

@@ -45,6 +45,11 @@ def fields(spec: ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
     return found[id(tap.output)]
 
 
+def spacing(spec: ModelSpec, layer: str, size: int) -> tuple[int, int]:
+    """Units between positions of `layer`'s map whose receptive fields do not overlap: (rows, columns)."""
+    return tuple(max(1, math.ceil(field.size / field.jump)) for field in fields(spec, layer, size))
+
+
 def box(rows: Field, cols: Field, y: int, x: int, height: int, width: int) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) of the pixels unit (y, x) sees, clipped to a height × width input."""
     (top, bottom), (left, right) = rows.span(y, height), cols.span(x, width)

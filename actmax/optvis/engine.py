@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import models
+from ..models import receptive
 from ..errors import ActmaxError, ModelError, ObjectiveError
 from . import ascent, objectives, optim, param as param_module, transforms
 from .presets import Settings, get_preset
@@ -44,13 +45,15 @@ def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch:
     Kept for the next call with the same arguments (a Ray actor renders chunk after chunk on one engine).
 
     A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
-    The goal is each filter's mean over its map, or its value at the map's centre with `settings.centre`.
+    The goal is each filter's mean over its map, or with `settings.lattice` its mean over positions one receptive
+    field apart.
     """
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
     sliced = models.sliceable(models.get_layer(spec.model, layer).layer) and batch < models.filter_count(spec.model,
                                                                                                          layer)
-    goal = (objectives.neuron if settings.centre else objectives.channel)(layer,
-                                                                       tf.range(batch) if sliced else targets)
+    index = tf.range(batch) if sliced else targets
+    goal = (objectives.lattice(layer, index, receptive.spacing(spec, layer, settings.size)) if settings.lattice
+            else objectives.channel(layer, index))
     select = {layer: targets} if sliced else None
     return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)
 

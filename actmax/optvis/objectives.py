@@ -58,14 +58,19 @@ def _spatial_mean(values: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
 
 
+def _pick(values: tf.Tensor, index: int | tf.Tensor) -> tf.Tensor:
+    """Channel `index` of each item, or with a (batch,) tensor each item's own channel."""
+    return values[..., index] if isinstance(index, int) else tf.gather(values, index, axis=-1, batch_dims=1)
+
+
+def _label(index: int | tf.Tensor) -> str:
+    return str(index) if isinstance(index, int) else "*"
+
+
 def channel(layer: str, index: int | tf.Tensor) -> Objective:
     """Mean activation of one channel; `index` may be a (batch,) tensor giving each item its own channel."""
-    def fn(acts):
-        values = acts[layer]
-        if isinstance(index, int):
-            return _spatial_mean(values[..., index])
-        return _spatial_mean(tf.gather(values, index, axis=-1, batch_dims=1))
-    return Objective(fn, frozenset({layer}), f"{layer}:{index if isinstance(index, int) else '*'}")
+    return Objective(lambda acts: _spatial_mean(_pick(acts[layer], index)), frozenset({layer}),
+                     f"{layer}:{_label(index)}")
 
 
 def neuron(layer: str, index: int | tf.Tensor, *, x: int | None = None, y: int | None = None) -> Objective:
@@ -74,10 +79,21 @@ def neuron(layer: str, index: int | tf.Tensor, *, x: int | None = None, y: int |
         values = acts[layer]
         row = tf.shape(values)[1] // 2 if y is None else y
         col = tf.shape(values)[2] // 2 if x is None else x
-        if isinstance(index, int):
-            return values[:, row, col, index]
-        return tf.gather(values[:, row, col], index, axis=-1, batch_dims=1)
-    return Objective(fn, frozenset({layer}), f"neuron({layer}:{index if isinstance(index, int) else '*'})")
+        return _pick(values[:, row, col], index)
+    return Objective(fn, frozenset({layer}), f"neuron({layer}:{_label(index)})")
+
+
+def lattice(layer: str, index: int | tf.Tensor, spacing: tuple[int, int]) -> Objective:
+    """Mean of one channel over positions `spacing` (rows, columns) apart, one of them at the map's centre.
+
+    A spacing of one receptive field lets no two positions see the same pixels, so each can fire on its own copy
+    of a pattern: a filter that fires on one small patch shows it across the image. `index` as for `channel`.
+    """
+    def fn(acts):
+        values = _pick(acts[layer], index)
+        top, left = tf.shape(values)[1] // 2 % spacing[0], tf.shape(values)[2] // 2 % spacing[1]
+        return _spatial_mean(values[:, top::spacing[0], left::spacing[1]])
+    return Objective(fn, frozenset({layer}), f"lattice({layer}:{_label(index)})")
 
 
 def layer_energy(layer: str) -> Objective:

@@ -16,7 +16,7 @@ class Settings:
     lr: float = 0.01
     transforms: str = "none"
     pre_activation: bool = False
-    centre: bool = False  # maximise the filter at the centre of its map (Lucid's neuron), not its mean
+    lattice: bool = False  # maximise the filter on positions one receptive field apart, not on its whole map
     leak: float = 0.0
     size: int = 128
     steps: int = 20
@@ -52,7 +52,7 @@ PRESETS = {
     # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
     # on less than half their map) get a second pass on the classic schedule and keep the more robust image;
     # filters whose image does not hold them get a third, on Lucid's recipe; filters still not held a fourth, on
-    # Lucid's recipe for the map's centre alone (optvis.rescue).
+    # Lucid's recipe for a lattice of positions one receptive field apart (optvis.rescue).
     "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         revive=128, wake=256),
 }

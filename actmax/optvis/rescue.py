@@ -7,10 +7,11 @@ Three passes, each for the filters the one before left behind:
 - *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full
   size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches
   filters that pixel ascent leaves below zero;
-- *wake* (filters still not held): the same recipe, without the jitter, for the filter at the centre of its map
-  alone (Lucid's neuron objective). A filter whose mean cannot climb above zero may still fire on one small patch;
-  the image then shows that patch, where the mean objectives leave the filter dead or barely alive (a grey tile).
-  No jitter: the goal is one position, and a jittered image puts another patch under it at every step.
+- *wake* (filters still not held): the same recipe, without the jitter, for the filter on a lattice of positions
+  one receptive field apart (objectives.lattice). A filter whose mean cannot climb above zero may still fire on
+  one small patch; each position then grows its own copy, so the image shows the patch across the tile, where the
+  mean objectives leave the filter dead or barely alive (a grey tile). No jitter: the positions are fixed, and a
+  jittered image puts other pixels under them at every step.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties.
 """
@@ -61,16 +62,16 @@ def lucid_recipe(settings: Settings) -> Settings:
                     precision=settings.precision)
 
 
-def centre_recipe(settings: Settings) -> Settings:
-    """The wake pass: Lucid's recipe for the centre of the filter's map alone, `wake` steps, no jitter."""
-    return lucid_recipe(settings).override(steps=settings.wake, centre=True, transforms="none")
+def lattice_recipe(settings: Settings) -> Settings:
+    """The wake pass: Lucid's recipe for positions one receptive field apart, `wake` steps, no jitter."""
+    return lucid_recipe(settings).override(steps=settings.wake, lattice=True, transforms="none")
 
 
 # (Settings field that turns the pass on, the items it takes, the settings it renders with, extra's counter)
 PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
     ("rescue", weak_items, classic_schedule, "rescued"),
     ("revive", unheld_items, lucid_recipe, "revived"),
-    ("wake", unheld_items, centre_recipe, "woken"),
+    ("wake", unheld_items, lattice_recipe, "woken"),
 )
 
 

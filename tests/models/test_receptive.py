@@ -71,3 +71,8 @@ def test_merge_takes_the_union_of_its_branches():
 def test_vgg16_fields_are_the_published_ones(hed, layer, size, jump):
     rows, cols = receptive.fields(hed, layer, 224)
     assert rows == cols and (rows.size, rows.jump) == (size, jump)
+
+
+def test_spacing_keeps_neighbouring_fields_apart(hed):
+    assert receptive.spacing(hed, "block2_conv2", 128) == (7, 7)  # fields of 14 px, 2 px apart
+    assert receptive.spacing(hed, "block5_conv1", 128) == (9, 9)  # wider than its 8-unit map: the centre alone

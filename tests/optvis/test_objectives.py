@@ -44,6 +44,15 @@ def test_per_item_neuron_reads_each_items_channel_at_the_centre_only():
     np.testing.assert_allclose(objectives.neuron("conv", tf.constant([2, 0]))({"conv": tf.constant(values)}), [5, 7])
 
 
+def test_lattice_averages_each_items_channel_over_positions_spaced_from_the_centre():
+    values = np.zeros((2, 7, 7, 3), np.float32)
+    values[0, :, :, 1] = np.arange(49).reshape(7, 7)
+    values[1, 1, 1, 2], values[1, 2, 2, 2] = 8, 100  # (1, 1) is on the lattice through the centre (3, 3); (2, 2) is not
+    got = objectives.lattice("conv", tf.constant([1, 2]), (2, 2))({"conv": tf.constant(values)})
+    rows = np.arange(1, 7, 2)
+    np.testing.assert_allclose(got, [np.arange(49).reshape(7, 7)[np.ix_(rows, rows)].mean(), 8 / 9])
+
+
 def test_diversity_prefers_distinct_items():
     same = {"conv": tf.ones((2, 4, 4, 3))}
     different = {"conv": tf.constant(np.eye(3, dtype=np.float32)[[0, 1]][:, None, None, :] * np.ones((2, 4, 4, 3),
