@@ -59,6 +59,9 @@ def render(
     wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a fourth pass, on Lucid's recipe for "
                                                 "positions one receptive field apart, for filters still not held "
                                                 "(0: none).")] = None,
+    boost: Annotated[Optional[int], typer.Option(min=0, help="Higher contrasts, up to --contrast, tried on each "
+                                                 "image below it; the one that holds its filter best is kept "
+                                                 "(0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
@@ -101,7 +104,7 @@ def render(
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
                     pre_activation=None if post_relu is None else not post_relu, patience=patience,
-                    contrast=contrast, rescue=rescue, revive=revive, wake=wake, tv=tv, l1=l1, l2=l2,
+                    contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, tv=tv, l1=l1, l2=l2,
                     blur_every=blur_every)
     with user_errors():
         spec = actmax.load_model(model, preprocess=value(preprocess))

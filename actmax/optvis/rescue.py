@@ -1,6 +1,6 @@
-"""Second chances: filters the main render leaves weak get another image grown another way, kept if it holds better.
+"""Second chances: filters the main render leaves weak get other images, each kept only if it holds better.
 
-Three passes, each for the filters the one before left behind:
+Four passes, each for the filters the ones before left behind:
 - *rescue* (filters silent, or active on less than half their map): the classic schedule, many octaves grown from a
   small image with no robustness transforms, so patterns come out large and a barely reachable filter (one that lives
   at the image border, say) can hold on to them;
@@ -12,6 +12,9 @@ Three passes, each for the filters the one before left behind:
   one small patch; each position then grows its own copy, so the image shows the patch across the tile, where the
   mean objectives leave the filter dead or barely alive (a grey tile). No jitter: the positions are fixed, and a
   jittered image puts other pixels under them at every step.
+- *boost* (images below the contrast cap): a line search along each image's own contrast, up to the cap. The ascent
+  often ends short of the contrast it may spend (a faint, greyish tile); scaling the pattern up is free and, for
+  most filters, drives them harder — not for all (a filter tuned to a faint tint), hence the check.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties.
 """
@@ -19,7 +22,7 @@ well under shifts, scales and rotations (metrics.robust_activation), the plain a
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -30,6 +33,8 @@ from .presets import Settings, get_preset
 from .result import Rendering, quantise
 
 WEAK_COVERAGE = 0.5
+BOOST_ROOM = 0.95  # an image within 5% of the contrast cap leaves no room worth a search
+Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
 def weak_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
@@ -45,6 +50,23 @@ def unheld_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
     """Items whose image does not hold its filter: silent on it, or silent once it is shifted, scaled or rotated."""
     held = metrics.robust_activation(spec, part.layer, part.images, part.filters)
     return [int(i) for i in np.flatnonzero(~part.alive | (held <= 0))]
+
+
+def faint_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
+    """Items whose image spends less than the contrast cap allows (none without a cap)."""
+    return [int(i) for i in np.flatnonzero(contrast(part.images) < BOOST_ROOM * part.settings.contrast)]
+
+
+def contrast(images: np.ndarray) -> np.ndarray:
+    """Each image's RMS contrast about its mean colour, as the ascent's cap measures it (regularisers)."""
+    return np.sqrt(np.mean(np.square(images - images.mean(axis=(1, 2), keepdims=True)), axis=(1, 2, 3)))
+
+
+def with_contrast(images: np.ndarray, rms: np.ndarray) -> np.ndarray:
+    """Each image scaled about its mean colour to its own RMS contrast `rms[k]`, clipped and quantised as saved."""
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    scale = rms / np.maximum(contrast(images), 1e-6)
+    return quantise(mean + (images - mean) * scale[:, None, None, None])
 
 
 def classic_schedule(settings: Settings) -> Settings:
@@ -67,52 +89,80 @@ def lattice_recipe(settings: Settings) -> Settings:
     return lucid_recipe(settings).override(steps=settings.wake, lattice=True, transforms="none")
 
 
-# (Settings field that turns the pass on, the items it takes, the settings it renders with, extra's counter)
+class AscentPass:
+    """An ascent pass's engine for one batch size: grows new images for some items of a part under its settings."""
+
+    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int):
+        self.batch = batch
+        self.targets, self.engine = filter_engine(spec, layer, settings, batch)
+
+    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+        keys = padded([part.filters[i] for i in items], self.batch)
+        self.targets.assign(keys)
+        run = self.engine.ascend(initial(self.engine, part.seed, keys), part.seed)
+        yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
+
+
+class Boost:
+    """The boost pass: `boost` contrasts evenly spaced from each image's own up to the cap, the same pattern scaled."""
+
+    def __init__(self, settings: Settings):
+        self.cap, self.points = settings.contrast, settings.boost
+
+    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+        images = part.images[items]
+        own = contrast(images)
+        for point in range(1, self.points + 1):
+            yield with_contrast(images, own + (self.cap - own) * point / self.points), None
+
+
+def ascent_pass(settings_for: Callable[[Settings], Settings]) -> Callable:
+    """How an ascent pass is made: an AscentPass under the settings `settings_for` derives from the render's."""
+    return lambda spec, layer, settings, batch: AscentPass(spec, layer, settings_for(settings), batch)
+
+
+# (Settings field that turns the pass on, the items it takes, how it is made, extra's counter)
 PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
-    ("rescue", weak_items, classic_schedule, "rescued"),
-    ("revive", unheld_items, lucid_recipe, "revived"),
-    ("wake", unheld_items, lattice_recipe, "woken"),
+    ("rescue", weak_items, ascent_pass(classic_schedule), "rescued"),
+    ("revive", unheld_items, ascent_pass(lucid_recipe), "revived"),
+    ("wake", unheld_items, ascent_pass(lattice_recipe), "woken"),
+    ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted"),
 )
 
 
-class Rescue:
-    """One pass's engine for one batch size: renders some items of a part again and keeps the images that hold."""
-
-    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int, counter: str):
-        self.spec, self.layer, self.batch, self.counter = spec, layer, batch, counter
-        self.targets, self.engine = filter_engine(spec, layer, settings, batch)
-
-    def __call__(self, part: Rendering, weak: list[int]) -> Rendering:
-        started = time.perf_counter()
-        weak = weak[:self.batch]
-        group = [part.filters[i] for i in weak]
-        keys = padded(group, self.batch)
-        self.targets.assign(keys)
-        run = self.engine.ascend(initial(self.engine, part.seed, keys), part.seed)
-        images = quantise(run.images.numpy()[:len(weak)])
-        activations = metrics.measure(self.spec, self.layer, images, group)
-        held = metrics.robust_activation(self.spec, self.layer, np.concatenate([part.images[weak], images]),
-                                         group * 2)
-        better = [k for k, a in enumerate(activations)
-                  if a > 0 and (held[len(weak) + k], a) > (held[k], part.activations[weak[k]])]
-        for k in better:
-            i = weak[k]
-            part.images[i], part.activations[i] = images[k], activations[k]
-            part.objective_values[i] = run.scores.numpy()[k]
-        part.extra = {**part.extra, self.counter: part.extra.get(self.counter, 0) + len(better)}
-        part.seconds += time.perf_counter() - started
-        return part
+def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], images: np.ndarray,
+                scores: np.ndarray | None) -> set[int]:
+    """Put `images` in place of the items' images where they activate their filter and hold it better; which."""
+    group = [part.filters[i] for i in items]
+    activations = metrics.measure(spec, part.layer, images, group)
+    held = metrics.robust_activation(spec, part.layer, np.concatenate([part.images[items], images]), group * 2)
+    better = [k for k, a in enumerate(activations)
+              if a > 0 and (held[len(items) + k], a) > (held[k], part.activations[items[k]])]
+    for k in better:
+        i = items[k]
+        part.images[i], part.activations[i] = images[k], activations[k]
+        if scores is not None:
+            part.objective_values[i] = scores[k]
+    return {items[k] for k in better}
 
 
-def rescue_weak(spec: models.ModelSpec, part: Rendering, rescues: dict, batch: int) -> Rendering:
-    """Run each pass the settings turn on over the items the passes before left behind; one engine per pass and
-    power-of-two batch (few compiled shapes), kept in `rescues` between batches."""
-    for field, pick, settings_for, counter in PASSES:
-        items = pick(spec, part) if getattr(part.settings, field) else []
-        if not items:
-            continue
-        size = min(batch, 1 << (len(items) - 1).bit_length())
-        if (field, size) not in rescues:
-            rescues[field, size] = Rescue(spec, part.layer, settings_for(part.settings), size, counter)
-        part = rescues[field, size](part, items)
+def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int) -> Rendering:
+    """Run each pass the settings turn on over the items the passes before left behind, counting the images kept."""
+    for field, pick, make, counter in PASSES:
+        if getattr(part.settings, field):
+            items = pick(spec, part)
+            kept = _run_pass(spec, part, items, passes, field, make, batch) if items else set()
+            part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part
+
+
+def _run_pass(spec, part, items, passes, field, make, batch) -> set[int]:
+    """One pass over `items`: one pass object per pass and power-of-two batch (few compiled shapes), kept in
+    `passes` between batches; its time counts in the part's."""
+    started, size = time.perf_counter(), min(batch, 1 << (len(items) - 1).bit_length())
+    if (field, size) not in passes:
+        passes[field, size] = make(spec, part.layer, part.settings, size)
+    kept = set().union(*(keep_better(spec, part, items, images, scores)
+                         for images, scores in passes[field, size](part, items)))
+    part.seconds += time.perf_counter() - started
+    return kept

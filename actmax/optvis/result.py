@@ -50,8 +50,9 @@ def combine(parts: list[Rendering]) -> Rendering:
     """One Rendering from consecutive batches of the same run."""
     first = parts[0]
     frames = np.concatenate([p.frames for p in parts]) if first.frames is not None else None
-    extra = {**first.extra, "traces": parts[-1].extra.get("traces"),
-             **{key: sum(p.extra.get(key, 0) for p in parts) for key in ("batch_steps", "rescued", "revived", "woken")}}
+    counts = dict.fromkeys(key for p in parts for key in p.extra if key not in ("batch", "traces"))
+    extra = {"batch": first.extra.get("batch"), "traces": parts[-1].extra.get("traces"),
+             **{key: sum(p.extra.get(key, 0) for p in parts) for key in counts}}  # steps run, filters rescued …
     return Rendering(first.model, first.layer, [f for p in parts for f in p.filters],
                      np.concatenate([p.images for p in parts]), np.concatenate([p.activations for p in parts]),
                      np.concatenate([p.objective_values for p in parts]), first.settings, first.seed,

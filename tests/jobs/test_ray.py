@@ -43,6 +43,16 @@ def entries(folder):
     return json.loads((folder / "manifest.json").read_text())["filters"]
 
 
+def same_entries(a, b):
+    """Manifest entries equal, activations to float rounding (Ray workers may batch and thread differently)."""
+    def exact(entry):
+        return {key: value for key, value in entry.items() if not isinstance(value, float)}
+    def floats(entry):
+        return [value for value in entry.values() if isinstance(value, float)]
+    return ([exact(e) for e in a] == [exact(e) for e in b]
+            and all(floats(x) == pytest.approx(floats(y), rel=1e-5) for x, y in zip(a, b)))
+
+
 def same_images(a, b, filters):
     return all(filecmp.cmp(a / f"filter_{i:04d}.png", b / f"filter_{i:04d}.png", shallow=False) for i in filters)
 
@@ -66,7 +76,7 @@ def test_two_layers_under_ray_match_one_process_byte_for_byte(hed, single, tmp_p
     assert [r.rendered for r in done.values()] == [7, 7]
     for layer in ("block1_conv2", "block2_conv1"):
         assert same_images(single / layer, tmp_path / layer, range(7))
-        assert entries(single / layer) == entries(tmp_path / layer)
+        assert same_entries(entries(single / layer), entries(tmp_path / layer))
         assert not list((tmp_path / layer).glob(ray_backend.PARTS))  # merged into manifest.json
     (label, reports), = bars  # one bar over both layers' 14 filters, as chunks land, with the dead so far
     done_so_far = [report[0] for report in reports]
@@ -81,7 +91,7 @@ def test_objective_variants_on_ray_match_one_process(hed, tmp_path):
     there = jobs.objective_job(hed, "block3_conv1:5", ray=True, **{**options, "out": tmp_path / "ray"})
     assert there == tmp_path / "ray" / here.name
     assert same_images(tmp_path / "here", tmp_path / "ray", range(5))
-    assert entries(tmp_path / "here") == entries(tmp_path / "ray")
+    assert same_entries(entries(tmp_path / "here"), entries(tmp_path / "ray"))
 
 
 def test_a_killed_actor_costs_no_filter_and_repeats_none(hed, tmp_path):
@@ -99,7 +109,7 @@ def test_a_killed_actor_costs_no_filter_and_repeats_none(hed, tmp_path):
     job.join()
     assert killed and result["done"].rendered == 16
     assert [e["index"] for e in entries(tmp_path / "ray")] == list(range(16))
-    assert same_images(single, tmp_path / "ray", range(16)) and entries(single) == entries(tmp_path / "ray")
+    assert same_images(single, tmp_path / "ray", range(16)) and same_entries(entries(single), entries(tmp_path / "ray"))
 
 
 def test_a_rerun_after_the_driver_died_renders_only_what_is_missing(hed, single, tmp_path):

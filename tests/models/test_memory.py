@@ -53,12 +53,12 @@ def test_ascent_out_of_memory_halves_the_batch_then_says_what_to_lower(hed, monk
 
 def test_rescue_out_of_memory_retries_the_batch_smaller(hed, monkeypatch):
     calls = []
-    original = rescue.Rescue.__call__
+    original = rescue.AscentPass.__call__
 
-    def once_exhausted(self, part, weak):
+    def once_exhausted(self, part, items):
         calls.append(self.batch)
-        return exhausted() if len(calls) == 1 else original(self, part, weak)
-    monkeypatch.setattr(rescue.Rescue, "__call__", once_exhausted)
+        return exhausted() if len(calls) == 1 else original(self, part, items)
+    monkeypatch.setattr(rescue.AscentPass, "__call__", once_exhausted)
     result = actmax.render("block5_conv1", "0-3", model=hed, batch=4, size=32, octaves=1, steps=2, rescue=2)
     assert calls and result.extra["batch"] == 2 and len(result.filters) == 4
 

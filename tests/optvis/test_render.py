@@ -148,7 +148,7 @@ def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
 
 
 def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0, wake=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0, wake=0, boost=0)
     without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)
     rescued = actmax.render("block5_conv1", "8,11,13,5", rescue=30, **kwargs)
     woke = int(rescued.alive.sum() - without.alive.sum())
@@ -158,7 +158,7 @@ def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
 
 
 def test_revive_wakes_filters_the_pixel_ascent_leaves_silent(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, wake=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, wake=0, boost=0)
     silent = actmax.render("block5_conv1", "0,8,11,13,14", revive=0, **kwargs)
     revived = actmax.render("block5_conv1", "0,8,11,13,14", revive=40, **kwargs)
     assert not silent.alive.any() and revived.alive.sum() >= 1 and revived.extra["revived"] == revived.alive.sum()
@@ -168,7 +168,7 @@ def test_revive_wakes_filters_the_pixel_ascent_leaves_silent(hed):
 
 def test_wake_repeats_across_the_tile_a_patch_that_fires_filters_every_mean_objective_leaves_silent(hed):
     from actmax import models
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32")
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32", boost=0)
     silent = actmax.render("block2_conv2", "8,17,25,59,110", wake=0, **kwargs)
     woken = actmax.render("block2_conv2", "8,17,25,59,110", wake=60, **kwargs)
     assert not silent.alive.any() and woken.alive.sum() >= 3 and woken.extra["woken"] == woken.alive.sum()
@@ -182,7 +182,7 @@ def test_wake_repeats_across_the_tile_a_patch_that_fires_filters_every_mean_obje
 
 def test_wake_takes_barely_alive_filters_whose_image_does_not_hold_them(hed):
     from actmax.optvis import metrics
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32")
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32", boost=0)
     grey = actmax.render("block2_conv2", "87,114", wake=0, **kwargs)
     assert grey.alive.all() and (metrics.robust_activation(hed, "block2_conv2", grey.images, [87, 114]) <= 0).all()
     woken = actmax.render("block2_conv2", "87,114", wake=60, **kwargs)
