@@ -14,7 +14,8 @@ Four passes, each for the filters the ones before left behind:
   jittered image puts other pixels under them at every step.
 - *boost* (images below the contrast cap): a line search along each image's own contrast, up to the cap. The ascent
   often ends short of the contrast it may spend (a faint, greyish tile); scaling the pattern up is free and, for
-  most filters, drives them harder — not for all (a filter tuned to a faint tint), hence the check.
+  most filters, drives them harder — not for all (a filter tuned to a faint tint), hence the check. Off in every
+  preset (`boost=N` turns it on): the clipping it brings costs more at equal contrast than it wins.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties.
 """
