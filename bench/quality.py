@@ -24,6 +24,7 @@ from PIL import Image
 import actmax
 from actmax.output import gallery, imaging
 from actmax.optvis import metrics, result as results
+from actmax.models.precision import fast_low_precision
 from actmax.models.selection import parse_filters
 
 
@@ -156,7 +157,8 @@ def main():
     parser.add_argument("--tf-keras-vis", action="store_true", help="also run tf-keras-vis with its defaults")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench"))
     parser.add_argument("--sweep", action="store_true", help="every conv layer, 16 filters spread over each, "
-                        "default and classic presets; table and sheets to --results")
+                        "the classic and default presets (and default in low precision where it is fast); table and "
+                        "sheets to --results")
     parser.add_argument("--model", default=actmax.DEFAULT_MODEL)
     parser.add_argument("--reuse", default="", help="runs (e.g. classic,tf-keras-vis) to load from an earlier "
                         "run's cache in --out/cache when it holds them, instead of rendering them again")
@@ -164,8 +166,8 @@ def main():
     args = parser.parse_args()
     spec = actmax.load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
-    presets = "classic,default,default@mixed" if args.sweep and args.presets == parser.get_default("presets") \
-        else args.presets
+    presets = args.presets if not args.sweep or args.presets != parser.get_default("presets") \
+        else "classic,default,default@mixed" if fast_low_precision() else "classic,default"
     layers = actmax.models.convolutions(spec.model) if args.sweep else args.layer or ["block3_conv1", "block5_conv1"]
     rows = []
     for layer in layers:

@@ -59,9 +59,9 @@ def render(
     wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a fourth pass, on Lucid's recipe for "
                                                 "positions one receptive field apart, for filters still not held "
                                                 "(0: none).")] = None,
-    boost: Annotated[Optional[int], typer.Option(min=0, help="Higher contrasts, up to --contrast, tried on each "
-                                                 "image below it; the one that holds its filter best is kept "
-                                                 "(0: none).")] = None,
+    boost: Annotated[Optional[int], typer.Option(min=0, help="Higher contrasts tried on each image with room, "
+                                                 "up to --contrast and short of clipping; the one that holds its "
+                                                 "filter best is kept (0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,

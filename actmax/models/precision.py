@@ -21,13 +21,18 @@ def low_precision_policy() -> str:
 def resolve_precision(precision: str) -> str:
     """`float32`, `mixed` (the device's low-precision policy) or `auto` → a dtype policy.
 
-    `auto` is mixed where low precision is native and fast: on a GPU, or on a CPU with bfloat16 instructions
-    (bench/quality.py --sweep: each layer's mean activation within -4.2%..+5.6% of float32).
+    `auto` is mixed where low precision is fast (bench/results/sweep_precision.md: in bfloat16, each layer's
+    activation within -3.9%..+5.6% of float32).
     """
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision '{precision}'; use one of: {', '.join(PRECISIONS)}")
-    fast = memory.on_gpu() or native_bfloat16()
-    return low_precision_policy() if precision == "mixed" or (precision == "auto" and fast) else "float32"
+    auto = precision == "auto" and fast_low_precision()
+    return low_precision_policy() if precision == "mixed" or auto else "float32"
+
+
+def fast_low_precision() -> bool:
+    """Whether low precision is native and fast here: on a GPU, or on a CPU with bfloat16 instructions."""
+    return memory.on_gpu() or native_bfloat16()
 
 
 @functools.lru_cache(maxsize=1)

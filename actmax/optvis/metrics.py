@@ -43,12 +43,24 @@ def robustness_transform() -> transforms.Transform:
                               transforms.rotate(tuple(range(-10, 11))))
 
 
-def equal_contrast(images: np.ndarray, rms: float = ROBUST_CONTRAST) -> np.ndarray:
-    """Rescale each image about its mean to the same RMS contrast, then clip to [0, 1]."""
+def grey_contrast(images: np.ndarray) -> np.ndarray:
+    """Each image's RMS contrast about its grey mean (one mean over pixels and channels)."""
+    axes = tuple(range(1, images.ndim))
+    return np.sqrt(np.mean(np.square(images - images.mean(axis=axes, keepdims=True)), axis=axes))
+
+
+def stretched(images: np.ndarray, factors: np.ndarray | float) -> np.ndarray:
+    """Each image's deviations from its grey mean times its factor, clipped to [0, 1]: its pattern at another
+    contrast (every channel's contrast scales by the same factor)."""
     axes = tuple(range(1, images.ndim))
     mean = images.mean(axis=axes, keepdims=True)
-    spread = np.sqrt(np.mean(np.square(images - mean), axis=axes, keepdims=True))
-    return np.clip(mean + (images - mean) * rms / np.maximum(spread, 1e-6), 0.0, 1.0).astype(np.float32)
+    factors = np.reshape(factors, (-1,) + (1,) * len(axes))
+    return np.clip(mean + (images - mean) * factors, 0.0, 1.0).astype(np.float32)
+
+
+def equal_contrast(images: np.ndarray, rms: float = ROBUST_CONTRAST) -> np.ndarray:
+    """Rescale each image about its mean to the same RMS contrast, then clip to [0, 1]."""
+    return stretched(images, rms / np.maximum(grey_contrast(images), 1e-6))
 
 
 def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],

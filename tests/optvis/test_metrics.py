@@ -14,6 +14,15 @@ def test_equal_contrast_sets_rms_and_keeps_mean(rng):
         assert image.mean() == pytest.approx(original.mean(), abs=1e-4)
 
 
+def test_stretched_scales_every_channels_contrast_by_its_factor_and_keeps_the_pattern(rng):
+    images = (np.array([0.4, 0.5, 0.6]) + 0.02 * rng.standard_normal((2, 16, 16, 3))).astype(np.float32)
+    out = metrics.stretched(images, np.array([1.5, 2.0]))
+    per_channel = lambda x: np.sqrt(np.mean(np.square(x - x.mean(axis=(1, 2), keepdims=True)), axis=(1, 2)))  # noqa: E731
+    np.testing.assert_allclose(per_channel(out) / per_channel(images), [[1.5] * 3, [2.0] * 3], rtol=1e-3)
+    np.testing.assert_allclose(out.mean(axis=(1, 2, 3)), images.mean(axis=(1, 2, 3)), atol=1e-5)
+    np.testing.assert_allclose(metrics.equal_contrast(out), metrics.equal_contrast(images), atol=1e-5)
+
+
 def test_robust_activation_of_a_flat_image_is_its_activation(hed):
     flat = np.full((2, 48, 48, 3), 0.6, np.float32)
     plain = metrics.measure(hed, "block1_conv1", flat, [3, 7])
