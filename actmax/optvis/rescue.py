@@ -72,7 +72,8 @@ def headroom(images: np.ndarray, cap: float) -> np.ndarray:
     deviation = images - mean
     with np.errstate(divide="ignore", invalid="ignore"):  # the factor at which each value reaches white or black
         reach = np.where(deviation > 0, (1 - mean) / deviation, np.where(deviation < 0, -mean / deviation, np.inf))
-    unclipped = np.quantile(reach.reshape(len(images), int(np.prod(images.shape[1:]))), CLIP_SHARE, axis=1)
+        unclipped = np.quantile(reach.reshape(len(images), int(np.prod(images.shape[1:]))), CLIP_SHARE, axis=1)
+    unclipped[np.isnan(unclipped)] = np.inf  # a flat image: the quantile falls between unbounded values
     return np.minimum(cap / np.maximum(contrast(images), 1e-6), unclipped)
 
 

@@ -17,6 +17,8 @@ def test_headroom_stops_at_the_contrast_cap_or_short_of_clipping():
     assert (clipped(metrics.stretched(images, 1.2 * room)) > 2 * rescue.CLIP_SHARE).all()
     capped = metrics.stretched(images, rescue.headroom(images, cap=0.08))  # the cap decides
     np.testing.assert_allclose(rescue.contrast(capped), 0.08, rtol=0.01)
+    flat = np.full((1, 8, 8, 3), 0.5)
+    assert np.isfinite(rescue.headroom(flat, cap=0.3)).all()  # nothing would clip: the cap decides
 
 
 def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_better(hed):
