@@ -41,7 +41,8 @@ def fields(spec: ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
     for tap, before, _ in shapes_upto(spec, layer, size):
         incoming = [found[id(t)] for t in tap.inputs if id(t) in found] or [IDENTITY]
         merged = tuple(_union([f[axis] for f in incoming]) for axis in (0, 1))
-        found[id(tap.output)] = tuple(_through(tap.layer, merged[axis], before[1 + axis], axis) for axis in (0, 1))
+        lengths = before[1:3] if len(before) > 3 else (None, None)  # a pooled vector (squeeze-excite) has no axes
+        found[id(tap.output)] = tuple(_through(tap.layer, merged[axis], lengths[axis], axis) for axis in (0, 1))
     return found[id(tap.output)]
 
 

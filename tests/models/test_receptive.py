@@ -67,6 +67,16 @@ def test_merge_takes_the_union_of_its_branches():
     assert rows == receptive.Field(first=-3, size=7, jump=1)
 
 
+def test_a_squeeze_excite_branch_leaves_the_local_field_as_it_is():
+    inputs = keras.Input((16, 16, 1))
+    local = L.Conv2D(4, 3, padding="same")(inputs)
+    pooled = L.Conv2D(4, 1)(L.Reshape((1, 1, 4))(L.GlobalAveragePooling2D()(local)))  # EfficientNet's SE block
+    scaled = L.Multiply()([local, pooled])
+    spec = models.ModelSpec("se", keras.Model(inputs, L.Conv2D(1, 3, padding="same")(scaled)), "unit", "")
+    rows, _ = receptive.fields(spec, spec.model.layers[-1].name, 16)
+    assert rows == receptive.Field(first=-2, size=5, jump=1)
+
+
 @pytest.mark.parametrize("layer, size, jump", [("block5_conv3", 196, 16), ("block5_pool", 212, 32)])
 def test_vgg16_fields_are_the_published_ones(hed, layer, size, jump):
     rows, cols = receptive.fields(hed, layer, 224)
