@@ -147,13 +147,22 @@ def sweep_table(rows):
     return "\n".join(lines) + "\n"
 
 
+def default_presets(sweep: bool) -> str:
+    """The runs when no preset is named: a sweep compares classic and default (and default in low precision where
+    that is fast); one layer also shows lucid."""
+    if not sweep:
+        return "classic,default,lucid"
+    return "classic,default,default@mixed" if fast_low_precision() else "classic,default"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layer", action="append", help="layer(s); default block3_conv1 and block5_conv1")
     parser.add_argument("--filters", default="0-15")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--presets", default="classic,default,lucid")
+    parser.add_argument("--presets", help="comma-separated; default classic,default,lucid (with --sweep: classic, "
+                        "default, and default@mixed where low precision is fast)")
     parser.add_argument("--tf-keras-vis", action="store_true", help="also run tf-keras-vis with its defaults")
     parser.add_argument("--out", type=Path, default=Path("outputs/bench"))
     parser.add_argument("--sweep", action="store_true", help="every conv layer, 16 filters spread over each, "
@@ -166,8 +175,7 @@ def main():
     args = parser.parse_args()
     spec = actmax.load_model(args.model)
     args.out.mkdir(parents=True, exist_ok=True)
-    presets = args.presets if not args.sweep or args.presets != parser.get_default("presets") \
-        else "classic,default,default@mixed" if fast_low_precision() else "classic,default"
+    presets = args.presets or default_presets(args.sweep)
     layers = actmax.models.convolutions(spec.model) if args.sweep else args.layer or ["block3_conv1", "block5_conv1"]
     rows = []
     for layer in layers:

@@ -43,10 +43,12 @@ def robustness_transform() -> transforms.Transform:
                               transforms.rotate(tuple(range(-10, 11))))
 
 
-def grey_contrast(images: np.ndarray) -> np.ndarray:
-    """Each image's RMS contrast about its grey mean (one mean over pixels and channels)."""
+def rms_contrast(images: np.ndarray, *, per_channel: bool = False) -> np.ndarray:
+    """Each image's RMS contrast about its mean: one grey mean over pixels and channels (the benchmark's), or each
+    channel's own mean (the ascent's cap, regularisers.limit_contrast)."""
     axes = tuple(range(1, images.ndim))
-    return np.sqrt(np.mean(np.square(images - images.mean(axis=axes, keepdims=True)), axis=axes))
+    deviation = images - images.mean(axis=(1, 2) if per_channel else axes, keepdims=True)
+    return np.sqrt(np.mean(np.square(deviation), axis=axes))
 
 
 def stretched(images: np.ndarray, factors: np.ndarray | float) -> np.ndarray:
@@ -60,7 +62,7 @@ def stretched(images: np.ndarray, factors: np.ndarray | float) -> np.ndarray:
 
 def equal_contrast(images: np.ndarray, rms: float = ROBUST_CONTRAST) -> np.ndarray:
     """Rescale each image about its mean to the same RMS contrast, then clip to [0, 1]."""
-    return stretched(images, rms / np.maximum(grey_contrast(images), 1e-6))
+    return stretched(images, rms / np.maximum(rms_contrast(images), 1e-6))
 
 
 def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],

@@ -60,11 +60,6 @@ def faint_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
     return [int(i) for i in np.flatnonzero(headroom(part.images, part.settings.contrast) > 1 / BOOST_ROOM)]
 
 
-def contrast(images: np.ndarray) -> np.ndarray:
-    """Each image's RMS contrast about its mean colour, as the ascent's cap measures it (regularisers)."""
-    return np.sqrt(np.mean(np.square(images - images.mean(axis=(1, 2), keepdims=True)), axis=(1, 2, 3)))
-
-
 def headroom(images: np.ndarray, cap: float) -> np.ndarray:
     """The largest factor each image's contrast may be stretched by (metrics.stretched): up to the contrast cap, and
     short of pushing more than CLIP_SHARE of its values past black or white."""
@@ -74,7 +69,7 @@ def headroom(images: np.ndarray, cap: float) -> np.ndarray:
         reach = np.where(deviation > 0, (1 - mean) / deviation, np.where(deviation < 0, -mean / deviation, np.inf))
         unclipped = np.quantile(reach.reshape(len(images), int(np.prod(images.shape[1:]))), CLIP_SHARE, axis=1)
     unclipped[np.isnan(unclipped)] = np.inf  # a flat image: the quantile falls between unbounded values
-    return np.minimum(cap / np.maximum(contrast(images), 1e-6), unclipped)
+    return np.minimum(cap / np.maximum(metrics.rms_contrast(images, per_channel=True), 1e-6), unclipped)
 
 
 def classic_schedule(settings: Settings) -> Settings:

@@ -14,6 +14,12 @@ def test_equal_contrast_sets_rms_and_keeps_mean(rng):
         assert image.mean() == pytest.approx(original.mean(), abs=1e-4)
 
 
+def test_rms_contrast_about_the_grey_mean_counts_a_tint_and_about_each_channels_mean_does_not():
+    tinted = np.broadcast_to(np.array([0.2, 0.5, 0.8], np.float32), (1, 8, 8, 3))
+    assert metrics.rms_contrast(tinted)[0] == pytest.approx(np.sqrt(0.06), rel=1e-4)
+    assert metrics.rms_contrast(tinted, per_channel=True)[0] == pytest.approx(0.0, abs=1e-6)
+
+
 def test_stretched_scales_every_channels_contrast_by_its_factor_and_keeps_the_pattern(rng):
     images = (np.array([0.4, 0.5, 0.6]) + 0.02 * rng.standard_normal((2, 16, 16, 3))).astype(np.float32)
     out = metrics.stretched(images, np.array([1.5, 2.0]))
