@@ -14,6 +14,7 @@ from ..models import receptive
 from ..errors import ActmaxError, ModelError, ObjectiveError
 from . import ascent, objectives, optim, param as param_module, transforms
 from .presets import Settings, get_preset
+from .result import Rendering
 
 
 def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: dict) -> tuple:
@@ -106,3 +107,11 @@ def reporter(progress: Callable | None, done: int, total: int, octaves: int) -> 
     if progress is None:
         return None
     return lambda octave, values: progress(done, total, octave + 1, octaves, float(tf.reduce_mean(values)))
+
+
+def stage_reporter(progress: Callable | None, done: int, total: int, part: Rendering) -> Callable | None:
+    """Adapt `progress` to a `note(stage)` hook for the passes after a batch's ascent (its filters not yet done)."""
+    if progress is None:
+        return None
+    octaves, value = part.settings.octaves, float(np.mean(part.objective_values))
+    return lambda stage: progress(done, total, octaves, octaves, value, stage=stage)

@@ -16,7 +16,7 @@ from ..models import memory
 from ..models.selection import parse_filters
 from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
-from .engine import check_objective, compile_engine, filter_engine, initial, padded, reporter, resolve
+from .engine import check_objective, compile_engine, filter_engine, initial, padded, reporter, resolve, stage_reporter
 from .metrics import measure
 from .presets import Settings
 from .rescue import rescue_weak
@@ -68,7 +68,9 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
         seed: makes the run reproducible; each filter's start depends only on (seed, filter).
         batch: filters optimised together per step (default: the most that fit in memory); a batch that
             runs out of device memory is retried at half the size.
-        progress: called as `progress(done, total, octave, octaves, mean_objective)` after each octave.
+        progress: called as `progress(done, total, octave, octaves, mean_objective)` after each octave and when a
+            batch is done (`done` counts the filters finished, second-chance passes included), and with `stage=`
+            (e.g. `rescue: 5 filters`) as each of those passes starts.
         animate: keep about 6 snapshots per octave of each image, as `Rendering.frames`.
     """
     spec, settings = resolve(model, preset, overrides)
@@ -84,16 +86,19 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
         started = time.perf_counter()
         try:
             run = _ascend_group(engine, targets, spec, settings, seed, group, batch,
-                                reporter(progress, first + len(group), len(chosen), settings.octaves))
+                                reporter(progress, first, len(chosen), settings.octaves))
             part = _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
                            {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
-            part = rescue_weak(spec, part, rescues, batch)
+            part = rescue_weak(spec, part, rescues, batch, stage_reporter(progress, first, len(chosen), part))
         except Exception as exc:
             if not memory.is_out_of_memory(exc):
                 raise
             batch = smaller(batch, settings.size)  # too large for the device: go on at half the batch
             targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
             continue
+        if progress:
+            progress(first + len(group), len(chosen), settings.octaves, settings.octaves,
+                     float(np.mean(part.objective_values)))
         yield part
         first += len(group)
 

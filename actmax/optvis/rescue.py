@@ -151,11 +151,15 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
     return {items[k] for k in better}
 
 
-def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int) -> Rendering:
-    """Run each pass the settings turn on over the items the passes before left behind, counting the images kept."""
+def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int,
+                note: Callable[[str], None] | None = None) -> Rendering:
+    """Run each pass the settings turn on over the items the passes before left behind, counting the images kept;
+    `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`)."""
     for field, pick, make, counter in PASSES:
         if getattr(part.settings, field):
             items = pick(spec, part)
+            if note and items:
+                note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
             kept = _run_pass(spec, part, items, passes, field, make, batch) if items else set()
             part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part

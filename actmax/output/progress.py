@@ -11,9 +11,10 @@ Report = Callable[[int, int, int, int, float], None]
 
 
 def bar(quiet: bool = False, label: str | None = None) -> contextlib.AbstractContextManager[Report | None]:
-    """A `report(done, total, octave, octaves, value[, dead])` callback over filters, or None when quiet.
+    """A `report(done, total, octave, octaves, value[, dead][, stage=])` callback over filters, or None when quiet.
 
-    A Ray job, which learns of filters a chunk at a time, also reports the dead so far."""
+    A Ray job, which learns of filters a chunk at a time, also reports the dead so far; a render names each
+    second-chance pass it runs (`stage`), shown in place of the octave."""
     return _lazy(quiet, "filter", _show_octave, label)
 
 
@@ -28,10 +29,11 @@ def say(line: str) -> None:
     tqdm.write(line)
 
 
-def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: float, dead: int | None = None) -> None:
-    where = f"octave {octave}/{octaves}" if dead is None else f"dead {dead}"
+def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: float, dead: int | None = None,
+                 stage: str | None = None) -> None:
+    where = stage or (f"octave {octave}/{octaves}" if dead is None else f"dead {dead}")
     progress.set_postfix_str(f"{where}, objective {value:.3g}", refresh=False)
-    progress.update(done - progress.n) if octave == octaves else progress.refresh()
+    progress.update(done - progress.n) if done > progress.n else progress.refresh()
 
 
 @contextlib.contextmanager
@@ -46,10 +48,10 @@ def _lazy(quiet: bool, unit: str, show: Callable, label: str | None) -> Iterator
         return
     shown: list[tqdm] = []
 
-    def report(done, total, *rest):
+    def report(done, total, *rest, **named):
         if not shown:
             shown.append(tqdm(total=total, unit=unit, desc=label, dynamic_ncols=True))
-        show(shown[0], done, *rest)
+        show(shown[0], done, *rest, **named)
     try:
         yield report
     finally:
