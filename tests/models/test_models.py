@@ -120,11 +120,13 @@ def test_conv_body_has_no_logits(hed):
     ("MobileNetV2", "tf", ("block_3_expand", "block_6_project_BN")),
 ])
 def test_other_architectures_render(constructor, preprocess, layers):
+    keras.utils.set_random_seed(0)
     model = getattr(keras.applications, constructor)(weights=None, include_top=False, input_shape=(None, None, 3))
     spec = models.ModelSpec(constructor.lower(), model, preprocess, "random weights")
     convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     for layer in [name or convs[9] for name in layers]:
-        result = actmax.render(layer, "0-1", model=spec, size=80, octaves=2, steps=2, octave_scale=1.1)
+        result = actmax.render(layer, "0-1", model=spec, size=80, octaves=2, steps=2, octave_scale=1.1, rescue=2,
+                               revive=4, wake=4)  # every pass that runs, on a few steps
         assert result.images.shape == (2, 80, 80, 3) and np.isfinite(result.activations).all()
 
 

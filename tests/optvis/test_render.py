@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -50,12 +52,12 @@ def test_saved_images_are_eight_bit_exact(hed):
 
 
 def test_top_and_sort(hed):
-    result = actmax.render("block2_conv1", "0-5", model=hed, top=3, sort="activation", **SMALL)
-    full = actmax.render("block2_conv1", "0-5", model=hed, **SMALL)
+    result = actmax.render("block2_conv1", "0-5", model=hed, top=3, sort="activation", preset="classic", **SMALL)
+    full = actmax.render("block2_conv1", "0-5", model=hed, preset="classic", **SMALL)
     strongest = list(np.array(full.filters)[np.argsort(-full.activations)][:3])
     assert result.filters == strongest
     assert list(result.activations) == sorted(result.activations, reverse=True)
-    by_index = actmax.render("block2_conv1", "0-5", model=hed, top=3, **SMALL)
+    by_index = actmax.render("block2_conv1", "0-5", model=hed, top=3, preset="classic", **SMALL)
     assert by_index.filters == sorted(strongest)
 
 
@@ -64,11 +66,14 @@ def test_last_partial_batch_is_padded_not_retraced(hed):
     assert result.filters == [0, 1, 2, 3, 4] and result.images.shape[0] == 5
 
 
-def test_progress_is_reported_per_octave(hed):
+def test_progress_is_reported_per_octave_and_names_each_pass_before_its_batch_is_done(hed):
     seen = []
-    actmax.render("block1_conv1", "0-3", model=hed, batch=2, progress=lambda *a: seen.append(a), **SMALL)
-    assert [(done, total, octave) for done, total, octave, _, _ in seen] == [(2, 4, 1), (2, 4, 2), (4, 4, 1),
-                                                                              (4, 4, 2)]
+    actmax.render("block1_conv1", "0-3", model=hed, batch=2, progress=lambda *a, **k: seen.append((a[:3], k)), **SMALL)
+    assert [at for at, named in seen if not named] == [(0, 4, 1), (0, 4, 2), (2, 4, 2), (2, 4, 1), (2, 4, 2),
+                                                        (4, 4, 2)]
+    stages = [(at[0], named["stage"]) for at, named in seen if named]
+    assert stages and all(re.fullmatch(r"(rescue|revive|wake|boost): \d+ filters?", stage) for _, stage in stages)
+    assert stages[0][0] == 0  # the first batch's passes run before it counts as done
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
