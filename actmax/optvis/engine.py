@@ -109,9 +109,14 @@ def reporter(progress: Callable | None, done: int, total: int, octaves: int) -> 
     return lambda octave, values: progress(done, total, octave + 1, octaves, float(tf.reduce_mean(values)))
 
 
-def stage_reporter(progress: Callable | None, done: int, total: int, part: Rendering) -> Callable | None:
-    """Adapt `progress` to a `note(stage)` hook for the passes after a batch's ascent (its filters not yet done)."""
+def batch_reporter(progress: Callable | None, first: int, total: int, part: Rendering) -> Callable | None:
+    """Adapt `progress` to `note(stage)` for a batch past its ascent: each pass that starts on it (its filters not
+    yet done), then `note(None)` once it is done."""
     if progress is None:
         return None
-    octaves, value = part.settings.octaves, float(np.mean(part.objective_values))
-    return lambda stage: progress(done, total, octaves, octaves, value, stage=stage)
+
+    def note(stage: str | None) -> None:
+        done = first + (len(part.filters) if stage is None else 0)
+        octaves, value = part.settings.octaves, float(np.mean(part.objective_values))
+        progress(done, total, octaves, octaves, value, **({"stage": stage} if stage else {}))
+    return note

@@ -16,7 +16,8 @@ from ..models import memory
 from ..models.selection import parse_filters
 from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
-from .engine import check_objective, compile_engine, filter_engine, initial, padded, reporter, resolve, stage_reporter
+from .engine import (batch_reporter, check_objective, compile_engine, filter_engine, initial, padded, reporter,
+                     resolve)
 from .metrics import measure
 from .presets import Settings
 from .rescue import rescue_weak
@@ -89,16 +90,16 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
                                 reporter(progress, first, len(chosen), settings.octaves))
             part = _finish(spec, layer, group, run, settings, seed, time.perf_counter() - started,
                            {"batch": batch, "batch_steps": int(run.steps), "traces": engine.traces()})
-            part = rescue_weak(spec, part, rescues, batch, stage_reporter(progress, first, len(chosen), part))
+            note = batch_reporter(progress, first, len(chosen), part)
+            part = rescue_weak(spec, part, rescues, batch, note)
         except Exception as exc:
             if not memory.is_out_of_memory(exc):
                 raise
             batch = smaller(batch, settings.size)  # too large for the device: go on at half the batch
             targets, engine = filter_engine(spec, layer, settings, batch, snapshot_every)
             continue
-        if progress:
-            progress(first + len(group), len(chosen), settings.octaves, settings.octaves,
-                     float(np.mean(part.objective_values)))
+        if note:
+            note(None)
         yield part
         first += len(group)
 
