@@ -52,11 +52,12 @@ PRESETS = {
     # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
     # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
     # on less than half their map) get a second pass on the classic schedule and keep the more robust image;
-    # filters whose image does not hold them get a third, on Lucid's recipe; filters still not held a fourth, on
-    # Lucid's recipe for a lattice of positions one receptive field apart; then images with contrast to spare try
-    # two stretches of it, short of clipping (optvis.rescue).
+    # filters whose image does not hold them get a third, on Lucid's recipe for a lattice of positions one
+    # receptive field apart; then images with contrast to spare try two stretches of it, short of clipping
+    # (optvis.rescue). The revive pass (Lucid's recipe on the mean) stays off: on the sweep every image it kept
+    # was replaced by the lattice pass, or kept a filter from it that the lattice pass then held better.
     "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
-                        revive=128, wake=256, boost=2),
+                        wake=256, boost=2),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 

@@ -6,7 +6,8 @@ Four passes, each for the filters the ones before left behind:
   at the image border, say) can hold on to them;
 - *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full
   size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches
-  filters that pixel ascent leaves below zero;
+  filters that pixel ascent leaves below zero (off in the default preset: the wake pass, which takes the same
+  filters, replaced or bettered every image it kept on the sweep);
 - *wake* (filters still not held): the same recipe, without the jitter, for the filter on a lattice of positions
   one receptive field apart (objectives.lattice). A filter whose mean cannot climb above zero may still fire on
   one small patch; each position then grows its own copy, so the image shows the patch across the tile, where the
@@ -165,10 +166,20 @@ def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: in
     return part
 
 
+def pass_batch(count: int, batch: int) -> int:
+    """The batch a pass runs `count` items in: the smallest 2^k or 3·2^k that holds them, at most `batch`.
+
+    Few sizes (few compiled shapes) and at most a third of the batch padding (a power of two alone pads 6 items
+    to 8; every padded item costs a full image's ascent).
+    """
+    power = 1 << (count - 1).bit_length()
+    return min(batch, 3 * power // 4 if 3 * power // 4 >= count else power)
+
+
 def _run_pass(spec, part, items, passes, field, make, batch) -> set[int]:
-    """One pass over `items`: one pass object per pass and power-of-two batch (few compiled shapes), kept in
-    `passes` between batches; its time counts in the part's."""
-    started, size = time.perf_counter(), min(batch, 1 << (len(items) - 1).bit_length())
+    """One pass over `items`: one pass object per pass and batch size (pass_batch), kept in `passes` between
+    batches; its time counts in the part's."""
+    started, size = time.perf_counter(), pass_batch(len(items), batch)
     if (field, size) not in passes:
         passes[field, size] = make(spec, part.layer, part.settings, size)
     held = metrics.robust_activation(spec, part.layer, part.images[items], [part.filters[i] for i in items])

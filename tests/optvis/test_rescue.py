@@ -47,3 +47,10 @@ def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
 def test_boost_needs_a_contrast_cap_to_search_up_to(hed):
     result = actmax.render("block3_conv1", "0-1", model=hed, size=32, octaves=1, steps=4, contrast=0.0, boost=2)
     assert result.extra["boosted"] == 0
+
+
+def test_a_pass_pads_its_items_by_at_most_a_third_in_few_batch_sizes():
+    sizes = [rescue.pass_batch(count, 16) for count in range(1, 17)]
+    assert set(sizes) == {1, 2, 3, 4, 6, 8, 12, 16}
+    assert all(count <= size <= count * 4 / 3 for count, size in zip(range(1, 17), sizes))
+    assert rescue.pass_batch(9, 10) == 10 and rescue.pass_batch(1, 1) == 1  # never past the render's batch
