@@ -54,8 +54,8 @@ PRESETS = {
     # on less than half their map) get a second pass on the classic schedule and keep the more robust image;
     # filters whose image does not hold them get a third, on Lucid's recipe for a lattice of positions one
     # receptive field apart; then images with contrast to spare try two stretches of it, short of clipping
-    # (optvis.rescue). The revive pass (Lucid's recipe on the mean) stays off: on the sweep every image it kept
-    # was replaced by the lattice pass, or kept a filter from it that the lattice pass then held better.
+    # (optvis.rescue). The revive pass (Lucid's recipe on the mean, for the same filters) stays off: on the sweep
+    # the lattice pass replaced every image it kept but one, and did better on that filter without it.
     "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         wake=256, boost=2),
 }
