@@ -53,12 +53,12 @@ def render(
         = None,
     rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps per octave of a second pass, on the classic "
                                                   "schedule, for filters left weak (0: none).")] = None,
-    revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a third pass, on Lucid's recipe at full "
-                                                  "size, for filters whose image does not hold them (0: none)."
-                                                  )] = None,
-    wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a fourth pass, on Lucid's recipe for "
-                                                "positions one receptive field apart, for filters still not held "
-                                                "(0: none).")] = None,
+    revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass before --wake's, on Lucid's recipe "
+                                                  "at full size, for filters whose image does not hold them (0: "
+                                                  "none, the default's).")] = None,
+    wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass on Lucid's recipe for positions "
+                                                "one receptive field apart, for filters whose image still does not "
+                                                "hold them (0: none).")] = None,
     boost: Annotated[Optional[int], typer.Option(min=0, help="Higher contrasts tried on each image with room, "
                                                  "up to --contrast and short of clipping; the one that holds its "
                                                  "filter best is kept (0: none).")] = None,
