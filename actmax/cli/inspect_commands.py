@@ -164,4 +164,4 @@ def examples(
         with progress.images(quiet) as report:
             done = jobs.examples_job(spec, images, layer, filters, top=top, size=size, batch=batch, out=out,
                                      progress=report, ray=ray_target(ray, ray_address))
-        typer.echo(f"{layer}: {done.images} images ({done.new} new, {done.skipped} unreadable): {done.path}")
+        typer.echo(f"{done.layer}: {done.images} images ({done.new} new, {done.skipped} unreadable): {done.path}")

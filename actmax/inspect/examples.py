@@ -43,10 +43,14 @@ class Examples:
         return np.stack([self.peaks // self.width, self.peaks % self.width], axis=-1)
 
     def boxes(self, spec: models.ModelSpec) -> np.ndarray:
-        """(filters, K, 4) receptive-field boxes (top, left, bottom, right) of each peak, in `size` px images."""
+        """(filters, K, 4) receptive-field boxes (top, left, bottom, right) of each peak, in `size` px images
+        (scaled from the model's own input where it takes a fixed size that the photos are resized to)."""
+        height, width = spec.fixed_size or (self.size, self.size)
         rows, cols = receptive.fields(spec, self.layer, self.size)
-        return np.array([[receptive.box(rows, cols, y, x, self.size, self.size) for y, x in row]
-                         for row in self.positions], np.int64).reshape(*self.peaks.shape, 4)
+        boxes = np.array([[receptive.box(rows, cols, y, x, height, width) for y, x in row]
+                          for row in self.positions], np.float64).reshape(*self.peaks.shape, 4)
+        scaled = boxes * np.array([self.size / height, self.size / width] * 2)
+        return np.concatenate([np.floor(scaled[..., :2]), np.ceil(scaled[..., 2:])], axis=-1).astype(np.int64)
 
 
 def image_paths(sources: Sequence[str | Path]) -> list[str]:

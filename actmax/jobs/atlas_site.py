@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 from .. import models
@@ -53,9 +54,15 @@ def _layer(out: Path, spec: models.ModelSpec, name: str, kind: str, count: int, 
     rows, cols = receptive.fields(spec, name, size)
     imaging.prepare_dir(folder / "thumbs")
     return {"name": name, "stem": file_stem(name), "kind": kind, "filters": count,
-            "field": f"{rows.size} px" if rows.size == cols.size else f"{rows.size}×{cols.size} px",
+            "field": _field(rows, cols),
             "gallery": "render/gallery.png", "sheet": "examples/examples.png" if found else None,
             "units": [_unit(folder, entry, variants, examples) for _, entry in sorted(entries.items())]}
+
+
+def _field(rows: receptive.Field, cols: receptive.Field) -> str:
+    """A unit's receptive field in whole pixels: '44 px', or '44×60 px' when not square."""
+    height, width = math.ceil(rows.size), math.ceil(cols.size)
+    return f"{height} px" if height == width else f"{height}×{width} px"
 
 
 def _unit(folder: Path, entry: dict, variants: int, examples: dict | None) -> dict:

@@ -25,12 +25,14 @@ TILE = 96
 
 
 class ExamplesResult(NamedTuple):
-    """Where the contact sheet is, how many images the layer's examples cover, were new, and were unreadable."""
+    """Where the contact sheet is, how many images the layer's examples cover, were new, and were unreadable; the
+    layer by its full path."""
 
     path: Path
     images: int
     new: int
     skipped: int
+    layer: str
 
 
 def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: str, filters=None, *, top: int = 9,
@@ -57,7 +59,7 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
                     progress=progress)
     save(out, head, found, spec, files=files)
     new = len(found.paths) - len(previous.paths if previous else [])
-    return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped))
+    return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped), layer)
 
 
 def photos(sources: Sequence[str | Path]) -> list[str]:

@@ -1,5 +1,6 @@
 """Dataset examples: the streaming top-K equals brute force, runs add up, unreadable images are counted."""
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -60,3 +61,13 @@ def test_boxes_hold_the_peak(hed, photos):
     (top, left, bottom, right), (y, x) = found.boxes(hed)[0, 0], found.positions[0, 0]
     assert 0 <= top < bottom <= 64 and 0 <= left < right <= 64
     assert top <= y * 4 < bottom and left <= x * 4 < right  # block3 maps are 4x smaller than the image
+
+
+def test_boxes_of_a_fixed_non_square_model_are_in_the_photo_frame():
+    """A model fixed at 20x40 sees each square photo squeezed to that size: its boxes scale back to the photo."""
+    inputs = keras.Input((20, 40, 1))
+    spec = models.ModelSpec("wide", keras.Model(inputs, keras.layers.Conv2D(
+        1, 3, padding="same", name="conv")(inputs)), "unit", "")
+    corner = examples.Examples("conv", [0], 40, 40, ["p.png"], np.zeros((1, 1), np.float32), np.zeros((1, 1), int),
+                               np.array([[19 * 40 + 39]]), [])
+    assert corner.boxes(spec)[0, 0].tolist() == [36, 38, 40, 40]  # rows 18-20 of 20, twice as tall in the photo

@@ -27,7 +27,7 @@ def build(stack, size):
     x = inputs
     for layer in stack:
         x = layer(x)
-        if isinstance(layer, L.Conv2D):
+        if hasattr(layer, "kernel"):
             layer.kernel.assign(tf.ones_like(layer.kernel))  # all-positive: no gradient cancels out
     return models.ModelSpec("stack", keras.Model(inputs, x), "unit", "")
 
@@ -50,6 +50,29 @@ def test_field_matches_brute_force_at_every_unit(name, size):
     for y in range(height):
         for x in range(width):
             assert receptive.box(rows, cols, y, x, size, size) == brute_force(spec.model, y, x, size), (y, x)
+
+
+UPSAMPLING = {  # decoders: a linear bound of what each unit sees, one input unit (≤ 2 px here) + 1 px wider at most
+    "transposed3-same-stride2": [L.Conv2D(1, 3, padding="same"), L.Conv2DTranspose(1, 3, strides=2, padding="same")],
+    "transposed4-valid-stride2": [L.Conv2DTranspose(1, 4, strides=2), L.Conv2D(1, 3)],
+    "pool-then-transposed": [L.Conv2D(1, 3, padding="same"), L.AveragePooling2D(2),
+                             L.Conv2DTranspose(1, 3, strides=2, padding="same"), L.Conv2D(1, 3, padding="same")],
+    "upsample-nearest": [L.AveragePooling2D(2), L.UpSampling2D(2), L.Conv2D(1, 3, padding="same")],
+    "upsample-bilinear": [L.Conv2D(1, 3, strides=2), L.UpSampling2D(3, interpolation="bilinear")],
+    "resize-down": [L.Conv2D(1, 3, padding="same"), L.Resizing(9, 9), L.Conv2D(1, 3)],
+}
+
+
+@pytest.mark.parametrize("name", UPSAMPLING)
+def test_upsampled_field_bounds_what_each_unit_sees(name):
+    keras.utils.set_random_seed(0)
+    spec = build(UPSAMPLING[name], 24)
+    rows, cols = receptive.fields(spec, spec.model.layers[-1].name, 24)
+    for unit in range(spec.model.output.shape[1]):  # the diagonal: every row and every column (the axes are apart)
+        top, left, bottom, right = receptive.box(rows, cols, unit, unit, 24, 24)
+        seen = brute_force(spec.model, unit, unit, 24)
+        assert (top, left) <= seen[:2] and (bottom, right) >= seen[2:], unit
+        assert max(seen[0] - top, seen[1] - left, bottom - seen[2], right - seen[3]) <= 3, unit
 
 
 def test_max_pooling_has_the_field_of_its_window():
