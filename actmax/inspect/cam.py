@@ -34,11 +34,12 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
     if method not in METHODS:
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
     try:
-        models.logits_layer(spec.model)
+        head = models.logits_layer(spec.model).path
     except LayerError:
         raise LayerError(f"model '{spec.name}' has no classifier head, so there is no class to explain; "
                          "use 'actmax occlusion' or 'actmax features' instead") from None
-    layer = layer or models.last_conv_layer(spec.model)
+    default = models.last_conv_layer(spec.model, feeding=head)
+    layer = layer or default
     features = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False)
     with tf.GradientTape() as tape:
         acts = features(tf.constant(image[None], tf.float32))
@@ -48,7 +49,11 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
         if not 0 <= index < classes:
             raise ActmaxError(f"class {index} is outside this model's range 0-{classes - 1}")
         score = logits[index]
-    grads = tape.gradient(score, acts[layer])[0]
+    grads = tape.gradient(score, acts[layer])
+    if grads is None:
+        raise LayerError(f"the class scores are not computed from layer '{layer}'; pick a layer before the classifier "
+                         f"head, e.g. '{default}'")
+    grads = grads[0]
     cam = tf.nn.relu(tf.reduce_sum(_weights(grads, acts[layer][0], method) * acts[layer][0], axis=-1))
     heat = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")[..., 0].numpy()
     heat = heat / heat.max() if heat.max() > 0 else heat

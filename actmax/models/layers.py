@@ -28,9 +28,27 @@ def convolutions(model: keras.Model) -> list[str]:
     return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__]
 
 
-def last_conv_layer(model: keras.Model) -> str:
-    """The deepest convolution (else the deepest spatial layer): where class evidence is still mapped."""
-    return (convolutions(model) or visual_layers(model))[-1]
+def last_conv_layer(model: keras.Model, feeding: str | None = None) -> str:
+    """The deepest convolution (else the deepest spatial layer): where class evidence is still mapped. With
+    `feeding` (a path), the deepest of those that layer is computed from (the class head's, not a mask head's)."""
+    sources = set(upstream(model, feeding)) if feeding else None
+    candidates = [[path for path in paths if sources is None or path in sources]
+                  for paths in (convolutions(model), visual_layers(model))]
+    return (candidates[0] or candidates[1])[-1]
+
+
+def upstream(model: keras.Model, path: str) -> list[str]:
+    """Paths of the layers whose outputs the layer at `path` is computed from, in call order."""
+    taps = graph.trace(model).taps
+    maker = {id(tap.output): name for name, tap in taps.items()}
+    found, todo = set(), [path]
+    while todo:
+        for tensor in taps[todo.pop()].inputs:
+            source = maker.get(id(tensor))
+            if source is not None and source not in found:
+                found.add(source)
+                todo.append(source)
+    return [name for name in taps if name in found]
 
 
 def _rank(tap: graph.Tap) -> int | None:
@@ -68,18 +86,22 @@ def filter_count(model: keras.Model, name: str) -> int:
 
 
 def logits_layer(model: keras.Model) -> graph.Tap:
-    """The classifier's output layer, whose pre-softmax values are the class logits.
+    """The classifier's output layer, whose pre-softmax values are the class logits: the model's one (batch, classes)
+    output, beside any others (a segmentation map, say).
 
     Raises:
-        LayerError: the model has no (batch, classes) output, e.g. a convolutional body.
+        LayerError: the model has no (batch, classes) output, e.g. a convolutional body, or several.
     """
     traced = graph.trace(model)
-    if len(traced.outputs) == 1 and len(traced.outputs[0].shape) == 2:
+    heads = [output for output in traced.outputs if len(output.shape) == 2]
+    if len(heads) == 1:
         for tap in reversed(traced.taps.values()):
-            if tap.output is traced.outputs[0]:
+            if tap.output is heads[0]:
                 return tap
     raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
-                     "use a filter objective such as 'block5_conv1:3', or load a classifier")
+                     "use a filter objective such as 'block5_conv1:3', or load a classifier" if not heads else
+                     f"this model has {len(heads)} (batch, classes) outputs, so which one holds the class logits is "
+                     "not clear; load a model with one")
 
 
 def is_classifier(model: keras.Model) -> bool:

@@ -143,12 +143,23 @@ def _open(path: Path, channels: int) -> Image.Image:
     """A photo as a Pillow image, EXIF rotation applied, in RGB or (`channels=1`) grey."""
     try:
         with Image.open(path) as image:
-            return ImageOps.exif_transpose(image).convert("L" if channels == 1 else "RGB")
+            return _eight_bit(ImageOps.exif_transpose(image)).convert("L" if channels == 1 else "RGB")
     except FileNotFoundError:
         raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageError(f"cannot read image '{path}' ({exc.__class__.__name__}); give a JPEG, PNG or other "
                          "picture Pillow can open") from None
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit, 32-bit or float grey image (PNG, TIFF) as 8-bit grey, its range scaled: Pillow's own conversion
+    clips at 255, which turns a 16-bit photo white. 8-bit images are returned as they are."""
+    if image.mode not in ("I", "F") and not image.mode.startswith("I;16"):
+        return image
+    values = np.asarray(image, np.float64)
+    peak = 1.0 if image.mode == "F" and values.max() <= 1 else \
+        65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+    return Image.fromarray(np.clip(np.rint(values / peak * 255), 0, 255).astype(np.uint8))
 
 
 def _pixels(image: Image.Image) -> np.ndarray:

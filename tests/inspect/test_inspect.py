@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 import tensorflow as tf
 
 from conftest import ROCKET
@@ -137,6 +138,25 @@ def test_grad_cam_errors(hed, tiny_spec):
         cam.grad_cam(tiny_spec, image, class_index=9)
 
 
+def test_grad_cam_of_a_two_headed_model_explains_its_class_head():
+    """A class head beside a mask head: the class head holds the logits, and the default layer is the deepest
+    convolution it is computed from, not the mask's."""
+    inputs = keras.Input((32, 32, 3))
+    body = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="body")(inputs)
+    mask = keras.layers.Conv2D(1, 1, activation="sigmoid", name="mask")(body)
+    head = keras.layers.Dense(3, name="classes")(keras.layers.GlobalAveragePooling2D()(body))
+    spec = models.ModelSpec("two_heads", keras.Model(inputs, [head, mask]), "unit", "")
+    assert models.logits_layer(spec.model).path == "classes" and models.last_conv_layer(spec.model) == "mask"
+    assert models.last_conv_layer(spec.model, feeding="classes") == "body"
+    heat, index, probabilities = cam.grad_cam(spec, np.random.default_rng(0).uniform(size=(32, 32, 3)))
+    assert heat.shape == (32, 32) and probabilities.shape == (3,) and 0 <= index < 3
+    with pytest.raises(LayerError, match="not computed from layer 'mask'.*e.g. 'body'"):
+        cam.grad_cam(spec, np.zeros((32, 32, 3), np.float32), layer="mask")
+    two = keras.Model(inputs, [head, keras.layers.Dense(2)(keras.layers.GlobalMaxPooling2D()(body))])
+    with pytest.raises(LayerError, match="2 \\(batch, classes\\) outputs"):
+        models.logits_layer(two)
+
+
 def test_colormaps_and_overlay():
     ramp = colormaps.apply(np.linspace(0, 1, 5), "viridis")
     assert tuple(ramp[0]) == (0x44, 0x01, 0x54) and tuple(ramp[-1]) == (0xfd, 0xe7, 0x25)
@@ -154,6 +174,20 @@ def test_load_image_errors(tmp_path):
     (tmp_path / "fake.jpg").write_text("not an image")
     with pytest.raises(ImageError, match="cannot read image"):
         imaging.load_image(tmp_path / "fake.jpg")
+
+
+def test_high_bit_depth_photos_load_as_their_8_bit_selves(tmp_path):
+    """A 16-bit grey PNG, a 32-bit TIFF and a float one are scaled, not clipped white."""
+    grey = np.asarray(Image.open(ROCKET).convert("L"))
+    Image.fromarray(grey).save(tmp_path / "grey8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "grey16.png")
+    Image.fromarray(grey.astype(np.int32) * 257, "I").save(tmp_path / "grey32.tif")
+    Image.fromarray(grey.astype(np.float32) / 255, "F").save(tmp_path / "float.tif")
+    expected = imaging.load_image(tmp_path / "grey8.png", channels=1)
+    for name in ("grey16.png", "grey32.tif", "float.tif"):
+        np.testing.assert_allclose(imaging.load_image(tmp_path / name, channels=1), expected, atol=1 / 255)
+        np.testing.assert_allclose(imaging.load_square(tmp_path / name, 32), imaging.load_square(
+            tmp_path / "grey8.png", 32), atol=1 / 255)
 
 
 @pytest.mark.online
