@@ -54,3 +54,16 @@ def test_a_pass_pads_its_items_by_at_most_a_third_in_few_batch_sizes():
     assert set(sizes) == {1, 2, 3, 4, 6, 8, 12, 16}
     assert all(count <= size <= count * 4 / 3 for count, size in zip(range(1, 17), sizes))
     assert rescue.pass_batch(9, 10) == 10 and rescue.pass_batch(1, 1) == 1  # never past the render's batch
+
+
+def test_an_image_that_fires_its_filter_replaces_a_silent_one_however_it_holds(monkeypatch):
+    """Alive beats silent: a filter that fires on one spot only is not reported dead; among alive images, the
+    better-held one wins."""
+    part = actmax.Rendering("m", "conv", [0, 1, 2], np.zeros((3, 4, 4, 3), np.float32),
+                            np.array([-1e-6, 0.0, 0.5]), np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
+    candidates = np.ones((3, 4, 4, 3), np.float32)
+    monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: np.array([2e-4, -1e-4, 0.9]))
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([-1e-4] * 3))
+    held = np.array([1e-5, 1e-5, 0.2])  # the current images hold their filters better than the candidates
+    assert rescue.keep_better(None, part, [0, 1, 2], candidates, None, held) == {0}
+    assert part.activations.tolist() == [2e-4, 0.0, 0.5] and part.images[0].min() == 1 and held[0] == -1e-4
