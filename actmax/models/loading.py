@@ -74,14 +74,15 @@ def model_names() -> list[str]:
     return [DEFAULT_MODEL, *KERAS_APPS]
 
 
-def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False,
+def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False,
                pretrained: bool = True) -> ModelSpec:
-    """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file.
+    """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file; or take a Keras
+    model already in memory (one just trained in a notebook, or one with custom layers that only load in Python).
 
     Args:
-        name: `vgg16-hed` (embedded, offline), a name from `model_names()`, or a model file path.
+        name: `vgg16-hed` (embedded, offline), a name from `model_names()`, a model file path, or a keras.Model.
         preprocess: input convention (`caffe`, `tf`, `torch`, `none` = 0..255, `unit` = 0..1);
-            overrides the model's own. Files default to `none`.
+            overrides the model's own. Files and models in memory default to `none`.
         classifier: for `keras.applications` models, keep the classification head (fixed input size).
         pretrained: False builds a `keras.applications` model with random weights (nothing downloaded),
             a baseline to compare a trained network against.
@@ -91,7 +92,9 @@ def load_model(name: str = DEFAULT_MODEL, *, preprocess: str | None = None, clas
     """
     if preprocess is not None and preprocess not in PREPROCESS_MODES:
         raise ModelError(f"unknown preprocessing '{preprocess}'; use one of: {', '.join(PREPROCESS_MODES)}")
-    if name == DEFAULT_MODEL:
+    if isinstance(name, keras.Model):
+        spec = ModelSpec(name.name, name, "none", f"Keras model '{name.name}' given in memory")
+    elif name == DEFAULT_MODEL:
         spec = _load_hed()
     elif name.lower() in KERAS_APPS:
         spec = _load_keras_app(name.lower(), classifier, pretrained)
@@ -171,13 +174,19 @@ def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> Mod
     return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head} classifier")
 
 
+CUSTOM_LAYER_SIGNS = ("Unknown layer", "could not be deserialized", "custom_object")  # Keras's words for them
+
+
 def _load_file(path: Path) -> ModelSpec:
     if not path.is_file():
         raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:
-        raise ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}") from exc
+        custom = any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS)
+        raise ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}" + (
+            "; a model with custom layers loads in Python, where their code is imported: pass it to "
+            "actmax.load_model(model)" if custom else "")) from exc
     return ModelSpec(path.stem, model, "none", f"model file {path}")
 
 

@@ -62,7 +62,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
     Args:
         layer: layer name, e.g. `block5_conv1`.
         filters: `0-15`, `3,7,9`, `all`, or a list of indices; default the first 16.
-        model: model name, file path, or a loaded `ModelSpec`.
+        model: model name, file path, a keras.Model (read as `load_model(model)` reads it), or a `ModelSpec`.
         preset: `default`, `classic`, `lucid`, or a `Settings`; `overrides` change single fields
             (size, steps, octaves, octave_scale, lr, param, optimizer, transforms, pre_activation,
             contrast, patience, precision …).

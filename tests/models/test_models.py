@@ -103,6 +103,33 @@ def test_multi_input_model_is_refused(tmp_path):
         models.load_model(str(tmp_path / "two.keras"))
 
 
+def test_a_model_in_memory_renders_as_its_saved_file_does(tmp_path):
+    """A notebook's freshly trained model goes straight in; it renders what its saved file renders."""
+    model = tiny_cnn(seed=3)
+    spec = actmax.load_model(model, preprocess="unit")
+    assert (spec.name, spec.preprocess, spec.model) == (model.name, "unit", model)
+    model.save(tmp_path / "tiny.keras")
+    kwargs = dict(preset="classic", size=32, octaves=1, steps=5)
+    direct = actmax.render("conv2", "0-1", model=model, **kwargs)
+    saved = actmax.render("conv2", "0-1", model=str(tmp_path / "tiny.keras"), **kwargs)
+    np.testing.assert_array_equal(direct.images, saved.images)
+    with pytest.raises(ModelError, match="one image input"):
+        actmax.load_model(keras.Sequential([keras.Input((8, 8, 4)), keras.layers.Conv2D(2, 3)]))
+
+
+def test_a_file_with_custom_layers_points_to_loading_it_in_python(tmp_path):
+    @keras.saving.register_keras_serializable(package="actmax_test")
+    class Twice(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    keras.Sequential([keras.Input((8, 8, 3)), Twice(), keras.layers.Conv2D(2, 3)]).save(tmp_path / "custom.keras")
+    keras.saving.get_custom_objects().pop("actmax_test>Twice")  # a fresh process: the layer's code is not imported
+    with pytest.raises(ModelError, match="custom layers loads in Python.*actmax.load_model\\(model\\)") as info:
+        models.load_model(str(tmp_path / "custom.keras"))
+    assert "\n" not in str(info.value)
+
+
 def test_logits_are_the_pre_softmax_scores(tiny_spec):
     images = tf.random.stateless_uniform((2, 16, 16, 3), [0, 2])
     logits = models.FeatureModel(tiny_spec, ("logit",), pre_activation=False)(images)["logit"]
