@@ -65,8 +65,10 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
     if method not in METHODS:
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
     count = models.filter_count(spec.model, layer)
-    if filters and not all(0 <= f < count for f in filters):
-        raise ActmaxError(f"--filter must be within layer '{layer}''s range 0-{count - 1}")
+    outside = [f for f in filters or [] if not 0 <= f < count]
+    if outside:
+        raise ActmaxError(f"--filter {', '.join(map(str, outside))} is outside layer '{layer}': its filters are in "
+                          f"the range 0-{count - 1}")
     features = models.FeatureModel(spec, (layer,), pre_activation=False)
     x = tf.constant(image[None], tf.float32)
     filters = filters if filters is not None else strongest(features(x)[layer].numpy()[0], top)

@@ -87,8 +87,15 @@ def check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings
     try:
         goal(features(tf.fill((1, side, side, spec.channels), 0.5)))
     except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
-        reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip()
-        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{spec.name}': {reason}") from None
+        reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip().rstrip(".")
+        ranges = ", ".join(f"{layer} 0-{count - 1}" for layer, count in _counts(spec, goal.layers))
+        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{spec.name}': {reason}"
+                             + (f"; its layers' filters are {ranges}" if ranges else "")) from None
+
+
+def _counts(spec: models.ModelSpec, layers) -> list[tuple[str, int]]:
+    """(layer, filter count) of the objective's map layers (the logits have classes, not filters)."""
+    return [(layer, models.filter_count(spec.model, layer)) for layer in sorted(layers) if layer != models.LOGITS]
 
 
 def padded(keys: Sequence[int], batch: int) -> list[int]:

@@ -36,9 +36,11 @@ def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Se
     return np.concatenate(means), np.concatenate(shares)
 
 
-def robustness_transform() -> transforms.Transform:
-    """The fixed family of perturbations images are judged under (a shift of up to 8 px, ±10% scale, ±10°)."""
-    return transforms.compose(transforms.pad(8), transforms.jitter(16),
+def robustness_transform(size: int) -> transforms.Transform:
+    """The fixed family of perturbations images are judged under (a shift of up to 8 px, ±10% scale, ±10°); for
+    images of 8 px or less, a shift of up to one pixel less than their size (a reflection cannot reach further)."""
+    shift = min(8, size - 1)
+    return transforms.compose(transforms.pad(shift), transforms.jitter(2 * shift),
                               transforms.scale(tuple(0.9 + 0.02 * i for i in range(11))),
                               transforms.rotate(tuple(range(-10, 11))))
 
@@ -69,7 +71,7 @@ def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, fi
                       *, samples: int = 8, seed: int = 0, batch: int = 16) -> np.ndarray:
     """Mean post-activation of each filter on its image over `samples` seeded random perturbations."""
     features = models.scoring_features(spec, layer)
-    perturb = robustness_transform()
+    perturb = robustness_transform(min(images.shape[1:3]))
     totals = np.zeros(len(filters), np.float32)
     for sample in range(samples):
         for start in range(0, len(filters), batch):

@@ -22,19 +22,23 @@ def _choice(options: Sequence[float], seed: tf.Tensor) -> tf.Tensor:
 
 
 def pad(width: int, *, mode: str = "REFLECT", value: float = 0.5) -> Transform:
-    """Pad every side by `width` pixels (reflected, or a constant grey with mode='CONSTANT')."""
+    """Pad every side by `width` pixels (reflected, or a constant grey with mode='CONSTANT'); a reflection of an
+    image `width` px or smaller reaches one pixel less than its size."""
     def fn(images, seed):
-        paddings = [[0, 0], [width, width], [width, width], [0, 0]]
+        reach = width if mode == "CONSTANT" else tf.minimum(width, tf.reduce_min(tf.shape(images)[1:3]) - 1)
+        paddings = [[0, 0], [reach, reach], [reach, reach], [0, 0]]
         return tf.pad(images, paddings, mode=mode, constant_values=value if mode == "CONSTANT" else 0)
     return fn
 
 
 def jitter(distance: int) -> Transform:
-    """Crop `distance` pixels off height and width at a random offset: a random shift of up to `distance`."""
+    """Crop `distance` pixels off height and width at a random offset: a random shift of up to `distance`; at most
+    one pixel less than the image (an early octave may be smaller than the shift asked for)."""
     def fn(images, seed):
-        offsets = tf.random.stateless_uniform((2,), seed, 0, distance + 1, dtype=tf.int32)
         shape = tf.shape(images)
-        return tf.slice(images, [0, offsets[0], offsets[1], 0], [-1, shape[1] - distance, shape[2] - distance, -1])
+        reach = tf.minimum(distance, tf.reduce_min(shape[1:3]) - 1)
+        offsets = tf.random.stateless_uniform((2,), seed, 0, reach + 1, dtype=tf.int32)
+        return tf.slice(images, [0, offsets[0], offsets[1], 0], [-1, shape[1] - reach, shape[2] - reach, -1])
     return fn
 
 

@@ -98,7 +98,7 @@ def test_render_objective_expression(hed):
 
 
 def test_objective_index_out_of_range_is_one_line(hed):
-    with pytest.raises(ObjectiveError, match="does not fit") as info:
+    with pytest.raises(ObjectiveError, match="does not fit.*filters are block2_conv1 0-127") as info:
         actmax.render_objective("block2_conv1:999", model=hed, **SMALL)
     assert "\n" not in str(info.value) and "{{" not in str(info.value)
 
@@ -203,3 +203,13 @@ def test_octaves_never_shrink_below_what_the_layer_needs(hed):
     assert result.images.shape == (2, 48, 48, 3)
     with pytest.raises(ActmaxError, match="at least 16 px; use --size 16 or more"):
         actmax.render("block5_conv3", "0", model=hed, size=12)
+
+
+def test_tiny_images_render_under_every_preset(hed):
+    """At the smallest size the CLI takes, the presets' transforms and the robustness check fit the image."""
+    for preset in ("default", "lucid", "classic"):
+        result = actmax.render("block1_conv1", "0-1", model=hed, preset=preset, size=8, steps=2, octaves=2,
+                               rescue=2, wake=2)
+        assert result.images.shape == (2, 8, 8, 3)
+    held = metrics.robust_activation(hed, "block1_conv1", result.images, [0, 1])
+    assert np.isfinite(held).all()

@@ -32,6 +32,15 @@ def test_jitter_shifts_by_the_seeded_offset():
     np.testing.assert_array_equal(out, ramp().numpy()[0, offsets[0]:offsets[0] + 4, offsets[1]:offsets[1] + 4, 0])
 
 
+def test_pad_and_jitter_fit_images_smaller_than_they_reach():
+    """An early octave can be smaller than the shift asked for: the reflection and the crop stop a pixel short."""
+    assert transforms.pad(12)(ramp(), SEED).shape == (1, 16, 16, 1)  # 5 px a side, not 12
+    assert transforms.jitter(40)(ramp(), SEED).shape == (1, 1, 1, 1)
+    assert transforms.from_spec("standard")(ramp(3, 3), SEED).shape[1] >= 1
+    out = transforms.jitter(40)(ramp(), SEED).numpy().item()
+    assert out in ramp().numpy()
+
+
 def test_same_seed_same_transform_and_seeds_differ():
     t = transforms.standard()
     image = tf.random.stateless_uniform((2, 32, 32, 3), [0, 0])
