@@ -14,6 +14,8 @@ import tensorflow as tf
 from .. import models
 from ..models import memory
 from . import objectives
+from .engine import check_objective
+from .presets import get_preset
 from ..errors import ActmaxError
 
 
@@ -162,4 +164,6 @@ def objective_for(spec: models.ModelSpec, layers: list[str] | None, expression: 
         goal = layer_weights(layers or [convs[int(len(convs) * 0.7)]])
     for name in goal.layers:
         models.get_layer(spec.model, name)
+    if expression:  # a filter index the layer lacks reads as one line, before any tile is computed
+        check_objective(spec, goal, get_preset("classic"))
     return goal

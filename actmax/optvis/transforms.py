@@ -90,9 +90,17 @@ def _ranged(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in range(-limit, limit + 1))
 
 
+def _pixels(text: str) -> int:
+    """A pixel count for pad or jitter: a whole number, not negative."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"negative pixel count {value}")
+    return value
+
+
 _FACTORIES = {
-    "pad": lambda arg: pad(int(arg)),
-    "jitter": lambda arg: jitter(int(arg)),
+    "pad": lambda arg: pad(_pixels(arg)),
+    "jitter": lambda arg: jitter(_pixels(arg)),
     "scale": lambda arg: scale(_ranged(arg)),
     "rotate": lambda arg: rotate(_ranged(arg)),
 }

@@ -143,7 +143,9 @@ def test_dream_keeps_the_photo_size(tmp_path):
     (["gallery", "/nonexistent-folder"], "no rendered layers"),
     (["dream"], "--from-noise"),
     (["dream", ROCKET, "--layer", "block5_conv1:x"], "bad layer weight"),
+    (["dream", ROCKET, "--objective", "block3_conv1:999"], "filters are block3_conv1 0-255"),
     (["render", "block1_conv1", "--ray", "--shard", "0/2"], "one of them"),
+    (["render", "block1_conv1", "--transforms", "jitter:-3"], "bad transform"),
 ])
 def test_job_errors_are_one_line(tmp_path, args, message):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "o")] if args[0] != "gallery" else args)

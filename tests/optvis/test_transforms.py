@@ -81,7 +81,7 @@ def test_from_spec(spec, size):
         assert out.shape[1] == size or spec == "standard"
 
 
-@pytest.mark.parametrize("spec", ["blur:3", "pad:x", "rotate", "pad12"])
+@pytest.mark.parametrize("spec", ["blur:3", "pad:x", "rotate", "pad12", "jitter:-3", "pad:-1"])
 def test_bad_spec_is_one_line_error(spec):
     with pytest.raises(ActmaxError, match="bad transform"):
         transforms.from_spec(spec)
