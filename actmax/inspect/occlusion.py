@@ -46,8 +46,15 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
 
 def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: int = 16, batch: int = 32,
                   fill: float = 0.5) -> np.ndarray:
-    """Per pixel, the mean drop of `score` over the patches covering it (H, W); positive = the pixel helped."""
+    """Per pixel, the mean drop of `score` over the patches covering it (H, W); positive = the pixel helped.
+
+    Raises:
+        ActmaxError: a patch that covers the whole photo (every position would hide all of it: a flat map).
+    """
     height, width = image.shape[:2]
+    if patch >= max(height, width):
+        raise ActmaxError(f"--patch {patch} px covers the whole {width}x{height} photo, so the map would be flat; "
+                          f"use a patch smaller than {max(height, width)} px, e.g. {max(2, min(height, width) // 7)}")
     base = float(score(tf.constant(image[None]))[0])
     spots = [(y, x) for y in positions(height, patch, stride) for x in positions(width, patch, stride)]
     drops = []
@@ -66,15 +73,7 @@ def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: i
 @memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int = 32,
            stride: int = 16, colormap: str = "inferno") -> tuple[np.ndarray, str]:
-    """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name.
-
-    Raises:
-        ActmaxError: a patch that covers the whole photo (every position would hide all of it: a flat map).
-    """
-    height, width = image.shape[:2]
-    if patch >= max(height, width):
-        raise ActmaxError(f"--patch {patch} px covers the whole {width}x{height} photo, so the map would be flat; "
-                          f"use a patch smaller than {max(height, width)} px, e.g. {max(2, min(height, width) // 7)}")
+    """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name."""
     score, name = score_function(spec, target, image)
     heat = occlusion_map(score, image, patch=patch, stride=stride)
     shown = colormaps.overlay(image, colormaps.normalise(np.maximum(heat, 0)), name=colormap)
