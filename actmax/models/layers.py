@@ -98,10 +98,11 @@ def logits_layer(model: keras.Model) -> graph.Tap:
         for tap in reversed(traced.taps.values()):
             if tap.output is heads[0]:
                 return tap
+    if heads:
+        raise LayerError(f"this model has {len(heads)} (batch, classes) outputs, so which one holds the class logits "
+                         "is not clear; load a model with one")
     raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
-                     "use a filter objective such as 'block5_conv1:3', or load a classifier" if not heads else
-                     f"this model has {len(heads)} (batch, classes) outputs, so which one holds the class logits is "
-                     "not clear; load a model with one")
+                     "use a filter objective such as 'block5_conv1:3', or load a classifier")
 
 
 def is_classifier(model: keras.Model) -> bool:

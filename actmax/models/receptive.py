@@ -44,8 +44,8 @@ def fields(spec: ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
         incoming = [found[id(t)] for t in tap.inputs if id(t) in found] or [IDENTITY]
         merged = tuple(_union([f[axis] for f in incoming]) for axis in (0, 1))
         # the map's (height, width) before and after the layer; a pooled vector (squeeze-excite) has no axes
-        before, after = (shape[1:3] if len(shape) > 3 else (None, None) for shape in (before, after))
-        found[id(tap.output)] = tuple(_through(tap.layer, merged[axis], before[axis], after[axis], axis)
+        sides = [shape[1:3] if len(shape) > 3 else (None, None) for shape in (before, after)]
+        found[id(tap.output)] = tuple(_through(tap.layer, merged[axis], sides[0][axis], sides[1][axis], axis)
                                       for axis in (0, 1))
     return found[id(tap.output)]
 
@@ -94,8 +94,8 @@ def _transposed(layer) -> bool:
 
 def _transposed_field(field: Field, span: int, stride: int, before: int) -> Field:
     """A transposed convolution: output unit j takes input units i with i·stride − before ≤ j < that + span."""
-    return Field(field.first + field.jump * (before - span + 1) / stride, field.size + field.jump * (span - 1) / stride,
-                 field.jump / stride)
+    return Field(field.first + field.jump * (before - span + 1) / stride,
+                 field.size + field.jump * (span - 1) / stride, field.jump / stride)
 
 
 RADIUS = {"nearest": 0.5, "bilinear": 1, "area": 1, "bicubic": 2, "lanczos3": 3, "lanczos5": 5}  # input units

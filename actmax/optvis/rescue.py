@@ -146,8 +146,9 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
     group = [part.filters[i] for i in items]
     activations = metrics.measure(spec, part.layer, images, group)
     holds = metrics.robust_activation(spec, part.layer, images, group)
+    current = part.activations[items]
     better = [k for k, a in enumerate(activations)
-              if a > 0 and (holds[k], a) > (held[k], part.activations[items[k]]) or a > 0 >= part.activations[items[k]]]
+              if a > 0 and (current[k] <= 0 or (holds[k], a) > (held[k], current[k]))]
     for k in better:
         i = items[k]
         part.images[i], part.activations[i], held[k] = images[k], activations[k], holds[k]
