@@ -37,7 +37,8 @@ def render(
     preprocess: PreprocessOpt = None,
     preset: Annotated[Preset, typer.Option(help="Recipe: default (best measured), classic (Keras example), "
                                            "lucid (Fourier + transforms).")] = Preset.default,
-    size: Annotated[Optional[int], typer.Option(min=8, help="Final image size in pixels.")] = None,
+    size: Annotated[Optional[int], typer.Option(min=8, help="Final image size in pixels (a fixed-size model "
+                                                "renders at its own input size).")] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave.")] = None,
     octaves: Annotated[Optional[int], typer.Option(min=1, help="Number of octaves (image grows each one).")] = None,
     octave_scale: Annotated[Optional[float], typer.Option(min=1.0, help="Growth factor between octaves.")] = None,
@@ -149,7 +150,7 @@ def dream(
     steps: Annotated[int, typer.Option(min=1, help="Ascent steps per octave.")] = 20,
     step_size: Annotated[float, typer.Option(min=0.0, help="Pixel change per step (0..1 scale).")] = 0.003,
     tile: Annotated[int, typer.Option(min=32, help="Gradient tile size in px (memory bound for large "
-                                      "photos).")] = 512,
+                                      "photos; a fixed-size model's tiles are its input size).")] = 512,
     max_loss: Annotated[Optional[float], typer.Option(help="Stop an octave once the objective passes this.")] = None,
     size: Annotated[Optional[int], typer.Option(min=16, help="Work at this longer side (default: the photo's "
                                                 "own size; 512 from noise).")] = None,

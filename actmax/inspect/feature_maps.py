@@ -42,10 +42,7 @@ def feature_maps(spec: models.ModelSpec, image: np.ndarray, layers: list[str]) -
 def maps_grid(maps: np.ndarray, *, colormap: str = "viridis", margin: int = 2, min_tile: int = 48) -> np.ndarray:
     """Each map normalised on its own, coloured, upscaled to at least `min_tile` px, in a square-ish grid."""
     unit = colormaps.normalise(maps, axes=(1, 2))
-    tiles = colormaps.apply(unit, colormap)
-    zoom = max(1, -(-min_tile // max(maps.shape[1:])))
-    tiles = tiles.repeat(zoom, axis=1).repeat(zoom, axis=2)
-    return gallery.make_grid(tiles, margin=margin)
+    return gallery.make_grid(gallery.enlarged(colormaps.apply(unit, colormap), min_tile), margin=margin)
 
 
 @memory.guard("lower --size")

@@ -59,15 +59,10 @@ def signed_to_unit(values: np.ndarray, axes: tuple[int, ...] | None = None) -> n
     return 0.5 + 0.5 * values / np.where(scale > 0, scale, 1.0)
 
 
-def upscale(tiles: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour upscaling of (N, H, W, C) tiles, so a 3x3 kernel stays crisp."""
-    return tiles.repeat(factor, axis=1).repeat(factor, axis=2)
-
-
 def rgb_filters(kernel: np.ndarray, *, zoom: int = 8, margin: int = 2) -> np.ndarray:
     """One RGB tile per filter of a first layer (3 input channels)."""
     tiles = signed_to_unit(np.transpose(kernel, (3, 0, 1, 2)), axes=(1, 2, 3))  # each filter on its own scale
-    return gallery.make_grid(upscale(imaging.to_uint8(tiles), zoom), margin=margin)
+    return gallery.make_grid(gallery.upscale(imaging.to_uint8(tiles), zoom), margin=margin)
 
 
 def channel_grid(kernel: np.ndarray, *, filters: list[int], channels: list[int], zoom: int = 8,
@@ -77,7 +72,7 @@ def channel_grid(kernel: np.ndarray, *, filters: list[int], channels: list[int],
     tiles = np.transpose(chosen, (3, 2, 0, 1))[..., None]           # (F, C, h, w, 1)
     tiles = signed_to_unit(tiles, axes=(1, 2, 3, 4)).reshape(-1, *tiles.shape[2:])  # one scale per filter row
     cols = len(channels) if len(channels) > 1 else None
-    return gallery.make_grid(upscale(imaging.to_uint8(tiles), zoom), cols=cols, margin=margin)
+    return gallery.make_grid(gallery.upscale(imaging.to_uint8(tiles), zoom), cols=cols, margin=margin)
 
 
 def summary(spec: models.ModelSpec) -> list[tuple[str, tuple[int, ...], int]]:

@@ -68,6 +68,11 @@ class ModelSpec:
         height, width = graph.input_shape(self.model)[1:3]
         return (height, width) if height and width else None
 
+    def image_shape(self, size: int) -> tuple[int, int]:
+        """The (height, width) images are rendered at: the model's fixed size (so it sees them pixel for pixel,
+        not resampled), else `size` square."""
+        return self.fixed_size or (size, size)
+
 
 def model_names() -> list[str]:
     """Every model name `load_model` accepts besides a file path."""
@@ -224,7 +229,8 @@ def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
 
 
 def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
-    """[0, 1] images as the model takes them: resized to a fixed input size, then preprocessed."""
-    if spec.fixed_size:
-        images = tf.image.resize(images, spec.fixed_size)
+    """[0, 1] images as the model takes them: resized to a fixed input size (antialiased, so that every pixel of a
+    larger image counts, not only the ones a plain bilinear sample lands on), then preprocessed."""
+    if spec.fixed_size and tuple(images.shape[1:3]) != spec.fixed_size:
+        images = tf.image.resize(images, spec.fixed_size, antialias=True)
     return preprocess_fn(spec.preprocess)(images)

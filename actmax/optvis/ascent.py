@@ -37,11 +37,13 @@ class Engine:
     snapshot_every: int = 0
     floor: int = 1  # the smallest image the model's layers can take
     channels: int = 3
+    shape: tuple[int, int] | None = None  # the final (height, width); default `settings.size` square
 
-    def sizes(self) -> list[int]:
-        """The image size of each octave."""
+    def shapes(self) -> list[tuple[int, int]]:
+        """The (height, width) of each octave: each side grown by the octave scale, aspect ratio kept."""
         s = self.settings
-        return octave_sizes(s.size, s.octaves, s.octave_scale, self.floor)
+        height, width = self.shape or (s.size, s.size)
+        return list(zip(*(octave_sizes(side, s.octaves, s.octave_scale, self.floor) for side in (height, width))))
 
     def traces(self) -> int:
         """How many times the octave loop was compiled (bounded by the distinct image shapes)."""
@@ -55,13 +57,13 @@ class Engine:
             # One trace for every octave: image sizes open, batch and channels fixed (static shapes run faster).
             self.run_octave.get_concrete_function(tf.TensorSpec([len(start), *self.layout[1:]], tf.float32),
                                                   tf.TensorSpec([2], tf.int32), tf.TensorSpec([], tf.int32))
-        for octave, size in enumerate(self.sizes()):
+        for octave, shape in enumerate(self.shapes()):
             if octave:
-                values = resize(self.param, values, size)
+                values = resize(self.param, values, shape)
             values, scores, steps, snapshots = self.run_octave(values, tf.constant([seed, octave], tf.int32),
                                                                tf.constant(s.steps))
             steps_run += steps
-            frames.extend(tf.image.resize(snapshot, (s.size, s.size), method="bicubic") for snapshot in snapshots)
+            frames.extend(tf.image.resize(snapshot, self.shapes()[-1], method="bicubic") for snapshot in snapshots)
             if on_octave:
                 on_octave(octave, scores)
         return Ascent(self.param.to_image(values), scores, steps_run, frames)
@@ -74,17 +76,18 @@ class Ascent:
     images: tf.Tensor
     scores: tf.Tensor
     steps: tf.Tensor
-    frames: list[tf.Tensor]  # snapshots (batch, size, size, channels) when the engine keeps them
+    frames: list[tf.Tensor]  # snapshots (batch, height, width, channels) when the engine keeps them
 
 
-def resize(param: params_module.Param, values: tf.Tensor, size: int) -> tf.Tensor:
-    """Decode, upscale to `size` and re-encode: how an octave grows any parameterisation."""
-    images = tf.image.resize(param.to_image(values), (size, size), method="bicubic")
+def resize(param: params_module.Param, values: tf.Tensor, shape: tuple[int, int]) -> tf.Tensor:
+    """Decode, upscale to (height, width) and re-encode: how an octave grows any parameterisation."""
+    images = tf.image.resize(param.to_image(values), shape, method="bicubic")
     return param.from_image(tf.clip_by_value(images, 0.0, 1.0))
 
 
 def build(features: Features, objective: Objective, settings: Settings, *, channels: int = 3, jit: bool = False,
-          loss_scale: float = 1.0, snapshot_every: int = 0, floor: int = 1) -> Engine:
+          loss_scale: float = 1.0, snapshot_every: int = 0, floor: int = 1,
+          shape: tuple[int, int] | None = None) -> Engine:
     """Compile the ascent for `objective` on `features` with the given settings.
 
     `loss_scale` multiplies the objective before differentiation and divides the gradient after, so
@@ -137,7 +140,8 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
             return values, scores, taken, tf.zeros((0,))
         return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
 
-    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every, floor, channels)
+    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every, floor, channels,
+                  shape)
 
 
 def _track_best(scores: tf.Tensor, best: tf.Tensor, since: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -6,7 +6,7 @@ so that large photos fit in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -61,6 +61,7 @@ class Dreamer:
     def __init__(self, spec: models.ModelSpec, goal: objectives.Objective):
         self.features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=False)
         self.goal = goal
+        self.fixed = spec.fixed_size
         self.gradient = tf.function(self._gradient, reduce_retracing=True)
 
     def _gradient(self, image):
@@ -74,24 +75,34 @@ class Dreamer:
 
         Each tile is seen with a margin of `tile // 4` px of real context around it (kept out of the
         result), so that tile borders do not show; objectives are spatial means, so each tile's part is
-        weighted by its share of the image.
+        weighted by its share of the image. A fixed-size model's tiles are its input size, each seen pixel for
+        pixel (a whole photo resized to its input would leave most pixels out of the gradient).
         """
         rolled = tf.roll(image, shift, axis=(1, 2))
         height, width = int(image.shape[1]), int(image.shape[2])
-        margin = 0 if tile >= max(height, width) else tile // 4
+        tiles = self.fixed or (tile, tile)
+        margin = 0 if self.fixed or tile >= max(height, width) else tile // 4
         rows, loss = [], 0.0
-        for top in range(0, height, tile):
+        for top, y0, y1 in _spans(height, tiles[0], margin, self.fixed and self.fixed[0]):
             row = []
-            for left in range(0, width, tile):
-                y0, x0 = max(top - margin, 0), max(left - margin, 0)
-                piece = rolled[:, y0:min(top + tile + margin, height), x0:min(left + tile + margin, width)]
+            for left, x0, x1 in _spans(width, tiles[1], margin, self.fixed and self.fixed[1]):
+                piece = rolled[:, y0:y1, x0:x1]
                 grad, part = self.gradient(piece)
                 share = piece.shape[1] * piece.shape[2] / (height * width)
-                kept = grad[:, top - y0:top - y0 + tile, left - x0:left - x0 + tile]
+                kept = grad[:, top - y0:top - y0 + tiles[0], left - x0:left - x0 + tiles[1]]
                 row.append(kept * share)
                 loss += float(part) * kept.shape[1] * kept.shape[2] / (height * width)
             rows.append(tf.concat(row, axis=2))
         return tf.roll(tf.concat(rows, axis=1), -shift, axis=(1, 2)), loss
+
+
+def _spans(length: int, tile: int, margin: int, window: int | None) -> Iterator[tuple[int, int, int]]:
+    """Along one axis, for each tile of `tile` px: where its kept part starts, and where the window the model sees
+    starts and ends: the tile with `margin` px of context each side, or exactly `window` px (a fixed-size model's
+    side) moved back inside the image."""
+    for top in range(0, length, tile):
+        start = max(0, min(top, length - window)) if window else max(top - margin, 0)
+        yield top, start, min(start + window, length) if window else min(top + tile + margin, length)
 
 
 @memory.guard("lower --tile (gradients are computed tile by tile) or --size")

@@ -25,6 +25,8 @@ def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: di
     if unknown:
         raise ActmaxError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(Settings.__dataclass_fields__)}")
     settings = settings.override(**overrides)
+    if spec.fixed_size:  # rendered pixel for pixel at the model's own input size (spec.image_shape)
+        settings = settings.override(size=max(spec.fixed_size))
     _check(settings)
     return spec, settings
 
@@ -76,6 +78,7 @@ def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings:
             raise
         policy, features = "float32", make(policy="float32")  # a model that cannot be cloned stays in float32
     return ascent.build(features, goal, settings, channels=spec.channels, jit=jit, floor=floor,
+                        shape=spec.image_shape(settings.size),
                         loss_scale=1024.0 if policy == "mixed_float16" else 1.0, snapshot_every=snapshot_every)
 
 
@@ -105,8 +108,8 @@ def padded(keys: Sequence[int], batch: int) -> list[int]:
 
 def initial(engine: ascent.Engine, seed: int, keys: Sequence[int]) -> np.ndarray:
     """Starting values for each item at the first octave's size, seeded by (seed, key): batching never changes them."""
-    size = engine.sizes()[0]
-    return np.stack([engine.param.init(np.random.default_rng([seed, key]), size, engine.channels) for key in keys])
+    shape = engine.shapes()[0]
+    return np.stack([engine.param.init(np.random.default_rng([seed, key]), shape, engine.channels) for key in keys])
 
 
 def reporter(progress: Callable | None, done: int, total: int, octaves: int) -> Callable | None:

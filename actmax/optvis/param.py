@@ -25,7 +25,7 @@ class Param:
 
     name: str
     layout: Callable[[int], list]  # the shape of a batch of values, sizes left open, for a channel count
-    init: Callable[[np.random.Generator, int, int], np.ndarray]
+    init: Callable[[np.random.Generator, tuple[int, int], int], np.ndarray]  # (rng, (height, width), channels)
     to_image: Callable[[tf.Tensor], tf.Tensor]
     from_image: Callable[[tf.Tensor], tf.Tensor]
     project: Callable[[tf.Tensor], tf.Tensor] = tf.identity
@@ -37,8 +37,8 @@ def _image_layout(channels: int) -> list:
 
 def pixel(*, noise: float = 0.1) -> Param:
     """Raw pixels, started as uniform noise of +-`noise` around grey and clipped to [0, 1]: the classic."""
-    def init(rng, size, channels):
-        return rng.uniform(0.5 - noise, 0.5 + noise, (size, size, channels)).astype(np.float32)
+    def init(rng, shape, channels):
+        return rng.uniform(0.5 - noise, 0.5 + noise, (*shape, channels)).astype(np.float32)
     return Param("pixel", _image_layout, init, tf.identity, tf.identity, lambda p: tf.clip_by_value(p, 0.0, 1.0))
 
 
@@ -69,8 +69,8 @@ def fourier(*, decay: float = 1.0, noise: float = 0.01) -> Param:
     Values have shape (batch, channels, height, width, 2): real and imaginary parts of a full 2-D FFT,
     which keeps the image size explicit in the shape for any height and width.
     """
-    def init(rng, size, channels):
-        return rng.normal(0.0, noise, (channels, size, size, 2)).astype(np.float32)
+    def init(rng, shape, channels):
+        return rng.normal(0.0, noise, (channels, *shape, 2)).astype(np.float32)
 
     def to_image(values):
         height, width = tf.shape(values)[2], tf.shape(values)[3]
@@ -101,8 +101,8 @@ def decorrelated(*, noise: float = 0.1) -> Param:
     def from_image(images):
         return _mix_colours(images - 0.5, inverse=True)
 
-    def init(rng, size, channels):
-        grey_noise = rng.uniform(0.5 - noise, 0.5 + noise, (1, size, size, channels)).astype(np.float32)
+    def init(rng, shape, channels):
+        grey_noise = rng.uniform(0.5 - noise, 0.5 + noise, (1, *shape, channels)).astype(np.float32)
         return from_image(tf.constant(grey_noise)).numpy()[0]
 
     return Param("decorrelated", _image_layout, init, to_image, from_image,

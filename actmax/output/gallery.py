@@ -43,6 +43,17 @@ def make_grid(tiles: np.ndarray, *, cols: int | None = None, margin: int = 4, la
     return _draw_labels(canvas, labels, cols, cell, width, margin, height) if labels else canvas
 
 
+def upscale(tiles: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling of (N, H, W, C) tiles, so that small ones (a 3x3 kernel, a 28 px image) stay
+    crisp."""
+    return tiles.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def enlarged(tiles: np.ndarray, min_side: int) -> np.ndarray:
+    """Tiles upscaled by the smallest whole factor that makes their longer side at least `min_side` px."""
+    return upscale(tiles, max(1, -(-min_side // max(tiles.shape[1:3]))))
+
+
 def tile_origin(index: int, cols: int, *, height: int, width: int, margin: int) -> tuple[int, int]:
     """Top-left pixel of tile `index` in a grid of cells of the given size."""
     row, col = divmod(index, cols)

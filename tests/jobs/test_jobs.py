@@ -25,7 +25,9 @@ def test_save_writes_pngs_gallery_and_manifest(rendering, tmp_path):
                      "manifest.json"]
     saved = np.asarray(Image.open(tmp_path / "out" / "filter_0004.png"))
     np.testing.assert_array_equal(saved, imaging.to_uint8(rendering.images[1]))
-    assert np.asarray(Image.open(gallery)).shape == (2 * 32 + 3 * 2, 2 * 32 + 3 * 2, 3)
+    grid = np.asarray(Image.open(gallery))  # 32 px tiles shown at 64 px, pixel for pixel
+    assert grid.shape == (2 * 64 + 3 * 2, 2 * 64 + 3 * 2, 3)
+    np.testing.assert_array_equal(grid[2:66, 68:132], saved.repeat(2, axis=0).repeat(2, axis=1))
 
 
 def test_manifest_holds_model_layer_settings_and_scores(rendering, tmp_path):
@@ -122,7 +124,7 @@ def test_gallery_rebuild_sorts_and_keeps_top(hed, tmp_path):
     data = json.loads((tmp_path / "manifest.json").read_text())
     strongest = sorted(data["filters"], key=lambda f: -f["activation"])[:2]
     assert data["gallery"]["filters"] == [f["index"] for f in strongest]
-    assert np.asarray(Image.open(tmp_path / "gallery.png")).shape == (32 + 2, 2 * 32 + 3, 3)
+    assert np.asarray(Image.open(tmp_path / "gallery.png")).shape == (64 + 2, 2 * 64 + 3, 3)
 
 
 def test_killed_job_leaves_valid_files_and_resume_finishes_exactly(tmp_path):

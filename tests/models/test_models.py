@@ -77,6 +77,19 @@ def test_fixed_size_models_see_resized_images():
     assert models.FeatureModel(spec, ("conv",))(tf.zeros((1, 40, 40, 3)))["conv"].shape == (1, 22, 22, 4)
 
 
+def test_a_larger_image_reaches_a_fixed_size_model_through_every_pixel():
+    """Downscaled with antialiasing: a plain bilinear resize from 100 to 24 px samples a few pixels per output
+    pixel, and an ascent through it would leave the rest untouched (a grid of dots)."""
+    inputs = keras.Input((24, 24, 3))
+    spec = models.ModelSpec("fixed", keras.Model(inputs, keras.layers.Identity()(inputs)), "unit", "")
+    image = tf.random.uniform((1, 100, 100, 3))
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        total = tf.reduce_sum(models.model_input(spec, image))
+    assert (tape.gradient(total, image).numpy() > 0).all()
+    np.testing.assert_array_equal(models.model_input(spec, image[:, :24, :24]), image[:, :24, :24])  # its own size
+
+
 @pytest.mark.parametrize("name, kwargs, message", [
     ("nope", {}, "unknown model 'nope'"),
     ("missing.keras", {}, "does not exist"),

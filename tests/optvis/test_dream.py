@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -32,6 +33,19 @@ def test_dream_keeps_size_and_raises_the_layer_energy(hed, photo):
     assert result.shape == photo.shape and result.dtype == np.float32
     assert energy(hed, result, "block4_conv3") > 1.5 * energy(hed, photo, "block4_conv3")
     assert np.abs(result - photo).mean() < 0.15  # still the photo, not a new picture
+
+
+def test_a_fixed_size_model_dreams_each_tile_at_its_input_size():
+    """Its windows are its input size, the last ones moved back inside the photo, so every pixel is seen and has a
+    gradient (the whole photo resized to 8 px would reach a few pixels in every 4)."""
+    inputs = keras.Input((8, 12, 3))
+    spec = models.ModelSpec("fixed", keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(inputs)), "unit", "")
+    dreamer = dream.Dreamer(spec, dream.layer_weights(["conv"]))
+    seen, gradient = [], dreamer.gradient
+    dreamer.gradient = lambda piece: seen.append(tuple(piece.shape[1:3])) or gradient(piece)
+    grad, _ = dreamer.tiled_gradient(tf.random.uniform((1, 30, 44, 3)), tf.constant([3, 5]), 512)
+    assert grad.shape == (1, 30, 44, 3) and (np.abs(grad.numpy()).sum(-1) > 0).all()
+    assert set(seen) == {(8, 12)} and len(seen) == 4 * 4
 
 
 def test_tiled_gradients_match_untiled(hed):

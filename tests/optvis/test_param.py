@@ -16,8 +16,8 @@ def test_from_image_inverts_to_image(make, height, width, rng):
 @pytest.mark.parametrize("make", [param.pixel, param.decorrelated, param.fourier])
 def test_init_is_seeded_noise_around_grey(make):
     p = make()
-    a = p.init(np.random.default_rng([0, 3]), 24, 3)
-    b = p.init(np.random.default_rng([0, 3]), 24, 3)
+    a = p.init(np.random.default_rng([0, 3]), (24, 24), 3)
+    b = p.init(np.random.default_rng([0, 3]), (24, 24), 3)
     np.testing.assert_array_equal(a, b)
     image = p.to_image(tf.constant(a[None])).numpy()
     assert image.shape == (1, 24, 24, 3)
@@ -26,7 +26,7 @@ def test_init_is_seeded_noise_around_grey(make):
 
 def test_fourier_noise_is_smooth_not_white():
     p = param.fourier()
-    image = p.to_image(tf.constant(p.init(np.random.default_rng(0), 64, 3)[None])).numpy()[0]
+    image = p.to_image(tf.constant(p.init(np.random.default_rng(0), (64, 64), 3)[None])).numpy()[0]
     neighbour = np.corrcoef(image[:, :-1].ravel(), image[:, 1:].ravel())[0, 1]
     assert neighbour > 0.5  # 1/f spectrum: neighbouring pixels are correlated
 

@@ -1,5 +1,6 @@
 import re
 
+import keras
 import numpy as np
 import pytest
 
@@ -15,6 +16,16 @@ def test_octave_schedule_ends_at_size_and_grows_by_scale():
     assert sizes[-1] == 128 and len(sizes) == 10 and sizes[0] == round(128 / 1.2 ** 9)
     assert all(b > a for a, b in zip(sizes, sizes[1:]))
     assert ascent.octave_sizes(64, 1, 1.2) == [64]
+
+
+def test_a_fixed_size_model_is_rendered_at_its_own_input_size():
+    """Pixel for pixel and in its aspect ratio: a square image resized into its 12 × 20 input would be squeezed (and,
+    were it larger, sampled on a grid)."""
+    inputs = keras.Input((12, 20, 3))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
+    result = actmax.render("conv", "0-1", model=spec, size=64, octaves=2, steps=10, animate=True)
+    assert result.images.shape == (2, 12, 20, 3) and result.frames.shape[2:] == (12, 20, 3)
+    assert result.settings.size == 20 and result.alive.all()
 
 
 @pytest.mark.parametrize("preset", ["classic", "default"])
