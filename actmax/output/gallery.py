@@ -70,9 +70,12 @@ def _draw_labels(canvas, labels, cols, cell, width, margin, height):
     return np.asarray(image)
 
 
-def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None) -> np.ndarray:
-    """uint8 images of the same size in one row (e.g. a photo beside its projections); grey ones shown as RGB."""
-    return make_grid(np.stack([rgb(image) for image in images]), cols=len(images), margin=margin, labels=labels)
+def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None,
+                 min_side: int = 128) -> np.ndarray:
+    """uint8 images of the same size in one row (e.g. a photo beside its projections); grey ones shown as RGB, small
+    ones (a 32 px model's input) enlarged pixel for pixel to at least `min_side` px."""
+    tiles = enlarged(np.stack([rgb(image) for image in images]), min_side)
+    return make_grid(tiles, cols=len(images), margin=margin, labels=labels)
 
 
 def titled(image: np.ndarray, title: str, *, height: int = 16) -> np.ndarray:

@@ -37,3 +37,12 @@ def test_labels_add_a_strip_under_each_tile_and_dead_tiles_get_a_red_frame():
 def test_grey_tiles_become_rgb():
     grid = gallery.make_grid(np.full((1, 4, 4, 1), 200, np.uint8), margin=0)
     assert grid.shape == (4, 4, 3) and (grid == 200).all()
+
+
+def test_small_images_are_enlarged_pixel_for_pixel_by_a_whole_factor():
+    tiles = np.arange(2 * 3 * 5 * 3, dtype=np.uint8).reshape(2, 3, 5, 3)
+    big = gallery.enlarged(tiles, 12)  # 5 px wide: 3× reaches 15, the smallest whole factor past 12
+    assert big.shape == (2, 9, 15, 3) and (big[:, ::3, ::3] == tiles).all() and (big[:, 2::3, 2::3] == tiles).all()
+    assert gallery.enlarged(tiles, 4).shape == tiles.shape  # large enough already
+    pair = gallery.side_by_side([tiles[0], tiles[1]], margin=0, min_side=10)
+    assert pair.shape == (6, 20, 3)
