@@ -86,11 +86,14 @@ def batches(paths: Sequence[str], size: int, *, channels: int = 3, batch: int = 
 
 
 def candidates(acts: tf.Tensor, index: tf.Tensor, readable: tf.Tensor) -> tuple:
-    """A batch's (score, image, peak) per (image, filter): the peak of each map, -inf for an unreadable image."""
+    """A batch's (score, image, peak) per (image, filter): the peak of each map; none (-inf, image -1) for an
+    unreadable image or a filter silent on the whole image, which is no example of what it responds to."""
     flat = tf.reshape(acts, (tf.shape(acts)[0], -1, tf.shape(acts)[-1]))
-    peak = tf.where(readable[:, None], tf.reduce_max(flat, axis=1), -np.inf)
+    peak = tf.reduce_max(flat, axis=1)
+    fired = readable[:, None] & (peak > 0)
     spot = tf.argmax(flat, axis=1, output_type=tf.int64)
-    return peak, tf.broadcast_to(tf.cast(index, tf.int64)[:, None], tf.shape(spot)), spot
+    image = tf.broadcast_to(tf.cast(index, tf.int64)[:, None], tf.shape(spot))
+    return tf.where(fired, peak, -np.inf), tf.where(fired, image, -1), spot
 
 
 @tf.function(reduce_retracing=True)

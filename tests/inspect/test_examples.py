@@ -45,6 +45,18 @@ def test_streaming_top_k_equals_brute_force(tiny_spec, photos):
     assert found.skipped == [str(photos / "broken.jpg")] and len(paths) == 13
 
 
+def test_a_filter_silent_on_every_image_has_no_examples(photos):
+    """A photo on which a filter never fires shows nothing of what it responds to; listing it as a top example
+    would."""
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(2, 3, activation="relu", name="conv")
+    spec = models.ModelSpec("silent", keras.Model(inputs, conv(inputs)), "unit", "")
+    conv.set_weights([np.stack([np.ones((3, 3, 3)), np.zeros((3, 3, 3))], axis=-1), np.array([0.0, -1.0])])
+    found = examples.collect(spec, "conv", examples.image_paths([photos]), filters=[0, 1], top=TOP, size=SIZE)
+    assert (found.images[0] >= 0).all() and (found.scores[0] > 0).all()
+    assert (found.images[1] == -1).all() and np.isneginf(found.scores[1]).all()
+
+
 def test_a_second_run_with_more_images_equals_one_run_over_all(tiny_spec, photos):
     paths = examples.image_paths([photos])
     once = examples.collect(tiny_spec, "conv2", paths, filters=[1, 2], top=TOP, size=SIZE, batch=4)
