@@ -29,12 +29,12 @@ def build_atlas(out: Path, spec: models.ModelSpec) -> tuple[Path, int, int]:
     out = Path(out)
     made = read_manifest(out / ATLAS) or {}
     size = spec.fixed_size[0] if spec.fixed_size else 224
-    shape = "×".join(map(str, spec.image_shape(size)))
+    input_shape = "×".join(map(str, spec.image_shape(size)))
     table = models.layer_table(spec, size)
     layers = [_layer(out, spec, name, kind, count, made.get("variants", 1), size)
               for name, kind, _, count in table if (render_folder(out, name) / "manifest.json").exists()]
     atlas = {"model": spec.name, "about": spec.description, "settings": _settings(made, out, layers),
-             "input_size": shape, "weights": {"layer": weights.conv_layers(spec.model)[0], "file": "weights.png"}
+             "input_size": input_shape, "weights": {"layer": weights.conv_layers(spec.model)[0], "file": "weights.png"}
              if (out / "weights.png").exists() else None, "layers": layers,
              "network": [{"name": name, "kind": kind, "shape": f"{shape[0]}×{shape[1]}", "filters": count}
                          for name, kind, shape, count in table]}
