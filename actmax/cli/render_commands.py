@@ -20,7 +20,7 @@ def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None) -> N
         spec = actmax.load_model(model, preprocess=value(preprocess))
         typer.echo(f"{spec.name}: {spec.description}")
         table = actmax.layer_table(spec)
-        size = "x".join(map(str, spec.fixed_size or (224, 224)))
+        size = "x".join(map(str, spec.image_shape(224)))
         width = max([28, *(len(name) + 2 for name, *_ in table)])
         typer.echo(f"{'layer':<{width}}{'type':<22}{f'map at {size} px':<20}filters")
         for name, kind, shape, count in table:

@@ -45,7 +45,7 @@ class Examples:
     def boxes(self, spec: models.ModelSpec) -> np.ndarray:
         """(filters, K, 4) receptive-field boxes (top, left, bottom, right) of each peak, in `size` px images
         (scaled from the model's own input where it takes a fixed size that the photos are resized to)."""
-        height, width = spec.fixed_size or (self.size, self.size)
+        height, width = spec.image_shape(self.size)
         rows, cols = receptive.fields(spec, self.layer, self.size)
         boxes = np.array([[receptive.box(rows, cols, y, x, height, width) for y, x in row]
                           for row in self.positions], np.float64).reshape(*self.peaks.shape, 4)

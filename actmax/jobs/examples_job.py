@@ -48,7 +48,8 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     """
     layer = models.resolve_layer(spec.model, layer)
     paths = photos(sources)
-    size = spec.fixed_size[0] if spec.fixed_size and len(set(spec.fixed_size)) == 1 else size or 224
+    fixed = {side for side in spec.fixed_sides if side}  # square photos: a fixed side's length, seen unresized
+    size = fixed.pop() if len(fixed) == 1 else size or 224
     head = {"model": spec.name, "layer": layer, "filters": filter_list(spec, layer, filters), "top": top, "size": size}
     storage.refuse_url(out, "dataset examples")
     out = Path(out or OUTPUTS / spec.name / "examples" / file_stem(layer))

@@ -149,7 +149,7 @@ def shapes_upto(spec: ModelSpec, layer: str, size: int) -> list[tuple[graph.Tap,
     """
     taps = _taps_upto(spec.model, logits_layer(spec.model).path if layer == LOGITS
                       else graph.resolve(spec.model, layer))
-    image = keras.KerasTensor((1, *(spec.fixed_size or (size, size)), spec.channels))
+    image = keras.KerasTensor((1, *spec.image_shape(size), spec.channels))
     shapes = [tuple(x.shape) for x in _upto(spec.model, taps[-1].path).compute_output_spec(image)]
     return [(tap, shapes[2 * i], shapes[2 * i + 1]) for i, tap in enumerate(taps)]
 

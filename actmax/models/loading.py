@@ -63,15 +63,21 @@ class ModelSpec:
         return int(graph.input_shape(self.model)[-1])
 
     @property
-    def fixed_size(self) -> tuple[int, int] | None:
-        """The model's fixed (height, width), or None when it accepts any size."""
+    def fixed_sides(self) -> tuple[int | None, int | None]:
+        """The model's fixed height and width, each None where it takes any (a text-line model fixes only one)."""
         height, width = graph.input_shape(self.model)[1:3]
+        return height, width
+
+    @property
+    def fixed_size(self) -> tuple[int, int] | None:
+        """The model's fixed (height, width), or None unless both are fixed."""
+        height, width = self.fixed_sides
         return (height, width) if height and width else None
 
     def image_shape(self, size: int) -> tuple[int, int]:
-        """The (height, width) images are rendered at: the model's fixed size (so it sees them pixel for pixel,
-        not resampled), else `size` square."""
-        return self.fixed_size or (size, size)
+        """The (height, width) images are rendered at: the model's fixed sides (so it sees them pixel for pixel,
+        not resampled), `size` for the others."""
+        return tuple(side or size for side in self.fixed_sides)
 
 
 def model_names() -> list[str]:
@@ -229,8 +235,20 @@ def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
 
 
 def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
-    """[0, 1] images as the model takes them: resized to a fixed input size (antialiased, so that every pixel of a
+    """[0, 1] images as the model takes them: resized to its fixed sides (antialiased, so that every pixel of a
     larger image counts, not only the ones a plain bilinear sample lands on), then preprocessed."""
-    if spec.fixed_size and tuple(images.shape[1:3]) != spec.fixed_size:
-        images = tf.image.resize(images, spec.fixed_size, antialias=True)
+    fixed = spec.fixed_sides
+    if any(side and side != now for side, now in zip(fixed, images.shape[1:3])):
+        images = tf.image.resize(images, _scaled_to(fixed, tf.shape(images)[1:3]), antialias=True)
     return preprocess_fn(spec.preprocess)(images)
+
+
+def _scaled_to(fixed: tuple[int | None, int | None], shape: tf.Tensor) -> list:
+    """The (height, width) an image of `shape` is resized to: the fixed sides, and where only one side is fixed (a
+    text-line model), the other scaled in proportion, so that the image keeps its aspect ratio."""
+    if all(fixed):
+        return list(fixed)
+    axis = 0 if fixed[0] else 1
+    other = tf.cast(shape[1 - axis], tf.float32) * fixed[axis] / tf.cast(shape[axis], tf.float32)
+    free = tf.maximum(1, tf.cast(tf.round(other), tf.int32))
+    return [fixed[0], free] if axis == 0 else [free, fixed[1]]

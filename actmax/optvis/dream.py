@@ -61,7 +61,7 @@ class Dreamer:
     def __init__(self, spec: models.ModelSpec, goal: objectives.Objective):
         self.features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=False)
         self.goal = goal
-        self.fixed = spec.fixed_size
+        self.sides = spec.fixed_sides
         self.gradient = tf.function(self._gradient, reduce_retracing=True)
 
     def _gradient(self, image):
@@ -75,17 +75,17 @@ class Dreamer:
 
         Each tile is seen with a margin of `tile // 4` px of real context around it (kept out of the
         result), so that tile borders do not show; objectives are spatial means, so each tile's part is
-        weighted by its share of the image. A fixed-size model's tiles are its input size, each seen pixel for
+        weighted by its share of the image. Along a side the model fixes, tiles are that long, each seen pixel for
         pixel (a whole photo resized to its input would leave most pixels out of the gradient).
         """
         rolled = tf.roll(image, shift, axis=(1, 2))
         height, width = int(image.shape[1]), int(image.shape[2])
-        tiles = self.fixed or (tile, tile)
-        margin = 0 if self.fixed or tile >= max(height, width) else tile // 4
+        tiles = tuple(side or tile for side in self.sides)
+        margin = 0 if tile >= max(height, width) else tile // 4
         rows, loss = [], 0.0
-        for top, y0, y1 in _spans(height, tiles[0], margin, self.fixed and self.fixed[0]):
+        for top, y0, y1 in _spans(height, tiles[0], margin, self.sides[0]):
             row = []
-            for left, x0, x1 in _spans(width, tiles[1], margin, self.fixed and self.fixed[1]):
+            for left, x0, x1 in _spans(width, tiles[1], margin, self.sides[1]):
                 piece = rolled[:, y0:y1, x0:x1]
                 grad, part = self.gradient(piece)
                 share = piece.shape[1] * piece.shape[2] / (height * width)

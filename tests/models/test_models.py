@@ -90,6 +90,14 @@ def test_a_larger_image_reaches_a_fixed_size_model_through_every_pixel():
     np.testing.assert_array_equal(models.model_input(spec, image[:, :24, :24]), image[:, :24, :24])  # its own size
 
 
+def test_a_model_that_fixes_one_side_takes_images_in_their_aspect_ratio():
+    """A text-line model (height 12, any width): the height is resized to 12 and the width in proportion."""
+    inputs = keras.Input((12, None, 1))
+    spec = models.ModelSpec("line", keras.Model(inputs, keras.layers.Identity()(inputs)), "unit", "")
+    assert spec.fixed_sides == (12, None) and spec.fixed_size is None and spec.image_shape(40) == (12, 40)
+    assert models.model_input(spec, tf.zeros((1, 24, 50, 1))).shape == (1, 12, 25, 1)
+
+
 @pytest.mark.parametrize("name, kwargs, message", [
     ("nope", {}, "unknown model 'nope'"),
     ("missing.keras", {}, "does not exist"),

@@ -28,6 +28,13 @@ def test_a_fixed_size_model_is_rendered_at_its_own_input_size():
     assert result.settings.size == 20 and result.alive.all()
 
 
+def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
+    inputs = keras.Input((12, None, 3))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
+    result = actmax.render("conv", "0-1", model=spec, size=32, octaves=2, steps=10)
+    assert result.images.shape == (2, 12, 32, 3) and result.alive.all()
+
+
 @pytest.mark.parametrize("preset", ["classic", "default"])
 def test_rendered_filters_beat_their_starting_noise(hed, preset):
     result = actmax.render("block3_conv1", "0-3", model=hed, preset=preset, size=48, octaves=3, steps=8)
