@@ -34,11 +34,28 @@ class Tap:
 
 @dataclass(frozen=True)
 class Graph:
-    """The flat graph: one image input, the model's outputs, and every leaf layer in call order."""
+    """The flat graph: one image input, the model's outputs, and every leaf layer in call order.
+
+    `links` maps each output of an operation that is not a layer (a `keras.ops` call between layers, such as
+    `ops.relu(x) * 2`) to that operation's inputs, so walks through the graph can pass over it.
+    """
 
     input: keras.KerasTensor
     outputs: list
     taps: dict[str, Tap]
+    links: dict[int, tuple]
+
+    def sources(self, tensors) -> list:
+        """The tensors that `tensors` are, looking through operations that are not layers: layer outputs or
+        the input."""
+        found, todo = [], list(tensors)
+        while todo:
+            tensor = todo.pop()
+            if id(tensor) in self.links:
+                todo.extend(self.links[id(tensor)])
+            elif all(tensor is not seen for seen in found):
+                found.append(tensor)
+        return found
 
 
 def input_shape(model: keras.Model) -> tuple:
@@ -63,11 +80,12 @@ def trace(model: keras.Model) -> Graph:
     """Call every leaf layer of `model` on one symbolic input of the model's own input shape."""
     image = keras.Input(batch_shape=input_shape(model))
     taps: dict[str, Tap] = {}
-    outputs = _walk(model, taps, top=True)(image)
-    return Graph(image, keras.tree.flatten(outputs), taps)
+    links: dict[int, tuple] = {}
+    outputs = _walk(model, taps, links, top=True)(image)
+    return Graph(image, keras.tree.flatten(outputs), taps, links)
 
 
-def _walk(operation, taps: dict[str, Tap], prefix: str = "", top: bool = False):
+def _walk(operation, taps: dict[str, Tap], links: dict[int, tuple], prefix: str = "", top: bool = False):
     """A callable that applies `operation`, recursing into nested models and recording each leaf's tensors."""
     path = "" if top else prefix + operation.name
 
@@ -76,14 +94,17 @@ def _walk(operation, taps: dict[str, Tap], prefix: str = "", top: bool = False):
         if isinstance(operation, keras.Sequential):
             x = args[0]
             for layer in operation.layers:
-                x = _walk(layer, taps, inner)(x)
+                x = _walk(layer, taps, links, inner)(x)
             return x
         if isinstance(operation, keras.Model) and hasattr(operation, "_run_through_graph"):
             # Functional models: Keras's own graph walk, with each operation replaced by our recording call.
-            return operation._run_through_graph(args[0], operation_fn=lambda op: _walk(op, taps, inner))
+            return operation._run_through_graph(args[0], operation_fn=lambda op: _walk(op, taps, links, inner))
         output = operation(*args, **kwargs)
-        if isinstance(operation, keras.layers.Layer) and path not in taps:
-            inputs = tuple(keras.tree.flatten(args))
+        inputs = tuple(keras.tree.flatten(args))
+        if not isinstance(operation, keras.layers.Layer):
+            tensors = tuple(x for x in inputs if isinstance(x, keras.KerasTensor))
+            links.update((id(tensor), tensors) for tensor in keras.tree.flatten(output))
+        elif path not in taps:
             taps[path] = Tap(path, operation, inputs[0], output, inputs)
         return output
 

@@ -39,11 +39,12 @@ def last_conv_layer(model: keras.Model, feeding: str | None = None) -> str:
 
 def upstream(model: keras.Model, path: str) -> list[str]:
     """Paths of the layers whose outputs the layer at `path` is computed from, in call order."""
-    taps = graph.trace(model).taps
+    traced = graph.trace(model)
+    taps = traced.taps
     maker = {id(tap.output): name for name, tap in taps.items()}
     found, todo = set(), [path]
     while todo:
-        for tensor in taps[todo.pop()].inputs:
+        for tensor in traced.sources(taps[todo.pop()].inputs):
             source = maker.get(id(tensor))
             if source is not None and source not in found:
                 found.add(source)

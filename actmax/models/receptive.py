@@ -6,6 +6,7 @@ Convolutions and pools grow them (kernel, stride, dilation, 'same'/'valid' paddi
 sizes); padding and cropping layers shift them; merges (Add, Concatenate) take the union of their inputs.
 Upsampling (transposed convolutions, UpSampling2D, Resizing) makes the jump a fraction of a pixel; there a
 unit's field is a linear bound of what it sees, at most one input unit and a pixel wider on each side.
+Operations between layers that are not layers (`keras.ops` calls) pass the field on unchanged.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ IDENTITY = (Field(0, 1, 1),) * 2  # the input image's own (rows, columns): each 
 
 def fields(spec: ModelSpec, layer: str, size: int) -> tuple[Field, Field]:
     """The (rows, columns) receptive field of `layer`'s map for a `size` px square input."""
-    found = {id(graph.trace(spec.model).input): IDENTITY}
+    traced = graph.trace(spec.model)
+    found = {id(traced.input): IDENTITY}
     for tap, before, after in shapes_upto(spec, layer, size):
-        incoming = [found[id(t)] for t in tap.inputs if id(t) in found] or [IDENTITY]
+        incoming = [found[id(t)] for t in traced.sources(tap.inputs) if id(t) in found] or [IDENTITY]
         merged = tuple(_union([f[axis] for f in incoming]) for axis in (0, 1))
         # the map's (height, width) before and after the layer; a pooled vector (squeeze-excite) has no axes
         sides = [shape[1:3] if len(shape) > 3 else (None, None) for shape in (before, after)]

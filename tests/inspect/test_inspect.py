@@ -157,6 +157,17 @@ def test_grad_cam_of_a_two_headed_model_explains_its_class_head():
         models.logits_layer(two)
 
 
+
+def test_grad_cam_looks_through_keras_ops_between_layers():
+    """`ops.tanh(conv)` before the head is an operation, not a layer: the head is still computed from the conv."""
+    inputs = keras.Input((None, None, 3))
+    body = keras.layers.Conv2D(4, 3, padding="same", name="body")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.ops.tanh(keras.ops.relu(body) * 2.0))
+    spec = models.ModelSpec("ops", keras.Model(inputs, keras.layers.Dense(3, name="classes")(pooled)), "unit", "")
+    assert models.last_conv_layer(spec.model, feeding="classes") == "body"
+    heat, _, _ = cam.grad_cam(spec, np.random.default_rng(0).uniform(size=(32, 32, 3)))
+    assert heat.shape == (32, 32)
+
 def test_colormaps_and_overlay():
     ramp = colormaps.apply(np.linspace(0, 1, 5), "viridis")
     assert tuple(ramp[0]) == (0x44, 0x01, 0x54) and tuple(ramp[-1]) == (0xfd, 0xe7, 0x25)

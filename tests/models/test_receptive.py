@@ -109,3 +109,12 @@ def test_vgg16_fields_are_the_published_ones(hed, layer, size, jump):
 def test_spacing_keeps_neighbouring_fields_apart(hed):
     assert receptive.spacing(hed, "block2_conv2", 128) == (7, 7)  # fields of 14 px, 2 px apart
     assert receptive.spacing(hed, "block5_conv1", 128) == (9, 9)  # wider than its 8-unit map: the centre alone
+
+
+def test_keras_ops_between_layers_pass_the_field_on():
+    """`ops.relu(x) * 2` between two convolutions is not a layer; the second conv still sees through the first."""
+    inputs = keras.Input((16, 16, 1))
+    x = keras.ops.relu(L.Conv2D(1, 5, padding="same")(inputs)) * 2.0
+    spec = models.ModelSpec("ops", keras.Model(inputs, L.Conv2D(1, 3, padding="same", name="last")(x)), "unit", "")
+    rows, cols = receptive.fields(spec, "last", 16)
+    assert rows == cols == receptive.Field(first=-3, size=7, jump=1)
