@@ -194,11 +194,20 @@ def _load_file(path: Path) -> ModelSpec:
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:
-        custom = any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS)
-        raise ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}" + (
-            "; a model with custom layers loads in Python, where their code is imported: pass it to "
-            "actmax.load_model(model)" if custom else "")) from exc
+        raise _load_error(path, exc) from exc
     return ModelSpec(path.stem, model, "none", f"model file {path}")
+
+
+def _load_error(path: Path, exc: Exception) -> ModelError:
+    """One line on why Keras could not rebuild the model, and the way round where there is one (Python)."""
+    if "safe_mode" in str(exc):
+        return ModelError(f"model file '{path}' holds a Lambda layer (Python code), which Keras loads only from a "
+                          "file you trust: if you do, load it in Python with keras.models.load_model(path, "
+                          "safe_mode=False) and pass the model to actmax.load_model(model)")
+    custom = any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS)
+    return ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}" + (
+        "; a model with custom layers loads in Python, where their code is imported: pass it to "
+        "actmax.load_model(model)" if custom else ""))
 
 
 def _check_image_model(spec: ModelSpec) -> None:

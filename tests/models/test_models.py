@@ -151,6 +151,16 @@ def test_a_file_with_custom_layers_points_to_loading_it_in_python(tmp_path):
     assert "\n" not in str(info.value)
 
 
+
+def test_a_file_with_a_lambda_layer_points_to_loading_it_in_python(tmp_path):
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Lambda(lambda x: 2 * x), keras.layers.Conv2D(2, 3)])
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ModelError, match="Lambda layer.*safe_mode=False.*actmax.load_model\\(model\\)") as info:
+        models.load_model(str(tmp_path / "lambda.keras"))
+    assert "\n" not in str(info.value)
+    trusted = keras.models.load_model(tmp_path / "lambda.keras", safe_mode=False)
+    assert models.load_model(trusted).model is trusted
+
 def test_logits_are_the_pre_softmax_scores(tiny_spec):
     images = tf.random.stateless_uniform((2, 16, 16, 3), [0, 2])
     logits = models.FeatureModel(tiny_spec, ("logit",), pre_activation=False)(images)["logit"]
