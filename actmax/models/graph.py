@@ -62,8 +62,12 @@ def input_shape(model: keras.Model) -> tuple:
     """The model's (batch, height, width, channels) input shape.
 
     Raises:
-        ModelError: the model was never built, so its input is unknown.
+        ModelError: a subclassed model (no layer graph to follow), or one never built, so its input is unknown.
     """
+    if not isinstance(model, keras.Sequential) and not hasattr(model, "_run_through_graph"):
+        raise ModelError(f"model '{model.name}' is a subclassed keras.Model, whose layers actmax cannot follow; "
+                         "build the same layers as a Functional model (keras.Model(inputs, outputs)) or a "
+                         "Sequential one, and load its weights")
     try:
         return tuple(model.inputs[0].shape)
     except (AttributeError, TypeError, ValueError, IndexError):
@@ -71,8 +75,8 @@ def input_shape(model: keras.Model) -> tuple:
     try:
         return tuple(model.input_shape)
     except (AttributeError, ValueError):
-        raise ModelError(f"model '{model.name}' has no known input shape; build it (e.g. start a Sequential "
-                         "model with keras.Input) before saving it") from None
+        raise ModelError(f"model '{model.name}' has no known input shape; start it with keras.Input, e.g. "
+                         "keras.Sequential([keras.Input((224, 224, 3)), ...])") from None
 
 
 @functools.lru_cache(maxsize=32)

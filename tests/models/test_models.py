@@ -161,6 +161,23 @@ def test_a_file_with_a_lambda_layer_points_to_loading_it_in_python(tmp_path):
     trusted = keras.models.load_model(tmp_path / "lambda.keras", safe_mode=False)
     assert models.load_model(trusted).model is trusted
 
+
+def test_models_without_a_layer_graph_get_one_line_on_what_to_build():
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__(name="subclassed")
+            self.conv = keras.layers.Conv2D(2, 3)
+
+        def call(self, x):
+            return self.conv(x)
+
+    built = Subclassed()
+    built(keras.ops.zeros((1, 8, 8, 3)))
+    with pytest.raises(ModelError, match="'subclassed' is a subclassed keras.Model.*Functional model"):
+        models.load_model(built)
+    with pytest.raises(ModelError, match="no known input shape; start it with keras.Input"):
+        models.load_model(keras.Sequential([keras.layers.Conv2D(2, 3)]))
+
 def test_logits_are_the_pre_softmax_scores(tiny_spec):
     images = tf.random.stateless_uniform((2, 16, 16, 3), [0, 2])
     logits = models.FeatureModel(tiny_spec, ("logit",), pre_activation=False)(images)["logit"]
