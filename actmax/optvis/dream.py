@@ -50,9 +50,12 @@ def layer_weights(specs: list[str]) -> objectives.Objective:
     return sum(terms)
 
 
-def octave_shapes(height: int, width: int, octaves: int, scale: float) -> list[tuple[int, int]]:
-    """(height, width) of each octave, ending at the photo's own size, aspect ratio kept."""
-    return [(max(1, round(height / scale ** k)), max(1, round(width / scale ** k))) for k in range(octaves - 1, -1, -1)]
+def octave_shapes(height: int, width: int, octaves: int, scale: float, floor: int = 1) -> list[tuple[int, int]]:
+    """(height, width) of each octave, ending at the photo's own size, aspect ratio kept; no octave's shorter side
+    goes below `floor` px (what the layers need), so a small photo has fewer octaves."""
+    most = max(1.0, min(height, width) / floor)
+    shrinks = dict.fromkeys(min(scale ** k, most) for k in range(octaves - 1, -1, -1))
+    return [(max(1, round(height / s)), max(1, round(width / s))) for s in shrinks]
 
 
 class Dreamer:
@@ -62,6 +65,7 @@ class Dreamer:
         self.features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=False)
         self.goal = goal
         self.sides = spec.fixed_sides
+        self.floor = max(models.min_size(spec, layer) for layer in goal.layers)
         self.gradient = tf.function(self._gradient, reduce_retracing=True)
 
     def _gradient(self, image):
@@ -109,11 +113,19 @@ def _spans(length: int, tile: int, margin: int, window: int | None) -> Iterator[
 def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
           settings: DreamSettings = DreamSettings(), *, dreamer: Dreamer | None = None,
           progress: Callable[[int, int, float], None] | None = None) -> np.ndarray:
-    """DeepDream a [0, 1] RGB photo (H, W, 3); returns an image of the same size."""
+    """DeepDream a [0, 1] RGB photo (H, W, 3); returns an image of the same size.
+
+    Raises:
+        ActmaxError: the photo is smaller than the layers can take.
+    """
     dreamer = dreamer or Dreamer(spec, goal)
+    if min(image.shape[:2]) < dreamer.floor:
+        raise ActmaxError(f"the photo is {image.shape[0]}×{image.shape[1]} px, too small for layer(s) "
+                          f"{', '.join(sorted(goal.layers))}: they need "
+                          f"at least {dreamer.floor} px a side; give a larger --size or photo")
     rng = np.random.default_rng(settings.seed)
     original = tf.constant(image[None], tf.float32)
-    shapes = octave_shapes(*image.shape[:2], settings.octaves, settings.octave_scale)
+    shapes = octave_shapes(*image.shape[:2], settings.octaves, settings.octave_scale, dreamer.floor)
     current = tf.image.resize(original, shapes[0], antialias=True)
     for octave, shape in enumerate(shapes):
         if octave:

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import keras
 import numpy as np
 import pytest
@@ -25,6 +27,16 @@ def energy(spec, image, layer):
 def test_octave_shapes_keep_aspect_and_end_at_size():
     shapes = dream.octave_shapes(300, 200, 3, 1.5)
     assert shapes[-1] == (300, 200) and shapes[0] == (133, 89)
+    assert dream.octave_shapes(40, 60, 6, 1.4, floor=32) == [(32, 48), (40, 60)]  # no octave under the floor
+
+
+def test_a_deep_layer_dreams_a_small_photo_in_fewer_octaves(hed, photo):
+    """block5_conv3 needs 16 px: a 40 px photo's six octaves would go down to 7 px."""
+    small = photo[:40, :60]
+    result = dream.dream(hed, small, dream.layer_weights(["block5_conv3"]), replace(FAST, octaves=6))
+    assert result.shape == small.shape
+    with pytest.raises(ActmaxError, match="1×60 px, too small for layer\\(s\\) block3_conv1: they need at least 8"):
+        dream.dream(hed, photo[:1, :60], dream.layer_weights(["block3_conv1"]), FAST)
 
 
 def test_dream_keeps_size_and_raises_the_layer_energy(hed, photo):
