@@ -14,7 +14,6 @@ from .manifest import MANIFEST, merged, write_manifest
 
 GALLERY = "gallery.png"
 INDEX = "index.html"
-MIN_TILE = 64  # px: smaller images (a 28 px model's) are shown upscaled, pixel for pixel, so they and labels read
 
 
 def build_gallery(out_dir: Path, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,
@@ -33,7 +32,7 @@ def _restitch(out_dir: Path, *, top, sort, cols, margin, labels, stretch) -> tup
     tiles = np.stack([np.asarray(Image.open(out_dir / e["file"]).convert("RGB")) for e in shown])
     if stretch:
         tiles = imaging.to_uint8(imaging.stretch(tiles.astype(np.float32) / 255.0))
-    grid = gallery.make_grid(gallery.enlarged(tiles, MIN_TILE), cols=cols, margin=margin,
+    grid = gallery.make_grid(gallery.enlarged(tiles, gallery.MIN_TILE), cols=cols, margin=margin,
                              dead=[not e["alive"] for e in shown],
                              labels=[label(e) for e in shown] if labels else None)
     imaging.save_png(out_dir / GALLERY, grid)

@@ -43,6 +43,9 @@ def make_grid(tiles: np.ndarray, *, cols: int | None = None, margin: int = 4, la
     return _draw_labels(canvas, labels, cols, cell, width, margin, height) if labels else canvas
 
 
+MIN_TILE = 64  # px: smaller images (a 28 px model's) are shown upscaled, pixel for pixel, so they and labels read
+
+
 def upscale(tiles: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour upscaling of (N, H, W, C) tiles, so that small ones (a 3x3 kernel, a 28 px image) stay
     crisp."""

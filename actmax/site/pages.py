@@ -9,6 +9,8 @@ from pathlib import Path
 
 import jinja2
 
+from ..output import gallery
+
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
@@ -29,7 +31,8 @@ def _layer(root: Path, folder: Path, head: dict, entries: list[dict]) -> dict:
     name = Path(folder).name  # folders are unique; layers may repeat (block5_conv1, block5_conv1-2)
     return {"anchor": name, "prefix": "" if prefix == "." else prefix + "/", "entries": entries,
             "title": f"{head.get('model', '')} · {head.get('layer', '')} ({name})",
-            "dead": sum(not e["alive"] for e in entries), "params": _params(head)}
+            "dead": sum(not e["alive"] for e in entries), "params": _params(head),
+            "crisp": head.get("settings", {}).get("size", gallery.MIN_TILE) < gallery.MIN_TILE}
 
 
 def _params(head: dict) -> str:

@@ -7,6 +7,7 @@ from PIL import Image
 
 import actmax
 from actmax.output import imaging
+from actmax.site import pages
 from actmax import jobs
 from actmax.errors import ActmaxError, OutputError
 
@@ -28,6 +29,9 @@ def test_save_writes_pngs_gallery_and_manifest(rendering, tmp_path):
     grid = np.asarray(Image.open(gallery))  # 32 px tiles shown at 64 px, pixel for pixel
     assert grid.shape == (2 * 64 + 3 * 2, 2 * 64 + 3 * 2, 3)
     np.testing.assert_array_equal(grid[2:66, 68:132], saved.repeat(2, axis=0).repeat(2, axis=1))
+    assert '<div class="grid crisp">' in (tmp_path / "out" / "index.html").read_text()  # shown blocky, not smoothed
+    big = pages.gallery_page(tmp_path, [(tmp_path, {"settings": {"size": 64}}, [])])
+    assert '<div class="grid">' in big
 
 
 def test_manifest_holds_model_layer_settings_and_scores(rendering, tmp_path):
