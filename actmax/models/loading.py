@@ -109,7 +109,7 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
         spec = _load_hed()
     elif name.lower() in KERAS_APPS:
         spec = _load_keras_app(name.lower(), classifier, pretrained)
-    elif name.endswith((".keras", ".h5")) or os.sep in name:
+    elif name.endswith((".keras", ".h5")) or os.sep in name or Path(name).exists():
         spec = _load_file(Path(name))
     else:
         raise ModelError(
@@ -189,6 +189,9 @@ CUSTOM_LAYER_SIGNS = ("Unknown layer", "could not be deserialized", "custom_obje
 
 
 def _load_file(path: Path) -> ModelSpec:
+    if path.is_dir():
+        raise ModelError(f"'{path}' is a folder (a TensorFlow SavedModel?); actmax loads .keras and .h5 model files: "
+                         "re-save the model with model.save('model.keras') where it loads")
     if not path.is_file():
         raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
     try:
@@ -204,6 +207,10 @@ def _load_error(path: Path, exc: Exception) -> ModelError:
         return ModelError(f"model file '{path}' holds a Lambda layer (Python code), which Keras loads only from a "
                           "file you trust: if you do, load it in Python with keras.models.load_model(path, "
                           "safe_mode=False) and pass the model to actmax.load_model(model)")
+    if "No model config" in str(exc):
+        return ModelError(f"model file '{path}' holds weights only (save_weights): save the whole model with "
+                          "model.save('model.keras'), or build it in Python, load the weights and pass it to "
+                          "actmax.load_model(model)")
     custom = any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS)
     return ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}" + (
         "; a model with custom layers loads in Python, where their code is imported: pass it to "

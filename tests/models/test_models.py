@@ -162,6 +162,17 @@ def test_a_file_with_a_lambda_layer_points_to_loading_it_in_python(tmp_path):
     assert models.load_model(trusted).model is trusted
 
 
+
+def test_a_weights_file_or_a_folder_says_what_to_save_instead(tmp_path, monkeypatch):
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)])
+    model.save_weights(tmp_path / "only.weights.h5")
+    with pytest.raises(ModelError, match="holds weights only.*model.save\\('model.keras'\\)"):
+        models.load_model(str(tmp_path / "only.weights.h5"))
+    (tmp_path / "exported").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError, match="'exported' is a folder \\(a TensorFlow SavedModel\\?\\)"):
+        models.load_model("exported")
+
 def test_models_without_a_layer_graph_get_one_line_on_what_to_build():
     class Subclassed(keras.Model):
         def __init__(self):
