@@ -45,7 +45,8 @@ def render(
     lr: Annotated[Optional[float], typer.Option(min=0.0, help="Step size (learning rate).")] = None,
     param: Annotated[Optional[ParamName], typer.Option(help="Image parameterisation.")] = None,
     transforms: Annotated[Optional[str], typer.Option(help="'none', 'standard', or e.g. "
-                                                      "'pad:12,jitter:8,scale:0.9~1.1,rotate:10'.")] = None,
+                                                      "'pad:12,jitter:5%,scale:0.9~1.1,rotate:10' (pad and jitter "
+                                                      "in px, or in % of the image's side).")] = None,
     post_relu: Annotated[Optional[bool], typer.Option("--post-relu/--pre-relu", help="Maximise the activation "
                                                       "after the ReLU (classic) or before it.")] = None,
     leak: Annotated[Optional[float], typer.Option(min=0.0, help="With --post-relu: add this much of the "

@@ -96,7 +96,8 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
     """
     param = params_module.PARAMS[settings.param]()
     optimizer = optim.OPTIMIZERS[settings.optimizer](settings.lr)
-    transform = transforms.from_spec(settings.transforms) or (lambda images, seed: images)
+    side = min(shape) if shape else settings.size
+    transform = transforms.from_spec(settings.transforms, side) or (lambda images, seed: images)
     penalty = regularisers.penalty(settings)
     project = regularisers.contrast_projection(param, settings.contrast)
 

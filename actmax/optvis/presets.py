@@ -50,14 +50,15 @@ PRESETS = {
                       steps=256, octaves=1),
     # Measured best on every layer (bench/quality.py --sweep): pixel ascent of the activation plus 5% of its
     # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
-    # RMS-contrast cap, light jitter and rotation, and few large octaves; filters left weak (silent, or active
+    # RMS-contrast cap, light jitter (a share of the image: 6 px at 128, 2 px at 32, where 6 px was a fifth
+    # of it) and rotation, and few large octaves; filters left weak (silent, or active
     # on less than half their map) get a second pass on the classic schedule and keep the more robust image (or
     # the one that fires at all); filters whose image does not hold them get a third, on Lucid's recipe for a
     # lattice of positions one receptive field apart; then images with contrast to spare try two stretches of it,
     # short of clipping (optvis.rescue). The revive pass (Lucid's recipe on the mean, for the same filters) stays
     # off: on the sweep the lattice pass replaced every image it kept but one, and did better on that filter
     # without it.
-    "default": Settings(transforms="jitter:6,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
+    "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         wake=256, boost=2),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))

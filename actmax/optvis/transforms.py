@@ -90,24 +90,30 @@ def _ranged(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in range(-limit, limit + 1))
 
 
-def _pixels(text: str) -> int:
-    """A pixel count for pad or jitter: a whole number, not negative."""
-    value = int(text)
+def _pixels(text: str, side: int) -> int:
+    """A pixel count for pad or jitter, not negative: a whole number, or a share of the image's shorter side
+    (`5%`: 6 px at 128 px, 2 px at 32), at least one pixel when the share is not 0."""
+    if text.endswith("%"):
+        share = float(text[:-1]) / 100
+        value = max(1, round(share * side)) if share > 0 else round(share * side)
+    else:
+        value = int(text)
     if value < 0:
         raise ValueError(f"negative pixel count {value}")
     return value
 
 
 _FACTORIES = {
-    "pad": lambda arg: pad(_pixels(arg)),
-    "jitter": lambda arg: jitter(_pixels(arg)),
-    "scale": lambda arg: scale(_ranged(arg)),
-    "rotate": lambda arg: rotate(_ranged(arg)),
+    "pad": lambda arg, side: pad(_pixels(arg, side)),
+    "jitter": lambda arg, side: jitter(_pixels(arg, side)),
+    "scale": lambda arg, side: scale(_ranged(arg)),
+    "rotate": lambda arg, side: rotate(_ranged(arg)),
 }
 
 
-def from_spec(spec: str) -> Transform | None:
-    """Build transforms from `none`, `standard`, or a list like `pad:12,jitter:8,scale:0.9~1.1,rotate:10`.
+def from_spec(spec: str, side: int = 128) -> Transform | None:
+    """Build transforms from `none`, `standard`, or a list like `pad:12,jitter:8,scale:0.9~1.1,rotate:10`; pad and
+    jitter in pixels, or in % of `side` (the final image's shorter side), e.g. `jitter:5%`.
 
     Raises:
         ActmaxError: an unknown transform name or a bad argument.
@@ -121,8 +127,8 @@ def from_spec(spec: str) -> Transform | None:
     for part in spec.split(","):
         name, _, arg = part.strip().partition(":")
         try:
-            parts.append(_FACTORIES[name](arg))
+            parts.append(_FACTORIES[name](arg, side))
         except (KeyError, ValueError):
             raise ActmaxError(f"bad transform '{part.strip()}'; use 'none', 'standard' or a list like "
-                              "'pad:12,jitter:8,scale:0.9~1.1,rotate:10'") from None
+                              "'pad:12,jitter:5%,scale:0.9~1.1,rotate:10'") from None
     return compose(*parts)

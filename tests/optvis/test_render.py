@@ -35,6 +35,16 @@ def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
     assert result.images.shape == (2, 12, 32, 3) and result.alive.all()
 
 
+def test_jitter_in_percent_is_a_share_of_the_rendered_images_shorter_side():
+    """The default preset's `jitter:5%` is 2 px on a model fixed at 32 × 48 (6 px, its 128 px figure, was a fifth
+    of the image)."""
+    inputs = keras.Input((32, 48, 3))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
+    runs = {jitter: actmax.render("conv", "0-1", model=spec, preset="classic", transforms=jitter, **SMALL).images
+            for jitter in ("jitter:5%", "jitter:2", "jitter:6")}
+    np.testing.assert_array_equal(runs["jitter:5%"], runs["jitter:2"])
+    assert not np.array_equal(runs["jitter:5%"], runs["jitter:6"])
+
 @pytest.mark.parametrize("preset", ["classic", "default"])
 def test_rendered_filters_beat_their_starting_noise(hed, preset):
     result = actmax.render("block3_conv1", "0-3", model=hed, preset=preset, size=48, octaves=3, steps=8)

@@ -81,7 +81,15 @@ def test_from_spec(spec, size):
         assert out.shape[1] == size or spec == "standard"
 
 
-@pytest.mark.parametrize("spec", ["blur:3", "pad:x", "rotate", "pad12", "jitter:-3", "pad:-1"])
+@pytest.mark.parametrize("spec, side, size", [("pad:5%", 128, 32 + 12), ("pad:5%", 32, 32 + 4),
+                                              ("pad:1%", 32, 32 + 2), ("pad:0%", 32, 32), ("jitter:5%", 128, 32 - 6)])
+def test_pad_and_jitter_take_a_share_of_the_image_side(spec, side, size):
+    """5% of a 128 px image is 6 px, of a 32 px one 2 px; a share that rounds to 0 px is still one pixel."""
+    assert transforms.from_spec(spec, side)(tf.zeros((1, 32, 32, 3)), SEED).shape[1] == size
+
+
+@pytest.mark.parametrize("spec", ["blur:3", "pad:x", "rotate", "pad12", "jitter:-3", "pad:-1", "jitter:-5%",
+                                  "jitter:x%"])
 def test_bad_spec_is_one_line_error(spec):
     with pytest.raises(ActmaxError, match="bad transform"):
         transforms.from_spec(spec)
