@@ -3,6 +3,8 @@ import numpy as np
 import actmax
 from actmax.optvis import metrics, rescue
 
+JITTER_128 = "jitter:6,rotate:5"  # the default preset's transforms at 128 px, where these images were chosen
+
 
 def clipped(images: np.ndarray) -> np.ndarray:
     return ((images <= 0) | (images >= 1)).mean(axis=(1, 2, 3))
@@ -22,7 +24,7 @@ def test_headroom_stops_at_the_contrast_cap_or_short_of_clipping():
 
 
 def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0)
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, transforms=JITTER_128)
     plain = actmax.render("block1_conv2", "0-3", boost=0, **kwargs)
     boosted = actmax.render("block1_conv2", "0-3", boost=2, **kwargs)
     assert boosted.extra["boosted"] == 4
@@ -34,7 +36,7 @@ def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_b
 
 
 def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0)
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, transforms=JITTER_128)
     plain = actmax.render("block2_conv1", "0,17,93,119", boost=0, **kwargs)
     boosted = actmax.render("block2_conv1", "0,17,93,119", boost=2, **kwargs)
     assert (rescue.headroom(plain.images, plain.settings.contrast) > 2).all()  # every image was tried
