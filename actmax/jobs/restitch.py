@@ -39,7 +39,8 @@ def _restitch(out_dir: Path, *, top, sort, cols, margin, labels, stretch) -> tup
     write_manifest(out_dir / MANIFEST, head, entries, gallery={"file": GALLERY, "height": grid.shape[0],
                                                               "width": grid.shape[1],
                                                               "filters": [e["index"] for e in shown]})
-    imaging.atomic_write(out_dir / INDEX, pages.gallery_page(out_dir, [(out_dir, head, shown)]).encode())
+    page = pages.gallery_page(out_dir, [(out_dir, head, shown)], crisp_below=gallery.MIN_TILE)
+    imaging.atomic_write(out_dir / INDEX, page.encode())
     return head, shown
 
 
@@ -76,4 +77,4 @@ def _build_site(root: Path, named, **options) -> None:
     if not folders:
         raise OutputError(f"no rendered layers in '{named}'; give a folder that 'actmax render' wrote")
     shown = [(folder, *_restitch(folder, **options)) for folder in folders]
-    imaging.atomic_write(root / INDEX, pages.gallery_page(root, shown).encode())
+    imaging.atomic_write(root / INDEX, pages.gallery_page(root, shown, crisp_below=gallery.MIN_TILE).encode())

@@ -30,7 +30,7 @@ def test_save_writes_pngs_gallery_and_manifest(rendering, tmp_path):
     assert grid.shape == (2 * 64 + 3 * 2, 2 * 64 + 3 * 2, 3)
     np.testing.assert_array_equal(grid[2:66, 68:132], saved.repeat(2, axis=0).repeat(2, axis=1))
     assert '<div class="grid crisp">' in (tmp_path / "out" / "index.html").read_text()  # shown blocky, not smoothed
-    big = pages.gallery_page(tmp_path, [(tmp_path, {"settings": {"size": 64}}, [])])
+    big = pages.gallery_page(tmp_path, [(tmp_path, {"settings": {"size": 64}}, [])], crisp_below=64)
     assert '<div class="grid">' in big
 
 
