@@ -23,29 +23,40 @@ from ..errors import ActmaxError
 METHODS = ("deconvnet", "guided")
 
 
-@tf.custom_gradient
-def _deconv_relu(x):
-    return tf.nn.relu(x), lambda dy: tf.nn.relu(dy)
+def _relu(method: str, max_value: float | None = None):
+    """A ReLU (capped at `max_value`, ReLU6's 6, if given) whose backward pass is `method`'s: DeConvNet passes the
+    positive part of what comes back; guided backpropagation also keeps the forward pass's mask."""
+    @tf.custom_gradient
+    def relu(x):
+        live = x > 0 if max_value is None else (x > 0) & (x < max_value)
 
+        def backward(dy):
+            signal = tf.nn.relu(dy)
+            return signal if method == "deconvnet" else signal * tf.cast(live, dy.dtype)
 
-@tf.custom_gradient
-def _guided_relu(x):
-    return tf.nn.relu(x), lambda dy: tf.nn.relu(dy) * tf.cast(x > 0, dy.dtype)
+        return (tf.nn.relu(x) if max_value is None else tf.clip_by_value(x, 0.0, max_value)), backward
+    return relu
 
 
 @contextlib.contextmanager
 def backward_relus(model: keras.Model, method: str) -> Iterator[None]:
-    """Temporarily give every ReLU of `model` the backward pass of `method`."""
-    relu = {"deconvnet": _deconv_relu, "guided": _guided_relu}[method]
+    """Temporarily give every ReLU of `model` the backward pass of `method`: layers with a relu activation, and
+    ReLU layers (ReLU6 included; MobileNet's and many BatchNorm blocks' ReLUs are layers of their own)."""
     leaves = [tap.layer for tap in layer_graph.trace(model).taps.values()]
-    swapped = [layer for layer in leaves if getattr(layer, "activation", None) is keras.activations.relu]
-    for layer in swapped:
-        layer.activation = relu
+    activations = [layer for layer in leaves if getattr(layer, "activation", None) is keras.activations.relu]
+    plain = [layer for layer in leaves if isinstance(layer, keras.layers.ReLU)
+             and not layer.negative_slope and not layer.threshold]
+    for layer in activations:
+        layer.activation = _relu(method)
+    for layer in plain:
+        layer.call = _relu(method, layer.max_value)  # an instance attribute: Keras calls `self.call`
     try:
         yield
     finally:
-        for layer in swapped:
+        for layer in activations:
             layer.activation = keras.activations.relu
+        for layer in plain:
+            del layer.call
 
 
 def strongest(acts: np.ndarray, top: int) -> list[int]:

@@ -85,6 +85,34 @@ def test_deconv_projection_lies_in_the_receptive_field(hed):
         assert energy[:20, 40:].sum() == 0  # far corners receive nothing
 
 
+
+def test_deconv_treats_relu_layers_as_relu_activations():
+    """Conv → ReLU() (a BatchNorm block's, MobileNet's ReLU6) projects as Conv(activation='relu') does, not as the
+    plain gradient."""
+    keras.utils.set_random_seed(0)
+    image = np.random.default_rng(0).uniform(size=(24, 24, 3)).astype(np.float32)
+
+    def model(relu_layer):
+        inputs = keras.Input((None, None, 3))
+        x = keras.layers.Conv2D(8, 3, activation=None if relu_layer else "relu", name="c1")(inputs)
+        x = relu_layer(x) if relu_layer else x
+        return models.ModelSpec("m", keras.Model(inputs, keras.layers.Conv2D(4, 3, name="c2")(x)), "unit", "")
+
+    fused, split, capped = model(None), model(keras.layers.ReLU()), model(keras.layers.ReLU(max_value=6.0))
+    for spec in (split, capped):
+        spec.model.get_layer("c1").set_weights(fused.model.get_layer("c1").get_weights())
+        spec.model.get_layer("c2").set_weights(fused.model.get_layer("c2").get_weights())
+    for method in deconv.METHODS:
+        projections = [deconv.project(spec, image, "c2", [1, 2], method=method)[1] for spec in (fused, split, capped)]
+        np.testing.assert_allclose(projections[1], projections[0], atol=1e-6)
+        np.testing.assert_allclose(projections[2], projections[0], atol=1e-6)  # nothing reaches 6 here
+    with tf.GradientTape() as tape:
+        x = tf.constant(image[None])
+        tape.watch(x)
+        peak = tf.reduce_max(split.model(x)[0, ..., 1])
+    plain = tape.gradient(peak, x).numpy()[0]
+    assert not np.allclose(plain / np.abs(plain).max(), projections[1][0], atol=1e-3)
+
 def test_occlusion_peaks_at_the_patch_the_score_depends_on():
     image = np.full((64, 64, 3), 0.5, np.float32)
     image[40:56, 8:24] = 1.0
