@@ -123,7 +123,8 @@ def cam(
     image: ImageArg,
     class_index: Annotated[Optional[int], typer.Option("--class", min=0, help="Class to explain (default: "
                                                        "top-1).")] = None,
-    layer: Annotated[Optional[str], typer.Option(help="Conv layer (default: the last).")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="Layer to map (default: the deepest conv's block output "
+                                                "feeding the class head).")] = None,
     method: Annotated[CamMethod, typer.Option(help="gradcam or gradcam++.")] = CamMethod.gradcam,
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
     model: Annotated[str, typer.Option("--model", "-m", help="A classifier: a keras.applications name (with "

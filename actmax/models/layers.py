@@ -29,12 +29,29 @@ def convolutions(model: keras.Model) -> list[str]:
 
 
 def last_conv_layer(model: keras.Model, feeding: str | None = None) -> str:
-    """The deepest convolution (else the deepest spatial layer): where class evidence is still mapped. With
-    `feeding` (a path), the deepest of those that layer is computed from (the class head's, not a mask head's)."""
+    """Where class evidence is still mapped (Grad-CAM's layer): the deepest convolution whose map is more than one
+    pixel, carried on to the last layer after it at that map size (its normalisation, activation, residual sum or
+    concatenation: ResNet's block output, DenseNet's whole concatenation, not the block's last branch conv). With
+    `feeding` (a path), only layers that layer is computed from (the class head's, not a mask head's).
+
+    Raises:
+        LayerError: the model has no spatial layer (feeding that one).
+    """
     sources = set(upstream(model, feeding)) if feeding else None
-    candidates = [[path for path in paths if sources is None or path in sources]
-                  for paths in (convolutions(model), visual_layers(model))]
-    return (candidates[0] or candidates[1])[-1]
+    visual = [path for path in visual_layers(model) if sources is None or path in sources]
+    if not visual:
+        raise LayerError("this model has no (batch, height, width, channels) layer to map class evidence on")
+    sides = {tap.path: after[1:3] for tap, _, after in _shapes(model, visual[-1], _reference_input(model))}
+    maps = [path for path in visual if tuple(sides[path]) != (1, 1)] or visual
+    convs = set(convolutions(model))
+    deepest = max((i for i, path in enumerate(maps) if path in convs), default=len(maps) - 1)
+    return [path for path in maps[deepest:] if sides[path] == sides[maps[deepest]]][-1]
+
+
+def _reference_input(model: keras.Model) -> tuple:
+    """One image of the model's own input size, 224 px along a side it leaves free."""
+    _, height, width, channels = graph.input_shape(model)
+    return 1, height or 224, width or 224, channels
 
 
 def upstream(model: keras.Model, path: str) -> list[str]:
@@ -96,8 +113,9 @@ def logits_layer(model: keras.Model) -> graph.Tap:
     traced = graph.trace(model)
     heads = [output for output in traced.outputs if len(output.shape) == 2]
     if len(heads) == 1:
+        made = traced.sources(heads)  # through operations such as a closing keras.ops.softmax
         for tap in reversed(traced.taps.values()):
-            if tap.output is heads[0]:
+            if any(tap.output is tensor for tensor in made):
                 return tap
     if heads:
         raise LayerError(f"this model has {len(heads)} (batch, classes) outputs, so which one holds the class logits "
@@ -148,10 +166,14 @@ def shapes_upto(spec: ModelSpec, layer: str, size: int) -> list[tuple[graph.Tap,
 
     Layers after `layer` are left out, so a small image that they could not take is fine.
     """
-    taps = _taps_upto(spec.model, logits_layer(spec.model).path if layer == LOGITS
-                      else graph.resolve(spec.model, layer))
-    image = keras.KerasTensor((1, *spec.image_shape(size), spec.channels))
-    shapes = [tuple(x.shape) for x in _upto(spec.model, taps[-1].path).compute_output_spec(image)]
+    path = logits_layer(spec.model).path if layer == LOGITS else graph.resolve(spec.model, layer)
+    return _shapes(spec.model, path, (1, *spec.image_shape(size), spec.channels))
+
+
+def _shapes(model: keras.Model, path: str, image: tuple) -> list[tuple[graph.Tap, tuple, tuple]]:
+    """(tap, input shape, output shape) of every leaf up to `path` for an input of shape `image`."""
+    taps = _taps_upto(model, path)
+    shapes = [tuple(x.shape) for x in _upto(model, path).compute_output_spec(keras.KerasTensor(image))]
     return [(tap, shapes[2 * i], shapes[2 * i + 1]) for i, tap in enumerate(taps)]
 
 

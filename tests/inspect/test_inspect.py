@@ -186,6 +186,22 @@ def test_grad_cam_of_a_two_headed_model_explains_its_class_head():
 
 
 
+
+def test_grad_cam_maps_the_block_output_not_its_last_branch_conv():
+    """A residual block's sum after its last conv (ResNet's block output), carried past normalisation and activation
+    but not past pooling; a 1×1 conv on pooled features (MobileNetV3's head) is no map to explain on."""
+    layers = keras.layers
+    inputs = keras.Input((None, None, 3))
+    stem = layers.Conv2D(8, 3, padding="same", name="stem")(inputs)
+    branch = layers.BatchNormalization(name="bn")(layers.Conv2D(8, 3, padding="same", name="branch")(stem))
+    block = layers.Activation("relu", name="out")(layers.Add(name="sum")([stem, branch]))
+    pooled = layers.MaxPooling2D(name="pool")(block)
+    head = layers.Conv2D(3, 1, name="logits_conv")(layers.GlobalAveragePooling2D(keepdims=True)(pooled))
+    spec = models.ModelSpec("res", keras.Model(inputs, layers.Flatten(name="logits")(head)), "unit", "")
+    assert models.last_conv_layer(spec.model, feeding="logits") == "out"
+    heat, _, _ = cam.grad_cam(spec, np.random.default_rng(0).uniform(size=(32, 32, 3)))
+    assert heat.shape == (32, 32)
+
 def test_grad_cam_looks_through_keras_ops_between_layers():
     """`ops.tanh(conv)` before the head is an operation, not a layer: the head is still computed from the conv."""
     inputs = keras.Input((None, None, 3))
