@@ -203,11 +203,14 @@ def test_grad_cam_maps_the_block_output_not_its_last_branch_conv():
     assert heat.shape == (32, 32)
 
 def test_grad_cam_looks_through_keras_ops_between_layers():
-    """`ops.tanh(conv)` before the head is an operation, not a layer: the head is still computed from the conv."""
+    """`ops.tanh(conv)` before the head and `ops.softmax` after it are operations, not layers: the head is still
+    computed from the conv, and its output is still the logits."""
     inputs = keras.Input((None, None, 3))
     body = keras.layers.Conv2D(4, 3, padding="same", name="body")(inputs)
     pooled = keras.layers.GlobalAveragePooling2D()(keras.ops.tanh(keras.ops.relu(body) * 2.0))
-    spec = models.ModelSpec("ops", keras.Model(inputs, keras.layers.Dense(3, name="classes")(pooled)), "unit", "")
+    outputs = keras.ops.softmax(keras.layers.Dense(3, name="classes")(pooled))
+    spec = models.ModelSpec("ops", keras.Model(inputs, outputs), "unit", "")
+    assert models.logits_layer(spec.model).path == "classes"
     assert models.last_conv_layer(spec.model, feeding="classes") == "body"
     heat, _, _ = cam.grad_cam(spec, np.random.default_rng(0).uniform(size=(32, 32, 3)))
     assert heat.shape == (32, 32)
