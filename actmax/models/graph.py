@@ -79,6 +79,22 @@ def input_shape(model: keras.Model) -> tuple:
                          "keras.Sequential([keras.Input((224, 224, 3)), ...])") from None
 
 
+
+def leading_resize(model: keras.Model) -> tuple[int, int] | None:
+    """The (height, width) that a Resizing layer at the model's start (after other preprocessing layers only, such
+    as Rescaling) gives every input, or None: a model that takes any size but sees one."""
+    traced = trace(model)
+    current = traced.input
+    for tap in traced.taps.values():
+        if not any(source is current for source in traced.sources([tap.input])):
+            continue
+        if isinstance(tap.layer, keras.layers.Resizing):
+            return int(tap.layer.height), int(tap.layer.width)
+        if ".preprocessing." not in type(tap.layer).__module__:
+            return None
+        current = tap.output
+    return None
+
 @functools.lru_cache(maxsize=32)
 def trace(model: keras.Model) -> Graph:
     """Call every leaf layer of `model` on one symbolic input of the model's own input shape."""

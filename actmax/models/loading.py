@@ -64,9 +64,10 @@ class ModelSpec:
 
     @property
     def fixed_sides(self) -> tuple[int | None, int | None]:
-        """The model's fixed height and width, each None where it takes any (a text-line model fixes only one)."""
+        """The model's fixed height and width, each None where it takes any (a text-line model fixes only one). A model
+        that takes any size but resizes it first (a Resizing layer at its start) is fixed at that layer's size."""
         height, width = graph.input_shape(self.model)[1:3]
-        return height, width
+        return (height, width) if height and width else graph.leading_resize(self.model) or (height, width)
 
     @property
     def fixed_size(self) -> tuple[int, int] | None:

@@ -28,6 +28,16 @@ def test_a_fixed_size_model_is_rendered_at_its_own_input_size():
     assert result.settings.size == 20 and result.alive.all()
 
 
+def test_a_model_that_resizes_any_input_first_is_rendered_at_the_size_it_sees():
+    """Input((None, None, 3)) → Rescaling → Resizing(24, 40): a 64 px image would be squeezed and sampled inside."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Resizing(24, 40)(keras.layers.Rescaling(1 / 255)(inputs))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)))
+    result = actmax.render("conv", "0-1", model=spec, size=64, octaves=2, steps=10)
+    assert spec.fixed_sides == (24, 40) and result.images.shape == (2, 24, 40, 3) and result.alive.all()
+    later = keras.layers.Resizing(24, 40)(keras.layers.Conv2D(4, 3, name="conv")(inputs))  # a resize after a conv
+    assert actmax.load_model(keras.Model(inputs, later)).fixed_sides == (None, None)
+
 def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
     inputs = keras.Input((12, None, 3))
     spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
