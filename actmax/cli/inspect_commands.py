@@ -140,7 +140,8 @@ def cam(
         for index, name, probability in classes:
             typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
         _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
-              {"image": str(image), "class": class_index, "method": method.value, "top5": classes})
+              {"image": str(image), "class": class_index, "layer": layer or gradcam.default_layer(spec),
+               "method": method.value, "top5": classes})
 
 
 @app.command(no_args_is_help=True)

@@ -23,6 +23,20 @@ def _weights(grads: tf.Tensor, acts: tf.Tensor, method: str) -> tf.Tensor:
     return tf.reduce_sum(alpha * tf.nn.relu(grads), axis=(0, 1))
 
 
+def default_layer(spec: models.ModelSpec) -> str:
+    """The layer Grad-CAM maps unless told: the deepest convolution's block output that the class head reads.
+
+    Raises:
+        LayerError: the model has no classifier head.
+    """
+    try:
+        head = models.logits_layer(spec.model).path
+    except LayerError:
+        raise LayerError(f"model '{spec.name}' has no classifier head, so there is no class to explain; "
+                         "use 'actmax occlusion' or 'actmax features' instead") from None
+    return models.last_conv_layer(spec.model, feeding=head)
+
+
 def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | None = None, layer: str | None = None,
              method: str = "gradcam") -> tuple[np.ndarray, int, np.ndarray]:
     """Heatmap (H, W) in [0, 1] at the image's size for a class (default: top-1), the class, and the probabilities.
@@ -33,12 +47,7 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
     """
     if method not in METHODS:
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
-    try:
-        head = models.logits_layer(spec.model).path
-    except LayerError:
-        raise LayerError(f"model '{spec.name}' has no classifier head, so there is no class to explain; "
-                         "use 'actmax occlusion' or 'actmax features' instead") from None
-    default = models.last_conv_layer(spec.model, feeding=head)
+    default = default_layer(spec)
     layer = layer or default
     features = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False)
     with tf.GradientTape() as tape:

@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 import conftest
+from actmax import models
 from actmax.cli import app
 
 runner = CliRunner()
@@ -220,3 +221,12 @@ def test_atlas_command_builds_a_site_and_refuses_bad_layers(tmp_path):
     bad = runner.invoke(app, ["atlas", "--layers", "block1_conv9", "--out", str(tmp_path / "other"), *FAST])
     assert bad.exit_code == 2 and "block1_conv9" in bad.output and len(bad.output.strip().splitlines()) == 1
     assert not (tmp_path / "other").exists()
+
+
+def test_cam_records_the_layer_it_mapped(tmp_path, tiny_spec):
+    tiny_spec.model.save(tmp_path / "tiny.keras")
+    result = runner.invoke(app, ["cam", ROCKET, "-m", str(tmp_path / "tiny.keras"), "--preprocess", "unit",
+                                 "--size", "32", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    assert record["layer"] == models.last_conv_layer(tiny_spec.model, feeding=models.logits_layer(tiny_spec.model).path)
