@@ -143,11 +143,15 @@ def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[
 MIN_SIZES = (8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 
 
-def min_size(spec: ModelSpec, layer: str) -> int:
-    """The smallest square image (px) that leaves every map up to `layer` at least one pixel wide.
+def min_size(spec: ModelSpec, *layers: str) -> int:
+    """The smallest square image (px) that leaves every map up to each of `layers` at least one pixel wide.
 
     1 for fixed-size models (images are resized to their size) and for the logits.
     """
+    return max((_min_size(spec, layer) for layer in layers), default=1)
+
+
+def _min_size(spec: ModelSpec, layer: str) -> int:
     if spec.fixed_size or layer == LOGITS:
         return 1
     return next((size for size in MIN_SIZES if _maps_fit(spec, layer, size)), MIN_SIZES[-1])

@@ -40,7 +40,7 @@ def image_bytes(spec: models.ModelSpec, layer: str, size: int) -> int:
 
 def check_fits(spec: models.ModelSpec, layers: Sequence[str], size: int, fix: str = "lower --size") -> None:
     """Fail in one line, before any work or file, when `size` px is too small for a layer or too large for memory."""
-    floor = max(models.min_size(spec, layer) for layer in layers)
+    floor = models.min_size(spec, *layers)
     if size < floor:
         raise ActmaxError(f"layer(s) {', '.join(sorted(layers))} need images of at least {floor} px; "
                           f"use --size {floor} or more")

@@ -65,7 +65,7 @@ class Dreamer:
         self.features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=False)
         self.goal = goal
         self.sides = spec.fixed_sides
-        self.floor = max(models.min_size(spec, layer) for layer in goal.layers)
+        self.floor = models.min_size(spec, *goal.layers)
         self.gradient = tf.function(self._gradient, reduce_retracing=True)
 
     def _gradient(self, image):

@@ -67,7 +67,7 @@ def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings:
 
     `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
     """
-    floor = max(models.min_size(spec, layer) for layer in goal.layers)
+    floor = models.min_size(spec, *goal.layers)
     policy = models.resolve_precision(settings.precision)
     make = functools.partial(models.FeatureModel, spec, tuple(sorted(goal.layers)), select=select,
                              pre_activation=settings.pre_activation, leak=settings.leak)
@@ -86,7 +86,7 @@ def check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings
     """Evaluate an objective once on a small grey image, so that a bad index reads as one clear line."""
     features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
                                    leak=settings.leak)
-    side = max(32, settings.size // 4, *(models.min_size(spec, layer) for layer in goal.layers))
+    side = max(32, settings.size // 4, models.min_size(spec, *goal.layers))
     try:
         goal(features(tf.fill((1, side, side, spec.channels), 0.5)))
     except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
