@@ -28,6 +28,7 @@ def convolutions(model: keras.Model) -> list[str]:
     return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__]
 
 
+@functools.lru_cache(maxsize=32)  # Grad-CAM asks again to name its layer in the figure's record
 def last_conv_layer(model: keras.Model, feeding: str | None = None) -> str:
     """Where class evidence is still mapped (Grad-CAM's layer): the deepest convolution whose map is more than one
     pixel, carried on to the last layer after it at that map size (its normalisation, activation, residual sum or
