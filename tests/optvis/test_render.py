@@ -157,6 +157,24 @@ def test_mixed_precision_stays_close_to_float32(hed):
     np.testing.assert_allclose(mixed.activations, full.activations, rtol=0.15)
 
 
+def test_the_gpu_path_computes_in_float16_and_stays_close_to_float32(hed, monkeypatch):
+    """What `--precision auto` does on every GPU (float16 with loss scaling), run here on the CPU."""
+    from actmax import models
+    from actmax.models import memory
+    from actmax.optvis import engine
+    kwargs = dict(model=hed, preset="default", size=48, steps=6)
+    full = actmax.render("block3_conv1", "0-3", precision="float32", **kwargs)
+    monkeypatch.setattr(memory, "on_gpu", lambda: True)
+    assert models.resolve_precision("auto") == "mixed_float16"
+    engine.filter_engine.cache_clear()  # engines compiled earlier for `auto` ran in float32
+    try:
+        half = actmax.render("block3_conv1", "0-3", precision="auto", **kwargs)
+    finally:
+        engine.filter_engine.cache_clear()
+    assert np.isfinite(half.images).all() and not np.array_equal(half.activations, full.activations)
+    np.testing.assert_allclose(half.activations, full.activations, rtol=0.15)
+
+
 def test_low_precision_copy_computes_in_low_precision(tiny_spec, monkeypatch):
     from actmax import models
     copy = models.with_precision(tiny_spec.model, "mixed_bfloat16")
