@@ -37,8 +37,9 @@ def render(
     preprocess: PreprocessOpt = None,
     preset: Annotated[Preset, typer.Option(help="Recipe: default (best measured), classic (Keras example), "
                                            "lucid (Fourier + transforms).")] = Preset.default,
-    size: Annotated[Optional[int], typer.Option(min=8, help="Final image size in pixels (a fixed-size model "
-                                                "renders at its own input size).")] = None,
+    size: Annotated[Optional[str], typer.Option(help="Final image size in pixels, or WxH (e.g. 320x180) for a "
+                                                "rectangle; a fixed-size model renders at its own input size.")] \
+        = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave.")] = None,
     octaves: Annotated[Optional[int], typer.Option(min=1, help="Number of octaves (image grows each one).")] = None,
     octave_scale: Annotated[Optional[float], typer.Option(min=1.0, help="Growth factor between octaves.")] = None,

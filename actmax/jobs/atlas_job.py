@@ -13,8 +13,7 @@ from typing import NamedTuple, Sequence
 from .. import models
 from ..errors import OutputError
 from ..inspect import weights
-from ..optvis import budget, presets
-from ..optvis.render import filter_list
+from ..optvis.render import check_layers, filter_list
 from ..output import imaging, progress, storage
 from .atlas_site import ATLAS, build_atlas, render_folder
 from .examples_job import examples_job, photos
@@ -59,7 +58,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
     made = {"model": spec.name, "preset": preset, "seed": seed}
     _check_same(out, made)
     paths = photos(images) if images else []
-    budget.check_fits(spec, chosen, options.get("size") or presets.get_preset(preset).size)
+    check_layers(spec, chosen, preset, options.get("size"))
     rendered = 0
     for layer in chosen:
         rendered += _render_layer(spec, layer, filters, out, variants=variants, preset=preset, seed=seed,

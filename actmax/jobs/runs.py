@@ -10,7 +10,7 @@ from typing import Iterator, Sequence
 
 from .. import models
 from ..errors import ActmaxError
-from ..optvis import budget, dream, presets, render
+from ..optvis import dream, render
 from ..output import imaging, storage
 from ..output.progress import bar
 from .figures import save_dream
@@ -39,7 +39,7 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
     into `out`; several write into `out/<layer>/` (default `outputs/<model>/<layer>/`). In one process each layer
     has its own progress bar; on Ray (`ray`: True or an address) one queue and one bar span all layers.
     """
-    budget.check_fits(spec, layers, options.get("size") or presets.get_preset(preset).size)
+    render.check_layers(spec, layers, preset, options.get("size"))
     folders = [(layer, storage.join(out or OUTPUTS / spec.name, file_stem(layer)) if len(layers) > 1 or not out
                 else out) for layer in layers]
     for _, folder in folders:

@@ -153,9 +153,10 @@ def min_size(spec: ModelSpec, *layers: str) -> int:
 
 
 def _min_size(spec: ModelSpec, layer: str) -> int:
-    if spec.fixed_size or layer == LOGITS:
+    if all(spec.model_sides) or layer == LOGITS:
         return 1
-    return next((size for size in MIN_SIZES if _maps_fit(spec, layer, size)), MIN_SIZES[-1])
+    square = spec.sized(None)  # a shape asked for is checked against this floor, not part of it
+    return next((size for size in MIN_SIZES if _maps_fit(square, layer, size)), MIN_SIZES[-1])
 
 
 def _maps_fit(spec: ModelSpec, layer: str, size: int) -> bool:

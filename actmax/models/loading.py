@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -56,6 +57,7 @@ class ModelSpec:
     model: keras.Model
     preprocess: str
     description: str
+    shape: tuple[int, int] | None = None  # the (height, width) asked for where the model takes any size
 
     @property
     def channels(self) -> int:
@@ -63,17 +65,26 @@ class ModelSpec:
         return int(graph.input_shape(self.model)[-1])
 
     @property
-    def fixed_sides(self) -> tuple[int | None, int | None]:
-        """The model's fixed height and width, each None where it takes any (a text-line model fixes only one). A model
-        that takes any size but resizes it first (a Resizing layer at its start) is fixed at that layer's size."""
+    def model_sides(self) -> tuple[int | None, int | None]:
+        """The model's own fixed height and width, each None where it takes any (a text-line model fixes only one). A
+        model that takes any size but resizes it first (a Resizing layer at its start) is fixed at that layer's size."""
         height, width = graph.input_shape(self.model)[1:3]
         return (height, width) if height and width else graph.leading_resize(self.model) or (height, width)
 
     @property
+    def fixed_sides(self) -> tuple[int | None, int | None]:
+        """The height and width images are rendered at where they are set: the model's own, else the asked `shape`."""
+        return tuple(own or asked for own, asked in zip(self.model_sides, self.shape or (None, None)))
+
+    @property
     def fixed_size(self) -> tuple[int, int] | None:
-        """The model's fixed (height, width), or None unless both are fixed."""
+        """The fixed (height, width), or None unless both are fixed."""
         height, width = self.fixed_sides
         return (height, width) if height and width else None
+
+    def sized(self, shape: tuple[int, int] | None) -> ModelSpec:
+        """This model asked to render at `shape` (height, width) where it takes any size; None: square again."""
+        return self if shape == self.shape else dataclasses.replace(self, shape=shape)
 
     def image_shape(self, size: int) -> tuple[int, int]:
         """The (height, width) images are rendered at: the model's fixed sides (so it sees them pixel for pixel,
@@ -254,7 +265,7 @@ def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
 def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
     """[0, 1] images as the model takes them: resized to its fixed sides (antialiased, so that every pixel of a
     larger image counts, not only the ones a plain bilinear sample lands on), then preprocessed."""
-    fixed = spec.fixed_sides
+    fixed = spec.model_sides
     if any(side and side != now for side, now in zip(fixed, images.shape[1:3])):
         images = tf.image.resize(images, _scaled_to(fixed, tf.shape(images)[1:3]), antialias=True)
     return preprocess_fn(spec.preprocess)(images)

@@ -40,10 +40,11 @@ def image_bytes(spec: models.ModelSpec, layer: str, size: int) -> int:
 
 def check_fits(spec: models.ModelSpec, layers: Sequence[str], size: int, fix: str = "lower --size") -> None:
     """Fail in one line, before any work or file, when `size` px is too small for a layer or too large for memory."""
-    floor = models.min_size(spec, *layers)
-    if size < floor:
-        raise ActmaxError(f"layer(s) {', '.join(sorted(layers))} need images of at least {floor} px; "
-                          f"use --size {floor} or more")
+    floor, side = models.min_size(spec, *layers), min(spec.image_shape(size))
+    if side < floor:
+        asked = f"the size asked, {spec.shape[1]}x{spec.shape[0]}, is {side} px across" if spec.shape else ""
+        raise ActmaxError(f"layer(s) {', '.join(sorted(layers))} need images of at least {floor} px a side; "
+                          + (asked or f"use --size {floor} or more"))
     for layer in layers:
         memory.check_fits(image_bytes(spec, layer, size), f"one {size} px image up to layer '{layer}'", fix)
 

@@ -13,7 +13,7 @@ from .. import models
 from ..models import receptive
 from ..errors import ActmaxError, ModelError, ObjectiveError
 from . import ascent, objectives, optim, param as param_module, transforms
-from .presets import Settings, get_preset
+from .presets import Settings, get_preset, shape_of, size_settings
 from .result import Rendering
 
 
@@ -24,11 +24,11 @@ def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: di
     unknown = set(overrides) - set(Settings.__dataclass_fields__)
     if unknown:
         raise ActmaxError(f"unknown setting(s) {sorted(unknown)}; valid: {', '.join(Settings.__dataclass_fields__)}")
-    settings = settings.override(**overrides)
-    if spec.fixed_size:  # rendered pixel for pixel at the model's own input size (spec.image_shape)
-        settings = settings.override(size=max(spec.fixed_size))
+    settings = settings.override(**{**overrides, **size_settings(overrides.get("size"))})
+    if all(spec.model_sides):  # rendered pixel for pixel at the model's own input size (spec.image_shape)
+        settings = settings.override(size=max(spec.model_sides), shape="")
     _check(settings)
-    return spec, settings
+    return spec.sized(shape_of(settings)), settings
 
 
 def _check(settings: Settings) -> None:
@@ -37,6 +37,9 @@ def _check(settings: Settings) -> None:
         if getattr(settings, name) not in choices:
             raise ActmaxError(f"unknown {name} '{getattr(settings, name)}'; use one of: {', '.join(choices)}")
     transforms.from_spec(settings.transforms)
+    if settings.shape and size_settings(settings.shape) != {"size": settings.size, "shape": settings.shape}:
+        raise ActmaxError(f"shape '{settings.shape}' does not match size {settings.size}; ask for a rectangle as "
+                          "size='WxH', e.g. size='320x180'")
     models.resolve_precision(settings.precision)
 
 

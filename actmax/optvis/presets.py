@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields, replace
 
 from ..errors import ActmaxError
@@ -19,6 +20,7 @@ class Settings:
     lattice: bool = False  # maximise the filter on positions one receptive field apart, not on its whole map
     leak: float = 0.0
     size: int = 128
+    shape: str = ""  # "WxH" for a model that takes any size, its longer side `size`; "" renders size x size
     steps: int = 20
     octaves: int = 10
     octave_scale: float = 1.2
@@ -62,6 +64,31 @@ PRESETS = {
                         wake=256, boost=2),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
+MIN_SIDE = 8
+
+
+def size_settings(size: int | str | None) -> dict:
+    """`size` as the settings `size` and `shape`: a number is a square's side, "WxH" (e.g. "320x180") a rectangle
+    whose longer side is the size; None changes neither.
+
+    Raises:
+        ActmaxError: text that is neither, or a side under MIN_SIDE px.
+    """
+    if size is None:
+        return {}
+    found = re.fullmatch(r"\s*(\d+)\s*(?:[x×]\s*(\d+))?\s*", str(size).lower())
+    if not found or min(int(side) for side in found.groups() if side) < MIN_SIDE:
+        raise ActmaxError(f"size '{size}' is not N or WxH with sides of at least {MIN_SIDE} px; e.g. 128 or 320x180")
+    width, height = int(found[1]), int(found[2] or found[1])
+    return {"size": max(width, height), "shape": f"{width}x{height}" if width != height else ""}
+
+
+def shape_of(settings: Settings) -> tuple[int, int] | None:
+    """The (height, width) the settings' shape asks for, or None for a square."""
+    if not settings.shape:
+        return None
+    width, height = map(int, settings.shape.split("x"))
+    return height, width
 
 
 def get_preset(name: str) -> Settings:

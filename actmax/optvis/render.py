@@ -53,6 +53,14 @@ def render(layer: str, filters: str | Sequence[int] | None = None, *, top: int |
     return order(combine(list(render_batches(layer, filters, **options))), top=top, sort=sort)
 
 
+def check_layers(spec: models.ModelSpec, layers: Sequence[str], preset: str | Settings = "default",
+                 size: int | str | None = None) -> None:
+    """Fail in one line, before any folder or work, where `size` (N or WxH) is too small for a layer or too large
+    for memory."""
+    sized, settings = resolve(spec, preset, {"size": size})
+    check_fits(sized, layers, settings.size)
+
+
 def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
                    model: str | models.ModelSpec = models.DEFAULT_MODEL, preset: str | Settings = "default",
                    seed: int = 0, batch: int | None = None, progress: Callable | None = None,
@@ -64,8 +72,8 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
         filters: `0-15`, `3,7,9`, `all`, or a list of indices; default the first 16.
         model: model name, file path, a keras.Model (read as `load_model(model)` reads it), or a `ModelSpec`.
         preset: `default`, `classic`, `lucid`, or a `Settings`; `overrides` change single fields
-            (size, steps, octaves, octave_scale, lr, param, optimizer, transforms, pre_activation,
-            contrast, patience, precision …).
+            (size: N, or "WxH" for a rectangle where the model takes any size; steps, octaves, octave_scale, lr,
+            param, optimizer, transforms, pre_activation, contrast, patience, precision …).
         seed: makes the run reproducible; each filter's start depends only on (seed, filter).
         batch: filters optimised together per step (default: the most that fit in memory); a batch that
             runs out of device memory is retried at half the size.

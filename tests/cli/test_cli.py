@@ -58,6 +58,30 @@ def test_bad_input_is_one_line_with_nonzero_exit_and_no_files(tmp_path, args, me
     assert "Traceback" not in result.output and not out.exists()
 
 
+@pytest.mark.parametrize("size, message", [
+    ("12x", "size '12x' is not N or WxH with sides of at least 8 px; e.g. 128 or 320x180"),
+    ("200x10", "the size asked, 200x10, is 10 px across"),
+])
+def test_a_bad_size_is_one_line_with_nonzero_exit_and_no_files(tmp_path, size, message):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["render", "block5_conv3", "--out", str(out), *FAST, "--size", size])
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_render_a_rectangle_resumes_it_and_refuses_another_in_its_folder(tmp_path):
+    from PIL import Image
+    out, args = tmp_path / "wide", ["render", "block2_conv1", "--filters", "0-1", *FAST]
+    first = runner.invoke(app, [*args, "--size", "64x40", "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert Image.open(out / "filter_0001.png").size == (64, 40)
+    assert json.loads((out / "manifest.json").read_text())["settings"]["shape"] == "64x40"
+    again = runner.invoke(app, [*args, "--size", "64x40", "--out", str(out)])
+    assert "0 rendered, 2 reused" in again.output
+    other = runner.invoke(app, [*args, "--size", "40x64", "--out", str(out)])
+    assert other.exit_code == 2 and "holds a run with other settings" in other.stderr
+
+
 def test_unwritable_output_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["render", "block1_conv1", "--out", str(tmp_path / "file" / "out"), *FAST])

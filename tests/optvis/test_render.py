@@ -45,6 +45,49 @@ def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
     assert result.images.shape == (2, 12, 32, 3) and result.alive.all()
 
 
+@pytest.mark.parametrize("size, expected", [
+    (96, {"size": 96, "shape": ""}), ("96", {"size": 96, "shape": ""}), ("64x32", {"size": 64, "shape": "64x32"}),
+    (" 32 × 48 ", {"size": 48, "shape": "32x48"}), ("40x40", {"size": 40, "shape": ""}), (None, {}),
+])
+def test_size_is_a_side_or_a_rectangle(size, expected):
+    from actmax.optvis import presets
+    assert presets.size_settings(size) == expected
+
+
+@pytest.mark.parametrize("size", ["12x", "x12", "abc", "4x100", "100x4", "7", "-8"])
+def test_a_bad_size_says_what_a_size_is(size):
+    from actmax.optvis import presets
+    with pytest.raises(ActmaxError, match="is not N or WxH with sides of at least 8 px"):
+        presets.size_settings(size)
+
+
+def test_a_model_that_takes_any_size_renders_the_rectangle_asked(hed):
+    """Width x height, as images are named; each octave keeps the aspect ratio, and the model sees the image as it
+    is (not resized to the final shape, which would make the small octaves pointless)."""
+    result = actmax.render("block2_conv1", "0-1", model=hed, size="64x40", octaves=2, steps=4, animate=True)
+    assert result.images.shape == (2, 40, 64, 3) and result.frames.shape[2:] == (40, 64, 3)
+    assert result.settings.size == 64 and result.settings.shape == "64x40" and result.alive.all()
+    np.testing.assert_allclose(metrics.measure(hed, "block2_conv1", results.quantise(result.images), [0, 1]),
+                               result.activations, rtol=1e-3)
+    again = actmax.render("block2_conv1", "0-1", model=hed, size=40, octaves=2, steps=4)
+    assert again.images.shape == (2, 40, 40, 3) and again.settings.shape == ""
+    from actmax import models
+    assert models.model_input(hed.sized((40, 64)), np.zeros((1, 20, 32, 3), np.float32)).shape == (1, 20, 32, 3)
+
+
+def test_a_rectangle_too_thin_for_a_layer_is_one_line(hed):
+    with pytest.raises(ActmaxError, match="block5_conv3 need images of at least 16 px a side; the size asked, "
+                                          "200x10, is 10 px across"):
+        actmax.render("block5_conv3", "0", model=hed, size="200x10", octaves=1, steps=1)
+
+
+def test_a_fixed_size_model_keeps_its_own_size_whatever_the_rectangle():
+    inputs = keras.Input((12, 20, 3))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
+    result = actmax.render("conv", "0", model=spec, size="64x32", octaves=1, steps=2)
+    assert result.images.shape == (1, 12, 20, 3) and result.settings.shape == ""
+
+
 def test_jitter_in_percent_is_a_share_of_the_rendered_images_shorter_side():
     """The default preset's `jitter:5%` is 2 px on a model fixed at 32 × 48 (6 px, its 128 px figure, was a fifth
     of the image)."""
@@ -260,7 +303,7 @@ def test_octaves_never_shrink_below_what_the_layer_needs(hed):
     assert ascent.octave_sizes(64, 10, 1.2, floor=16)[:3] == [16, 16, 18]
     result = actmax.render("block5_conv3", "0-1", model=hed, preset="classic", size=48, steps=1)  # starts at 9 px
     assert result.images.shape == (2, 48, 48, 3)
-    with pytest.raises(ActmaxError, match="at least 16 px; use --size 16 or more"):
+    with pytest.raises(ActmaxError, match="at least 16 px a side; use --size 16 or more"):
         actmax.render("block5_conv3", "0", model=hed, size=12)
 
 
