@@ -76,6 +76,8 @@ def test_a_model_that_takes_any_size_renders_the_rectangle_asked(hed):
 
 
 def test_a_rectangle_too_thin_for_a_layer_is_one_line(hed):
+    with pytest.raises(ActmaxError, match="shape '64x40' does not match size 128; ask for a rectangle as size='WxH'"):
+        actmax.render("block2_conv1", "0", model=hed, shape="64x40")
     with pytest.raises(ActmaxError, match="block5_conv3 need images of at least 16 px a side; the size asked, "
                                           "200x10, is 10 px across"):
         actmax.render("block5_conv3", "0", model=hed, size="200x10", octaves=1, steps=1)
