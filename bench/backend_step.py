@@ -24,7 +24,8 @@ import os
 import statistics
 import time
 
-import keras
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before Keras imports TensorFlow, or it is read too late
+import keras  # noqa: E402
 import numpy as np
 
 
@@ -192,5 +193,4 @@ def device() -> str:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     main()

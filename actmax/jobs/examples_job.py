@@ -48,7 +48,7 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     """
     layer = models.resolve_layer(spec.model, layer)
     paths = photos(sources)
-    fixed = {side for side in spec.fixed_sides if side}  # square photos: a fixed side's length, seen unresized
+    fixed = {side for side in spec.model_sides if side}  # square photos: a fixed side's length, seen unresized
     size = fixed.pop() if len(fixed) == 1 else size or 224
     head = {"model": spec.name, "layer": layer, "filters": filter_list(spec, layer, filters), "top": top, "size": size}
     storage.refuse_url(out, "dataset examples")

@@ -79,7 +79,6 @@ def input_shape(model: keras.Model) -> tuple:
                          "keras.Sequential([keras.Input((224, 224, 3)), ...])") from None
 
 
-
 def leading_resize(model: keras.Model) -> tuple[int, int] | None:
     """The (height, width) that a Resizing layer at the model's start (after other preprocessing layers only, such
     as Rescaling) gives every input, or None: a model that takes any size but sees one."""
@@ -94,6 +93,7 @@ def leading_resize(model: keras.Model) -> tuple[int, int] | None:
             return None
         current = tap.output
     return None
+
 
 @functools.lru_cache(maxsize=32)
 def trace(model: keras.Model) -> Graph:

@@ -64,7 +64,7 @@ class Dreamer:
     def __init__(self, spec: models.ModelSpec, goal: objectives.Objective):
         self.features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=False)
         self.goal = goal
-        self.sides = spec.fixed_sides
+        self.sides = spec.model_sides  # tiles at what the model itself takes
         self.floor = models.min_size(spec, *goal.layers)
         self.gradient = tf.function(self._gradient, reduce_retracing=True)
 
