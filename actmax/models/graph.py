@@ -81,8 +81,11 @@ def input_shape(model: keras.Model) -> tuple:
 
 def leading_resize(model: keras.Model) -> tuple[int, int] | None:
     """The (height, width) that a Resizing layer at the model's start (after other preprocessing layers only, such
-    as Rescaling) gives every input, or None: a model that takes any size but sees one."""
-    traced = trace(model)
+    as Rescaling) gives every input, or None: a model that sees one size whatever size it takes."""
+    return _leading_resize(trace(model))
+
+
+def _leading_resize(traced: Graph) -> tuple[int, int] | None:
     current = traced.input
     for tap in traced.taps.values():
         if not any(source is current for source in traced.sources([tap.input])):
@@ -97,8 +100,17 @@ def leading_resize(model: keras.Model) -> tuple[int, int] | None:
 
 @functools.lru_cache(maxsize=32)
 def trace(model: keras.Model) -> Graph:
-    """Call every leaf layer of `model` on one symbolic input of the model's own input shape."""
-    image = keras.Input(batch_shape=input_shape(model))
+    """Call every leaf layer of `model` on one symbolic input of the model's own input shape; of any height and
+    width where the model resizes its input at once, so that images of the size it sees can go in unresampled."""
+    shape = input_shape(model)
+    traced = _trace(model, shape)
+    if all(shape[1:3]) and _leading_resize(traced):
+        return _trace(model, (shape[0], None, None, *shape[3:]))
+    return traced
+
+
+def _trace(model: keras.Model, shape: tuple) -> Graph:
+    image = keras.Input(batch_shape=shape)
     taps: dict[str, Tap] = {}
     links: dict[int, tuple] = {}
     outputs = _walk(model, taps, links, top=True)(image)

@@ -67,8 +67,8 @@ class ModelSpec:
     @property
     def model_sides(self) -> tuple[int | None, int | None]:
         """The model's own fixed height and width, each None where it takes any (a text-line model fixes only one). A
-        model that takes any size but resizes it first (a Resizing layer at its start) is fixed at that layer's size."""
-        height, width = graph.input_shape(self.model)[1:3]
+        model that resizes its input first (a Resizing layer at its start) is fixed at that layer's size."""
+        height, width = graph.trace(self.model).input.shape[1:3]
         return (height, width) if height and width else graph.leading_resize(self.model) or (height, width)
 
     @property

@@ -38,6 +38,21 @@ def test_a_model_that_resizes_any_input_first_is_rendered_at_the_size_it_sees():
     later = keras.layers.Resizing(24, 40)(keras.layers.Conv2D(4, 3, name="conv")(inputs))  # a resize after a conv
     assert actmax.load_model(keras.Model(inputs, later)).fixed_sides == (None, None)
 
+
+def test_a_fixed_size_model_that_resizes_first_is_rendered_at_the_size_it_sees():
+    """Input((96, 96, 3)) → Resizing(24, 40): a 96 px image would be squeezed and only some of its pixels sampled."""
+    inputs = keras.Input((96, 96, 3))
+    x = keras.layers.Resizing(24, 40)(keras.layers.Rescaling(1 / 255)(inputs))
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(x))
+    spec = actmax.load_model(model)
+    result = actmax.render("conv", "0-1", model=spec, size=64, octaves=2, steps=10)
+    assert spec.fixed_sides == (24, 40) and result.images.shape == (2, 24, 40, 3) and result.alive.all()
+    assert actmax.layer_table(spec) == [("conv", "Conv2D", (22, 38), 4)]
+    fed = keras.ops.image.resize(results.quantise(result.images) * 255, (96, 96))  # as the user's own code feeds it
+    np.testing.assert_allclose(model(fed).numpy().mean(axis=(1, 2))[[0, 1], [0, 1]],
+                               metrics.measure(spec, "conv", results.quantise(result.images), [0, 1]), rtol=0.05)
+
+
 def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
     inputs = keras.Input((12, None, 3))
     spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
