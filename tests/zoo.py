@@ -90,6 +90,18 @@ def separable() -> keras.Model:
     return keras.Model(inputs, x, name="separable")
 
 
+def unet() -> keras.Model:
+    """A two-level U-Net segmenter: sides must halve evenly twice for its skips to meet the upsampled maps."""
+    inputs = keras.Input((None, None, 3))
+    top = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_a")(inputs)
+    down = layers.Conv2D(12, 3, padding="same", activation="relu", name="down")(layers.MaxPooling2D()(top))
+    bottom = layers.Conv2D(16, 3, padding="same", activation="relu", name="bottom")(layers.MaxPooling2D()(down))
+    up = layers.Conv2DTranspose(12, 2, strides=2, name="up")(bottom)
+    x = layers.Conv2D(12, 3, padding="same", activation="relu", name="conv_b")(layers.Concatenate()([up, down]))
+    x = layers.Concatenate()([layers.UpSampling2D()(x), top])
+    return keras.Model(inputs, layers.Conv2D(2, 1, activation="softmax", name="mask")(x), name="unet")
+
+
 def grey_non_square() -> keras.Model:
     """A fixed-size grey input that is not square."""
     return _body(channels=1, shape=(24, 40), name="grey")
@@ -109,7 +121,7 @@ BUILDERS = {"nested": (nested, True, 3, "keras"), "two_deep": (two_deep, True, 3
             "sequential_logits": (sequential_logits, True, 3, "keras"), "multi_output": (multi_output, True, 3, "keras"),
             "preprocessing_bn": (preprocessing_bn, True, 3, "keras"), "separable": (separable, False, 3, "keras"),
             "grey_non_square": (grey_non_square, False, 1, "keras"), "mixed_precision": (mixed_precision, True, 3, "keras"),
-            "legacy_h5": (nested, True, 3, "h5")}
+            "legacy_h5": (nested, True, 3, "h5"), "unet": (unet, False, 3, "keras")}
 
 
 def build(folder: Path) -> dict[str, Zoo]:

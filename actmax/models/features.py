@@ -11,6 +11,7 @@ from . import graph
 from .layers import LOGITS, get_layer, logits_layer
 from .loading import ModelSpec, model_input
 from .precision import with_precision
+from .sides import side_step
 
 ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU,
                      keras.layers.PReLU, keras.layers.Softmax)
@@ -31,7 +32,7 @@ class FeatureModel:
 
     def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
                  leak: float = 0.0, policy: str = "float32", select: dict[str, tf.Variable] | None = None):
-        self.spec, self.leak = spec, leak
+        self.spec, self.leak, self.step = spec, leak, side_step(spec.model)
         paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name).path
                  for name in layer_names}
         model = spec.model if policy == "float32" else with_precision(spec.model, policy)
@@ -44,7 +45,7 @@ class FeatureModel:
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
-        tapped = self.body(model_input(self.spec, images), training=False)
+        tapped = self.body(model_input(self.spec, images, self.step), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
         return {name: tf.cast(_value(tap.layer, t, pre, self.leak, self.select.get(name)), tf.float32)
                 for (name, tap, pre), t in zip(self.taps, tapped)}

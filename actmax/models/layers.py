@@ -8,6 +8,7 @@ import keras
 
 from ..errors import LayerError
 from . import graph
+from .sides import fed_sides, side_step
 from .loading import ModelSpec
 
 LOGITS = "logit"  # the key objectives use for a classifier's pre-softmax output
@@ -173,7 +174,7 @@ def shapes_upto(spec: ModelSpec, layer: str, size: int) -> list[tuple[graph.Tap,
     Layers after `layer` are left out, so a small image that they could not take is fine.
     """
     path = logits_layer(spec.model).path if layer == LOGITS else graph.resolve(spec.model, layer)
-    return _shapes(spec.model, path, (1, *spec.image_shape(size), spec.channels))
+    return _shapes(spec.model, path, (1, *fed_sides(spec.image_shape(size), side_step(spec.model)), spec.channels))
 
 
 def _shapes(model: keras.Model, path: str, image: tuple) -> list[tuple[graph.Tap, tuple, tuple]]:

@@ -262,21 +262,25 @@ def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
     return table[mode]
 
 
-def model_input(spec: ModelSpec, images: tf.Tensor) -> tf.Tensor:
+def model_input(spec: ModelSpec, images: tf.Tensor, step: int = 1) -> tf.Tensor:
     """[0, 1] images as the model takes them: resized to its fixed sides (antialiased, so that every pixel of a
-    larger image counts, not only the ones a plain bilinear sample lands on), then preprocessed."""
-    fixed = spec.model_sides
-    if any(side and side != now for side, now in zip(fixed, images.shape[1:3])):
-        images = tf.image.resize(images, _scaled_to(fixed, tf.shape(images)[1:3]), antialias=True)
+    larger image counts, not only the ones a plain bilinear sample lands on), free sides to a multiple of `step`
+    (`sides.side_step`: a U-Net's), then preprocessed."""
+    fixed, now = spec.model_sides, tuple(images.shape[1:3])
+    uneven = step > 1 and not all(fixed) and not all(side is not None and side % step == 0 for side in now)
+    if uneven or any(side and side != current for side, current in zip(fixed, now)):
+        images = tf.image.resize(images, _scaled_to(fixed, tf.shape(images)[1:3], step), antialias=True)
     return preprocess_fn(spec.preprocess)(images)
 
 
-def _scaled_to(fixed: tuple[int | None, int | None], shape: tf.Tensor) -> list:
-    """The (height, width) an image of `shape` is resized to: the fixed sides, and where only one side is fixed (a
-    text-line model), the other scaled in proportion, so that the image keeps its aspect ratio."""
+def _scaled_to(fixed: tuple[int | None, int | None], shape: tf.Tensor, step: int = 1) -> list:
+    """The (height, width) an image of `shape` is resized to: the fixed sides, and where a side is free, that side
+    scaled as the fixed one is (a text-line model: the image keeps its aspect ratio) and rounded to a multiple of
+    `step`."""
     if all(fixed):
         return list(fixed)
-    axis = 0 if fixed[0] else 1
-    other = tf.cast(shape[1 - axis], tf.float32) * fixed[axis] / tf.cast(shape[axis], tf.float32)
-    free = tf.maximum(1, tf.cast(tf.round(other), tf.int32))
-    return [fixed[0], free] if axis == 0 else [free, fixed[1]]
+    scale = tf.cast(fixed[0] or fixed[1], tf.float32) / tf.cast(shape[0 if fixed[0] else 1], tf.float32) \
+        if any(fixed) else 1.0
+    free = [tf.maximum(step, tf.cast(tf.round(tf.cast(side, tf.float32) * scale / step), tf.int32) * step)
+            for side in (shape[0], shape[1])]
+    return [fixed[0] or free[0], fixed[1] or free[1]]
