@@ -165,10 +165,11 @@ def dream(
     import actmax
     from .. import jobs
     from ..optvis import dream as dreaming
+    from ..output import progress
     settings = dreaming.DreamSettings(octaves, octave_scale, steps, step_size, tile, max_loss, seed)
-    report = None if quiet else (lambda o, n, loss: typer.echo(f"octave {o + 1}/{n}: objective {loss:.4g}", err=True))
-    with user_errors():
+    with user_errors(), progress.work(quiet, "dream") as report:
         spec = actmax.load_model(model, preprocess=value(preprocess))
         path = jobs.dream_job(spec, image, layers=layer, objective=objective, from_noise=from_noise, size=size,
-                              frames=frames, zoom=zoom, settings=settings, progress=report, out=out)
-        typer.echo(f"dream: {path}")
+                              frames=frames, zoom=zoom, settings=settings, progress=report, note=progress.say,
+                              out=out)
+    typer.echo(f"dream: {path}")

@@ -6,7 +6,7 @@ Folders default to `outputs/<model>/<layer>/` (or `<layer>-2/`, … when that ho
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .. import models
 from ..errors import ActmaxError
@@ -20,6 +20,7 @@ from .manifest import file_stem, header_of, slug
 from .render_job import JobResult, render_job, render_on_ray, save_rendering
 
 OUTPUTS = Path("outputs")
+QUICK_DREAM = 1024  # px, a longer side a CPU dreams at in minutes; a photo twice as long gets a note
 
 
 def chosen_layers(spec: models.ModelSpec, names: Sequence[str] = (), *, all_layers: bool = False) -> list[str]:
@@ -73,10 +74,14 @@ def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | str | N
 def dream_job(spec: models.ModelSpec, image: Path | None, *, layers: Sequence[str] | None = None,
               objective: str | None = None, from_noise: bool = False, size: int | None = None, frames: int = 1,
               zoom: float = 1.05, settings: dream.DreamSettings | None = None, progress=None,
-              out: Path | None = None) -> Path:
-    """Dream over a photo (or noise), zooming between `frames`, and save it beside its parameters."""
+              note: Callable[[str], None] | None = None, out: Path | None = None) -> Path:
+    """Dream over a photo (or noise), zooming between `frames`, and save it beside its parameters; `note` is told
+    when a large photo will take long at its own size, and what size would be quicker."""
     settings = settings or dream.DreamSettings()
     photo = _dream_start(image, from_noise, size, settings.seed, spec.channels)
+    if note and size is None and max(photo.shape[:2]) > 2 * QUICK_DREAM:
+        note(f"dreaming at the photo's own {photo.shape[1]}×{photo.shape[0]} px; --size {QUICK_DREAM} is about "
+             f"{max(photo.shape[:2]) ** 2 // QUICK_DREAM ** 2}× quicker")
     goal = dream.objective_for(spec, layers, objective)
     pictures = dream.zoom_frames(spec, photo, goal, frames=frames, factor=zoom, settings=settings, progress=progress)
     params = {"model": spec.name, "image": str(image) if image else None, "objective": goal.name,

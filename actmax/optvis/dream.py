@@ -5,6 +5,7 @@ so that large photos fit in memory.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -74,6 +75,16 @@ class Dreamer:
             loss = tf.reduce_sum(self.goal(self.features(image)))
         return tape.gradient(loss, image), loss
 
+    def _tiling(self, height: int, width: int, tile: int) -> tuple[tuple[int, int], int]:
+        """The tile's (height, width) and the margin of context around it, for a height × width image."""
+        return tuple(side or tile for side in self.sides), 0 if tile >= max(height, width) else tile // 4
+
+    def work(self, height: int, width: int, tile: int) -> int:
+        """Pixels the model sees for one step over a height × width image: its tiles' windows, margins included."""
+        tiles, margin = self._tiling(height, width, tile)
+        return int(np.prod([sum(stop - start for _, start, stop in _spans(length, size, margin, window))
+                            for length, size, window in zip((height, width), tiles, self.sides)]))
+
     def tiled_gradient(self, image: tf.Tensor, shift: tf.Tensor, tile: int) -> tuple[tf.Tensor, float]:
         """Gradient of the whole (rolled) image, computed tile by tile and rolled back.
 
@@ -84,8 +95,7 @@ class Dreamer:
         """
         rolled = tf.roll(image, shift, axis=(1, 2))
         height, width = int(image.shape[1]), int(image.shape[2])
-        tiles = tuple(side or tile for side in self.sides)
-        margin = 0 if tile >= max(height, width) else tile // 4
+        tiles, margin = self._tiling(height, width, tile)
         rows, loss = [], 0.0
         for top, y0, y1 in _spans(height, tiles[0], margin, self.sides[0]):
             row = []
@@ -112,8 +122,12 @@ def _spans(length: int, tile: int, margin: int, window: int | None) -> Iterator[
 @memory.guard("lower --tile (gradients are computed tile by tile) or --size")
 def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
           settings: DreamSettings = DreamSettings(), *, dreamer: Dreamer | None = None,
-          progress: Callable[[int, int, float], None] | None = None) -> np.ndarray:
+          progress: Callable[[int, int, int, int, float], None] | None = None) -> np.ndarray:
     """DeepDream a [0, 1] RGB photo (H, W, 3); returns an image of the same size.
+
+    `progress(done, total, octave, octaves, objective)` is told after every step, `done` and `total` counting
+    pixel-steps (a step costs in proportion to the pixels its tiles show the model), so that a bar over them has a
+    true ETA.
 
     Raises:
         ActmaxError: the photo is smaller than the layers can take.
@@ -126,30 +140,34 @@ def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
     rng = np.random.default_rng(settings.seed)
     original = tf.constant(image[None], tf.float32)
     shapes = octave_shapes(*image.shape[:2], settings.octaves, settings.octave_scale, dreamer.floor)
+    areas = [dreamer.work(height, width, settings.tile) for height, width in shapes]
     current = tf.image.resize(original, shapes[0], antialias=True)
     for octave, shape in enumerate(shapes):
         if octave:
             previous = tf.image.resize(original, shapes[octave - 1], antialias=True)
             detail = tf.image.resize(original, shape, antialias=True) - tf.image.resize(previous, shape)
             current = tf.image.resize(current, shape) + detail  # re-inject what the downscale lost
-        current, loss = _ascend(dreamer, current, settings, rng)
-        if progress:
-            progress(octave, len(shapes), loss)
+        done = sum(areas[:octave]) * settings.steps
+        tick = progress and (lambda step, loss: progress(done + step * areas[octave], sum(areas) * settings.steps,
+                                                        octave + 1, len(shapes), loss))
+        current = _ascend(dreamer, current, settings, rng, tick)
     return np.clip(current.numpy()[0], 0.0, 1.0)
 
 
-def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng) -> tuple[tf.Tensor, float]:
-    """`steps` normalised-gradient steps at one octave, each on a randomly rolled image; stops at `max_loss`."""
+def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng, tick: Callable | None) -> tf.Tensor:
+    """`steps` normalised-gradient steps at one octave, each on a randomly rolled image; stops at `max_loss`.
+    `tick(steps done, objective)` is told after each."""
     limit = max(1, min(int(image.shape[1]), int(image.shape[2])) // 4)
-    loss = 0.0
-    for _ in range(settings.steps):
+    for step in range(1, settings.steps + 1):
         shift = tf.constant(rng.integers(-limit, limit + 1, 2), tf.int32)
         grad, loss = dreamer.tiled_gradient(image, shift, settings.tile)
         grad /= tf.math.reduce_std(grad) + 1e-8
         image = tf.clip_by_value(image + settings.step_size * grad, 0.0, 1.0)
+        if tick:
+            tick(step, float(loss))
         if settings.max_loss is not None and float(loss) > settings.max_loss:
             break
-    return image, float(loss)
+    return image
 
 
 def zoom(image: np.ndarray, factor: float) -> np.ndarray:
@@ -164,13 +182,19 @@ def zoom(image: np.ndarray, factor: float) -> np.ndarray:
 def zoom_frames(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective, *, frames: int,
                 factor: float, settings: DreamSettings = DreamSettings(),
                 progress: Callable | None = None) -> list[np.ndarray]:
-    """Dream, zoom in, and dream again, feeding each frame into the next."""
+    """Dream, zoom in, and dream again, feeding each frame into the next; `progress` as `dream`'s, over all frames."""
     dreamer, result = Dreamer(spec, goal), []
     for frame in range(frames):
+        whole = progress and functools.partial(_frame_progress, progress, frame, frames)
         image = dream(spec, image if frame == 0 else zoom(result[-1], factor), goal, settings, dreamer=dreamer,
-                      progress=progress)
+                      progress=whole)
         result.append(image)
     return result
+
+
+def _frame_progress(progress: Callable, frame: int, frames: int, done: int, total: int, *rest) -> None:
+    """One frame's progress as a share of all frames' (each frame is the same work)."""
+    progress(frame * total + done, frames * total, *rest)
 
 
 def noise_image(size: int = 512, *, seed: int = 0, channels: int = 3) -> np.ndarray:

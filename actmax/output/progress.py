@@ -24,6 +24,12 @@ def images(quiet: bool = False, label: str | None = None
     return _lazy(quiet, "image", lambda progress, done: progress.update(done - progress.n), label)
 
 
+def work(quiet: bool = False, label: str | None = None) -> contextlib.AbstractContextManager[Report | None]:
+    """A `report(done, total, octave, octaves, value)` callback over work counted in any unit (a dream's
+    pixel-steps), shown as a share with its ETA, or None when quiet."""
+    return _lazy(quiet, "", _show_octave, label, bar_format="{l_bar}{bar}| {elapsed}<{remaining}{postfix}")
+
+
 def say(line: str) -> None:
     """Print a line to stdout above any progress bar on screen (which is redrawn below it)."""
     tqdm.write(line)
@@ -37,9 +43,9 @@ def _show_octave(progress: tqdm, done: int, octave: int, octaves: int, value: fl
 
 
 @contextlib.contextmanager
-def _lazy(quiet: bool, unit: str, show: Callable, label: str | None) -> Iterator[Callable | None]:
-    """Yield `report(done, total, *rest)`, which makes the bar (titled `label`) at its first call and passes the
-    rest to `show`.
+def _lazy(quiet: bool, unit: str, show: Callable, label: str | None, **options) -> Iterator[Callable | None]:
+    """Yield `report(done, total, *rest)`, which makes the bar (titled `label`, with tqdm's `options`) at its first
+    call and passes the rest to `show`.
 
     The bar appears at the first report, so an error found before any work prints no empty bar.
     """
@@ -50,7 +56,7 @@ def _lazy(quiet: bool, unit: str, show: Callable, label: str | None) -> Iterator
 
     def report(done, total, *rest, **named):
         if not shown:
-            shown.append(tqdm(total=total, unit=unit, desc=label, dynamic_ncols=True))
+            shown.append(tqdm(total=total, unit=unit, desc=label, dynamic_ncols=True, **options))
         show(shown[0], done, *rest, **named)
     try:
         yield report

@@ -163,6 +163,14 @@ def test_dream_keeps_the_photo_size(tmp_path):
     assert json.loads((tmp_path / "rocket.json").read_text())["objective"] == "energy(block3_conv1)"
 
 
+def test_dream_shows_one_bar_over_its_octaves(tmp_path):
+    result = runner.invoke(app, ["dream", ROCKET, "--layer", "block2_conv1", "--size", "48", "--octaves", "2",
+                                 "--steps", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "dream: 100%" in result.stderr and "octave 2/2, objective" in result.stderr
+    assert result.stdout.strip() == f"dream: {tmp_path / 'rocket.png'}"
+
+
 @pytest.mark.parametrize("args, message", [
     (["render", "block1_conv1", "--shard", "3/2"], "0 <= i < N"),
     (["gallery", "/nonexistent-folder"], "no rendered layers"),

@@ -195,6 +195,19 @@ def test_dream_needs_exactly_one_source(hed, tmp_path, image, from_noise):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_large_photo_dreamed_at_its_own_size_gets_a_note_of_a_quicker_size(tmp_path):
+    import keras
+    from actmax.optvis import dream
+    inputs = keras.Input((None, None, 3))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(inputs)))
+    Image.new("RGB", (2100, 1000), "grey").save(tmp_path / "large.png")
+    notes, quick = [], dream.DreamSettings(octaves=1, steps=1)
+    for size in (None, 1024):
+        jobs.dream_job(spec, tmp_path / "large.png", layers=["conv"], size=size, settings=quick, note=notes.append,
+                       out=tmp_path / "dream")
+    assert notes == ["dreaming at the photo's own 2100×1000 px; --size 1024 is about 4× quicker"]
+
+
 def test_examples_job_adds_to_an_earlier_run_and_counts_unreadable(hed, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()

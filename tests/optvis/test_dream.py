@@ -98,6 +98,20 @@ def test_zoom_frames_feed_forward(hed):
     assert dream.zoom(frames[0], 2.0).shape == (40, 40, 3)
 
 
+def test_progress_counts_pixel_steps_over_every_frame(hed):
+    """Told after each step, in proportion to the octave's area (a bar over steps would rush through the small
+    octaves and stall on the last), and over all frames of a zoom."""
+    calls = []
+    image = np.full((40, 40, 3), 0.5, np.float32)
+    dream.zoom_frames(hed, image, dream.layer_weights(["block2_conv1"]), frames=2, factor=1.1,
+                      settings=replace(FAST, steps=2, octave_scale=2.0), progress=lambda *args: calls.append(args))
+    done, total, octaves = [c[0] for c in calls], {c[1] for c in calls}, [c[2:4] for c in calls]
+    assert len(calls) == 2 * 2 * 2 and total == {2 * 2 * (20 * 20 + 40 * 40)} and done[-1] == total.pop()
+    assert done == [400, 800, 2400, 4000, 4400, 4800, 6400, 8000] and octaves == [(1, 2), (1, 2), (2, 2), (2, 2)] * 2
+    # a large image's tiles overlap by their margins of context, which the model sees too: rows 0-640 and 384-1000
+    assert dream.Dreamer(hed, dream.layer_weights(["block2_conv1"])).work(1000, 600, 512) == (640 + 616) * (600 + 216)
+
+
 def test_weights_and_objectives(hed):
     goal = dream.layer_weights(["block4_conv3", "block5_conv1:0.5"])
     assert goal.layers == {"block4_conv3", "block5_conv1"}
