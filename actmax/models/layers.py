@@ -8,8 +8,8 @@ import keras
 
 from ..errors import LayerError
 from . import graph
-from .sides import fed_sides, side_step
 from .loading import ModelSpec
+from .sides import fed_sides, side_step
 
 LOGITS = "logit"  # the key objectives use for a classifier's pre-softmax output
 
