@@ -124,8 +124,9 @@ def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Renderin
     count = len(group)
     images = quantise(run.images.numpy()[:count])
     frames = quantise(np.stack([f.numpy() for f in run.frames], axis=1)[:count]) if run.frames else None
+    greys = measure(spec, layer, np.full_like(images, 0.5), group)
     return Rendering(spec.name, layer, list(group), images, measure(spec, layer, images, group),
-                     run.scores.numpy()[:count], settings, seed, seconds, extra=extra, frames=frames)
+                     run.scores.numpy()[:count], settings, seed, seconds, extra=extra, frames=frames, greys=greys)
 
 
 def render_objective(objective: str | objectives.Objective, *, model: str | models.ModelSpec = models.DEFAULT_MODEL,

@@ -10,6 +10,8 @@ import numpy as np
 from ..errors import ActmaxError
 from .presets import Settings
 
+GREY_MARGIN = 0.01  # how far above a flat grey image's activation (a share of it) a negative one must be to count
+
 
 @dataclass
 class Rendering:
@@ -27,18 +29,23 @@ class Rendering:
     objective: str = ""
     extra: dict = field(default_factory=dict)
     frames: np.ndarray | None = None  # (N, frames, H, W, C) progress snapshots when animated
+    greys: np.ndarray | None = None  # each filter's activation on a flat grey image, where measured
 
     @property
     def alive(self) -> np.ndarray:
-        """True where the filter's activation on its image is above zero (a silent filter renders noise)."""
-        return self.activations > 0
+        """True where the filter's activation on its image is above zero (a silent filter renders noise), or clearly
+        above what a flat grey image gives it: a filter whose mean cannot pass zero (a linear conv after a
+        per-image normalisation, such as GroupNorm) still shows what raises it."""
+        raised = self.activations > self.greys + GREY_MARGIN * np.abs(self.greys) if self.greys is not None else False
+        return (self.activations > 0) | raised
 
     def select(self, order: Sequence[int]) -> Rendering:
         """A rendering with only the given items, in the given order."""
         order = list(order)
         return Rendering(self.model, self.layer, [self.filters[i] for i in order], self.images[order],
                          self.activations[order], self.objective_values[order], self.settings, self.seed,
-                         self.seconds, self.objective, self.extra, None if self.frames is None else self.frames[order])
+                         self.seconds, self.objective, self.extra, None if self.frames is None else self.frames[order],
+                         None if self.greys is None else self.greys[order])
 
 
 def quantise(images: np.ndarray) -> np.ndarray:
@@ -56,7 +63,8 @@ def combine(parts: list[Rendering]) -> Rendering:
     return Rendering(first.model, first.layer, [f for p in parts for f in p.filters],
                      np.concatenate([p.images for p in parts]), np.concatenate([p.activations for p in parts]),
                      np.concatenate([p.objective_values for p in parts]), first.settings, first.seed,
-                     sum(p.seconds for p in parts), first.objective, extra, frames)
+                     sum(p.seconds for p in parts), first.objective, extra, frames,
+                     np.concatenate([p.greys for p in parts]) if first.greys is not None else None)
 
 
 def order(result: Rendering, *, top: int | None = None, sort: str = "index") -> Rendering:

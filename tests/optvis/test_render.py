@@ -1,3 +1,4 @@
+import dataclasses
 import re
 
 import keras
@@ -51,6 +52,20 @@ def test_a_fixed_size_model_that_resizes_first_is_rendered_at_the_size_it_sees()
     fed = keras.ops.image.resize(results.quantise(result.images) * 255, (96, 96))  # as the user's own code feeds it
     np.testing.assert_allclose(model(fed).numpy().mean(axis=(1, 2))[[0, 1], [0, 1]],
                                metrics.measure(spec, "conv", results.quantise(result.images), [0, 1]), rtol=0.05)
+
+
+def test_a_filter_whose_mean_cannot_pass_zero_is_alive_where_its_image_beats_flat_grey():
+    """GroupNorm normalises each image as a whole, so the 1x1 conv after it (bias -10) stays below zero whatever the
+    image; its rendering still raises it above what a flat grey image gives, and shows what does."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.GroupNormalization(groups=1, center=False, scale=False)(keras.layers.Conv2D(4, 3)(inputs))
+    linear = keras.layers.Conv2D(2, 1, bias_initializer=keras.initializers.Constant(-10.0), name="linear")(x)
+    spec = actmax.load_model(keras.Model(inputs, linear))
+    result = actmax.render("linear", "0-1", model=spec, size=32, octaves=2, steps=10)
+    assert (result.activations < 0).all() and (result.activations > result.greys).all() and result.alive.all()
+    assert results.combine([result, result]).alive.tolist() == [True] * 4 and result.select([1]).greys == result.greys[1]
+    assert not dataclasses.replace(result, greys=result.activations).alive.any()  # no better than grey: dead
 
 
 def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
