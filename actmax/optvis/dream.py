@@ -140,15 +140,15 @@ def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
     rng = np.random.default_rng(settings.seed)
     original = tf.constant(image[None], tf.float32)
     shapes = octave_shapes(*image.shape[:2], settings.octaves, settings.octave_scale, dreamer.floor)
-    areas = [dreamer.work(height, width, settings.tile) for height, width in shapes]
+    costs = [dreamer.work(height, width, settings.tile) for height, width in shapes]  # pixels seen per step
     current = tf.image.resize(original, shapes[0], antialias=True)
     for octave, shape in enumerate(shapes):
         if octave:
             previous = tf.image.resize(original, shapes[octave - 1], antialias=True)
             detail = tf.image.resize(original, shape, antialias=True) - tf.image.resize(previous, shape)
             current = tf.image.resize(current, shape) + detail  # re-inject what the downscale lost
-        done = sum(areas[:octave]) * settings.steps
-        tick = progress and (lambda step, loss: progress(done + step * areas[octave], sum(areas) * settings.steps,
+        done = sum(costs[:octave]) * settings.steps
+        tick = progress and (lambda step, loss: progress(done + step * costs[octave], sum(costs) * settings.steps,
                                                         octave + 1, len(shapes), loss))
         current = _ascend(dreamer, current, settings, rng, tick)
     return np.clip(current.numpy()[0], 0.0, 1.0)

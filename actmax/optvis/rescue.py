@@ -35,7 +35,7 @@ from .. import models
 from . import metrics
 from .engine import filter_engine, initial, padded
 from .presets import Settings, get_preset
-from .result import Rendering, quantise
+from .result import Rendering, quantise, responds
 
 WEAK_COVERAGE = 0.5
 BOOST_ROOM = 0.95  # an image within 5% of its headroom leaves no room worth a search
@@ -138,17 +138,18 @@ PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
 
 def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], images: np.ndarray,
                 scores: np.ndarray | None, held: np.ndarray) -> set[int]:
-    """Put `images` in place of the items' images where they activate their filter and hold it better, or where
-    the current image leaves it silent; which.
+    """Put `images` in place of the items' images where they activate their filter (`result.responds`) and hold it
+    better, or where the current image leaves it silent; which.
 
     `held`: how well the items' current images hold their filters (metrics.robust_activation), kept up to date.
     """
     group = [part.filters[i] for i in items]
     activations = metrics.measure(spec, part.layer, images, group)
     holds = metrics.robust_activation(spec, part.layer, images, group)
-    current = part.activations[items]
+    current, greys = part.activations[items], None if part.greys is None else part.greys[items]
+    fires, fired = responds(activations, greys), responds(current, greys)
     better = [k for k, a in enumerate(activations)
-              if a > 0 and (current[k] <= 0 or (holds[k], a) > (held[k], current[k]))]
+              if fires[k] and (not fired[k] or (holds[k], a) > (held[k], current[k]))]
     for k in better:
         i = items[k]
         part.images[i], part.activations[i], held[k] = images[k], activations[k], holds[k]

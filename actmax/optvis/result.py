@@ -13,6 +13,14 @@ from .presets import Settings
 GREY_MARGIN = 0.01  # how far above a flat grey image's activation (a share of it) a negative one must be to count
 
 
+def responds(activations: np.ndarray, greys: np.ndarray | None = None) -> np.ndarray:
+    """True where a filter's activation on its image is above zero (a silent filter renders noise), or clearly above
+    what a flat grey image gives it (`greys`): a filter whose mean cannot pass zero (a linear conv after a per-image
+    normalisation, such as GroupNorm) still shows what raises it."""
+    raised = activations > greys + GREY_MARGIN * np.abs(greys) if greys is not None else False
+    return (activations > 0) | raised
+
+
 @dataclass
 class Rendering:
     """Rendered images (float32 in [0, 1], exactly what is saved) with per-image scores."""
@@ -33,11 +41,8 @@ class Rendering:
 
     @property
     def alive(self) -> np.ndarray:
-        """True where the filter's activation on its image is above zero (a silent filter renders noise), or clearly
-        above what a flat grey image gives it: a filter whose mean cannot pass zero (a linear conv after a
-        per-image normalisation, such as GroupNorm) still shows what raises it."""
-        raised = self.activations > self.greys + GREY_MARGIN * np.abs(self.greys) if self.greys is not None else False
-        return (self.activations > 0) | raised
+        """Where the filter responds to its image (`responds`)."""
+        return responds(self.activations, self.greys)
 
     def select(self, order: Sequence[int]) -> Rendering:
         """A rendering with only the given items, in the given order."""

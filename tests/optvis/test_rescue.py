@@ -69,3 +69,15 @@ def test_an_image_that_fires_its_filter_replaces_a_silent_one_however_it_holds(m
     held = np.array([1e-5, 1e-5, 0.2])  # the current images hold their filters better than the candidates
     assert rescue.keep_better(None, part, [0, 1, 2], candidates, None, held) == {0}
     assert part.activations.tolist() == [2e-4, 0.0, 0.5] and part.images[0].min() == 1 and held[0] == -1e-4
+
+
+def test_a_filter_that_cannot_pass_zero_takes_a_better_held_image_that_beats_grey(monkeypatch):
+    """After GroupNorm a filter's mean may stay below zero: an image counts where it beats flat grey, and the
+    better-held of two such images wins, as it would above zero."""
+    part = actmax.Rendering("m", "conv", [0, 1], np.zeros((2, 4, 4, 3), np.float32), np.array([-0.8, -0.5]),
+                            np.zeros(2), actmax.PRESETS["default"], 0, 0.0, greys=np.array([-0.9, -0.9]))
+    monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: np.array([-0.6, -0.95]))
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([-0.5, -0.4]))
+    held = np.array([-0.7, -0.6])
+    assert rescue.keep_better(None, part, [0, 1], np.ones((2, 4, 4, 3), np.float32), None, held) == {0}
+    assert part.activations.tolist() == [-0.6, -0.5] and part.alive.all()
