@@ -54,6 +54,6 @@ def test_a_unet_takes_images_of_any_size(shape):
 
 def test_a_unet_renders_at_the_size_asked_through_octaves_that_are_not_multiples():
     spec = actmax.load_model(unet(3))
-    result = actmax.render("up1", "0-1", model=spec, size=42, octaves=3, steps=6)
+    result = actmax.render("up1", "0-1", model=spec, size=42, octaves=3, steps=6, rescue=0, wake=0, boost=0)
     assert result.images.shape == (2, 42, 42, 3) and result.alive.all()
     assert actmax.layer_table(spec, 42)[-1][2] == (40, 40)
