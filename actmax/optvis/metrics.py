@@ -6,6 +6,7 @@ activation); measured at equal RMS contrast, it must earn that with its pattern,
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +22,14 @@ def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Seq
             *, batch: int = 16) -> np.ndarray:
     """Mean post-activation value of each filter on its own image (the classic 'filter activation')."""
     return activity(spec, layer, images, filters, batch=batch)[0]
+
+
+@functools.lru_cache(maxsize=32)
+def grey_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Mean post-activation of every filter of `layer` on one flat grey image of `shape` (height, width, channels):
+    what a filter gives for nothing, measured once per layer and size, not per batch."""
+    features = models.scoring_features(spec, layer)
+    return tf.reduce_mean(features(tf.fill((1, *shape), 0.5))[layer], axis=(0, 1, 2)).numpy()
 
 
 def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],

@@ -18,7 +18,7 @@ from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
 from .engine import (batch_reporter, check_objective, compile_engine, filter_engine, initial, padded, reporter,
                      resolve)
-from .metrics import measure
+from .metrics import grey_means, measure
 from .presets import Settings
 from .rescue import rescue_weak
 from .result import Rendering, combine, order, quantise
@@ -124,7 +124,7 @@ def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Renderin
     count = len(group)
     images = quantise(run.images.numpy()[:count])
     frames = quantise(np.stack([f.numpy() for f in run.frames], axis=1)[:count]) if run.frames else None
-    greys = measure(spec, layer, np.full_like(images, 0.5), group)
+    greys = grey_means(spec, layer, images.shape[1:])[list(group)]
     return Rendering(spec.name, layer, list(group), images, measure(spec, layer, images, group),
                      run.scores.numpy()[:count], settings, seed, seconds, extra=extra, frames=frames, greys=greys)
 
