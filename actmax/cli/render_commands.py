@@ -121,7 +121,7 @@ def render(
         for name, done in jobs.render_layers(
                 spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
                 sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate,
-                ray=ray_target(ray, ray_address), **settings):
+                ray=ray_target(ray, ray_address), note=say, **settings):
             say(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
 
 

@@ -41,6 +41,8 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
              method: str = "gradcam") -> tuple[np.ndarray, int, np.ndarray]:
     """Heatmap (H, W) in [0, 1] at the image's size for a class (default: top-1), the class, and the probabilities.
 
+    The class's score is its logit (`models.Head.scores`: a binary head's class 0 is its negated logit).
+
     Raises:
         LayerError: the model has no classifier head.
         ActmaxError: a class index out of range or an unknown method.
@@ -49,15 +51,14 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
     default = default_layer(spec)
     layer = layer or default
-    features = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False)
+    features, head = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False), models.head(spec)
     with tf.GradientTape() as tape:
         acts = features(tf.constant(image[None], tf.float32))
-        logits = acts[models.LOGITS][0]
-        classes = int(logits.shape[-1])
-        index = int(tf.argmax(logits)) if class_index is None else class_index
-        if not 0 <= index < classes:
-            raise ActmaxError(f"class {index} is outside this model's range 0-{classes - 1}")
-        score = logits[index]
+        probabilities = head.probabilities(acts[models.LOGITS])[0]
+        index = int(tf.argmax(probabilities)) if class_index is None else class_index
+        if not 0 <= index < head.classes:
+            raise ActmaxError(f"class {index} is outside this model's range 0-{head.classes - 1}")
+        score = head.scores(acts[models.LOGITS])[0, index]
     grads = tape.gradient(score, acts[layer])
     if grads is None:
         raise LayerError(f"the class scores are not computed from layer '{layer}'; pick a layer before the classifier "
@@ -66,7 +67,7 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
     cam = tf.nn.relu(tf.reduce_sum(_weights(grads, acts[layer][0], method) * acts[layer][0], axis=-1))
     heat = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")[..., 0].numpy()
     heat = heat / heat.max() if heat.max() > 0 else heat
-    return heat.astype(np.float32), index, tf.nn.softmax(logits).numpy()
+    return heat.astype(np.float32), index, probabilities.numpy()
 
 
 def top_classes(spec: models.ModelSpec, probabilities: np.ndarray, top: int = 5) -> list[tuple[int, str, float]]:

@@ -23,17 +23,17 @@ def positions(length: int, patch: int, stride: int) -> list[int]:
 
 
 def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray) -> tuple[Score, str]:
-    """The score to watch: a class probability for classifiers (`class:N`, default top-1), else a filter's mean.
+    """The score to watch: a class probability for classifiers (`class:N`, default top-1; as the head reports it,
+    `models.Head`), else a filter's mean.
 
     For a conv body the default is the strongest filter of its last layer; `target` may be `layer:index`.
     """
     if models.is_classifier(spec.model) and (target is None or target.startswith("class:")):
-        logits = models.FeatureModel(spec, (models.LOGITS,))
-        probs = lambda x: tf.nn.softmax(logits(x)[models.LOGITS])
+        logits, head = models.FeatureModel(spec, (models.LOGITS,)), models.head(spec)
+        probs = lambda x: head.probabilities(logits(x)[models.LOGITS])
         index = int(target.split(":")[1]) if target else int(np.argmax(probs(tf.constant(image[None]))[0]))
-        classes = int(models.logits_layer(spec.model).output.shape[-1])
-        if not 0 <= index < classes:
-            raise ActmaxError(f"class {index} is outside this model's range 0-{classes - 1}")
+        if not 0 <= index < head.classes:
+            raise ActmaxError(f"class {index} is outside this model's range 0-{head.classes - 1}")
         return (lambda x: tf.cast(probs(x)[:, index], tf.float32)), f"class:{index}"
     if target is None:
         layer = models.last_conv_layer(spec.model)

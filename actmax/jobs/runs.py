@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Sequence
 
 from .. import models
 from ..errors import ActmaxError
-from ..optvis import dream, render
+from ..optvis import dream, presets, render
 from ..output import imaging, storage
 from ..output.progress import bar
 from .figures import save_dream
@@ -33,14 +33,17 @@ def chosen_layers(spec: models.ModelSpec, names: Sequence[str] = (), *, all_laye
 
 def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *, out: Path | str | None = None,
                   preset: str = "default", quiet: bool = False, ray: str | bool | None = None,
-                  **options) -> Iterator[tuple[str, JobResult]]:
+                  note: Callable[[str], None] | None = None, **options) -> Iterator[tuple[str, JobResult]]:
     """Render each layer as a resumable job, yielding (layer, result) as each finishes.
 
     Every layer is checked to fit (size and memory) before the first starts. One layer with `out` writes
     into `out`; several write into `out/<layer>/` (default `outputs/<model>/<layer>/`). In one process each layer
-    has its own progress bar; on Ray (`ray`: True or an address) one queue and one bar span all layers.
+    has its own progress bar; on Ray (`ray`: True or an address) one queue and one bar span all layers. `note` is
+    told when the model's own input size overrides the `size` asked.
     """
     render.check_layers(spec, layers, preset, options.get("size"))
+    if note and (line := fixed_size_note(spec, options.get("size"))):
+        note(line)
     folders = [(layer, storage.join(out or OUTPUTS / spec.name, file_stem(layer)) if len(layers) > 1 or not out
                 else out) for layer in layers]
     for _, folder in folders:
@@ -53,6 +56,17 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
     for layer, folder in folders:
         with bar(quiet) as report:
             yield layer, render_job(layer, filters, out=folder, progress=report, **common)
+
+
+def fixed_size_note(spec: models.ModelSpec, size: int | str | None) -> str | None:
+    """A line saying so where a fixed-size model renders at its own input size, not the `size` (N or WxH) asked."""
+    asked = presets.size_settings(size)
+    if not asked or not any(spec.model_sides):
+        return None
+    width, height = map(int, asked["shape"].split("x")) if asked["shape"] else (asked["size"],) * 2
+    own = spec.sized((height, width)).image_shape(asked["size"])
+    return None if own == (height, width) else (
+        f"model '{spec.name}' takes {own[1]}×{own[0]} px images: rendering at that size, not {width}×{height}")
 
 
 def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | str | None = None, quiet: bool = False,

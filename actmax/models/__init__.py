@@ -5,6 +5,7 @@ The names below are the package's interface; the submodules each own one of thos
 """
 
 from .features import ACTIVATION_LAYERS, FeatureModel, scoring_features, sliceable
+from .heads import Head, head
 from .layers import (LOGITS, MIN_SIZES, convolutions, filter_count, get_layer, is_classifier, last_conv_layer,
                      layer_table, logits_layer, min_size, resolve_layer, resolve_layers, shapes_upto, visual_layers)
 from .loading import (CAFFE_MEAN_BGR, DEFAULT_MODEL, HED_MEAN_BGR, KERAS_APPS, PREPROCESS_MODES, ModelSpec, hed_cache,
@@ -12,9 +13,10 @@ from .loading import (CAFFE_MEAN_BGR, DEFAULT_MODEL, HED_MEAN_BGR, KERAS_APPS, P
 from .precision import PRECISIONS, in_float32, low_precision_policy, native_bfloat16, resolve_precision, with_precision
 
 __all__ = [
-    "ACTIVATION_LAYERS", "CAFFE_MEAN_BGR", "DEFAULT_MODEL", "FeatureModel", "HED_MEAN_BGR", "KERAS_APPS", "LOGITS",
+    "ACTIVATION_LAYERS", "CAFFE_MEAN_BGR", "DEFAULT_MODEL", "FeatureModel", "HED_MEAN_BGR", "Head", "KERAS_APPS",
+    "LOGITS",
     "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "filter_count", "get_layer",
-    "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
+    "head", "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
     "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn",
     "resolve_layer", "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable",
     "visual_layers", "with_precision",

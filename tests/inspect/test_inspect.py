@@ -126,8 +126,9 @@ def test_occlusion_positions_cover_the_edge():
     assert occlusion.positions(50, 16, 16) == [0, 16, 32, 34]
 
 
-def quadrant_classifier() -> models.ModelSpec:
-    """A tiny classifier trained in the test: class 1 when a bright square sits in the top-left quadrant."""
+def quadrant_classifier(units: int = 2) -> models.ModelSpec:
+    """A tiny classifier trained in the test: class 1 when a bright square sits in the top-left quadrant (class 0:
+    bottom-right); a softmax head, or with `units=1` a binary sigmoid head."""
     rng = np.random.default_rng(0)
     images = rng.uniform(0.0, 0.3, (240, 32, 32, 3)).astype(np.float32)
     labels = np.arange(240) % 2
@@ -140,8 +141,10 @@ def quadrant_classifier() -> models.ModelSpec:
     x = keras.layers.MaxPooling2D(4)(x)
     x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_b")(x)
     x = keras.layers.Flatten()(x)
-    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="out")(x))
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras.Model(inputs, keras.layers.Dense(units, activation="softmax" if units > 1 else "sigmoid",
+                                                   name="out")(x))
+    model.compile("adam", "sparse_categorical_crossentropy" if units > 1 else "binary_crossentropy",
+                  metrics=["accuracy"])
     model.fit(images, labels, epochs=25, batch_size=32, verbose=0)
     assert model.evaluate(images, labels, verbose=0)[1] > 0.9
     return models.ModelSpec("quadrant", model, "unit", "")
@@ -156,6 +159,39 @@ def test_grad_cam_peaks_in_the_quadrant_that_decides():
         y, x = np.unravel_index(np.argmax(heat), heat.shape)
         assert heat.shape == (32, 32) and y < 16 and x < 16
         assert heat[:16, :16].mean() > heat[16:, 16:].mean()
+
+
+def test_a_binary_classifier_explains_both_its_classes_with_its_own_probabilities():
+    """One sigmoid unit: class 1 is its logit, class 0 the logit negated, and the probabilities are 1 - p and p,
+    not a softmax over one unit (always 1, which left the occlusion map flat)."""
+    spec = quadrant_classifier(units=1)
+    image = np.full((32, 32, 3), 0.1, np.float32)
+    image[21:27, 20:26] = 1.0  # bottom-right: class 0
+    p = float(spec.model(image[None])[0, 0])
+    heat, index, probabilities = cam.grad_cam(spec, image)
+    np.testing.assert_allclose(probabilities, [1 - p, p], atol=1e-5)
+    assert index == 0 and np.unravel_index(np.argmax(heat), heat.shape) >= (16, 16)
+    (score, target), (other, _) = (occlusion.score_function(spec, name, image) for name in (None, "class:1"))
+    drops = [occlusion.occlusion_map(each, image, patch=8, stride=4) for each in (score, other)]
+    assert target == "class:0" and np.ptp(drops[0]) > 1e-4  # the map is not flat
+    np.testing.assert_allclose(drops[0], -drops[1], atol=1e-6)  # what class 0 loses, class 1 gains
+    with pytest.raises(ActmaxError, match="range 0-1"):
+        cam.grad_cam(spec, image, class_index=2)
+
+
+@pytest.mark.parametrize("close, independent", [
+    ("softmax", False), ("sigmoid", True), ("layer", True), ("ops", True), (None, False)])
+def test_head_reads_how_the_model_squashes_its_logits(close, independent):
+    """Softmax or sigmoid (multi-label), as a Dense activation, an Activation layer or a keras.ops call; a model
+    that outputs its logits is read as softmax."""
+    inputs = keras.Input((None, None, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="body")(inputs))
+    logits = keras.layers.Dense(3, activation=close if close in ("softmax", "sigmoid") else None)(pooled)
+    outputs = {"layer": keras.layers.Activation("sigmoid"), "ops": keras.ops.sigmoid}.get(close, lambda x: x)(logits)
+    head = models.head(models.ModelSpec(f"head_{close}", keras.Model(inputs, outputs), "unit", ""))
+    assert (head.classes, head.independent) == (3, independent)
+    probabilities = head.probabilities(tf.constant([[0.0, 1.0, -1.0]])).numpy()[0]
+    assert np.isclose(probabilities.sum(), 1.0) != independent
 
 
 def test_grad_cam_errors(hed, tiny_spec):

@@ -228,3 +228,18 @@ def test_examples_job_adds_to_an_earlier_run_and_counts_unreadable(hed, tmp_path
     assert Image.open(again.path).size[0] > 2 * 96
     with pytest.raises(OutputError, match="other settings"):
         jobs.examples_job(hed, [photos], "block2_conv1", "0,2,4,6", top=3, size=32, out=out)
+
+
+def test_a_fixed_size_model_says_when_its_own_size_overrides_the_size_asked(tiny_spec):
+    import keras
+    from actmax.jobs.runs import fixed_size_note
+
+    def spec(height, width):
+        inputs = keras.Input((height, width, 1))
+        return actmax.models.ModelSpec("fixed", keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs)), "unit", "")
+
+    assert fixed_size_note(spec(28, 40), 64) == "model 'fixed' takes 40×28 px images: rendering at that size, not 64×64"
+    assert fixed_size_note(spec(28, 40), "40x28") is None and fixed_size_note(spec(28, 40), None) is None
+    assert fixed_size_note(spec(32, None), "64x32") is None  # a text-line model: only its height is fixed
+    assert fixed_size_note(spec(32, None), 64) == "model 'fixed' takes 64×32 px images: rendering at that size, not 64×64"
+    assert fixed_size_note(tiny_spec, "64x48") is None

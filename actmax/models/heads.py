@@ -1,0 +1,60 @@
+"""What a classifier's head reports: its classes, their probabilities, and the score to explain for each.
+
+A softmax head's classes compete; a sigmoid head's are independent (multi-label); a head with one unit is a
+binary classifier whose two classes (0 and 1, as its labels were) are the unit's logit negated and as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .features import FeatureModel
+from .layers import LOGITS, logits_layer
+from .loading import ModelSpec, model_input
+from .sides import side_step
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """A classifier head: `units` logits, squashed by softmax or (`independent`) one sigmoid each."""
+
+    units: int
+    independent: bool
+
+    @property
+    def classes(self) -> int:
+        """Number of classes: the units, or 2 for a one-unit (binary) head."""
+        return 2 if self.units == 1 else self.units
+
+    def scores(self, logits: tf.Tensor) -> tf.Tensor:
+        """(batch, classes) scores to explain: the logits, a binary head's class 0 its negated logit."""
+        return tf.concat([-logits, logits], axis=-1) if self.units == 1 else logits
+
+    def probabilities(self, logits: tf.Tensor) -> tf.Tensor:
+        """(batch, classes) class probabilities, as the model reports them."""
+        if self.units == 1:
+            return tf.concat([tf.sigmoid(-logits), tf.sigmoid(logits)], axis=-1)
+        return tf.sigmoid(logits) if self.independent else tf.nn.softmax(logits)
+
+
+@functools.lru_cache(maxsize=8)
+def head(spec: ModelSpec) -> Head:
+    """The model's classifier head. Its squashing is read off one image's output against its logits, so a sigmoid
+    closing the model as a Dense activation, an Activation layer or a keras.ops call all count.
+
+    Raises:
+        LayerError: the model has no classifier head.
+    """
+    units = int(logits_layer(spec.model).output.shape[-1])
+    if units == 1:
+        return Head(1, True)
+    image = tf.random.stateless_uniform((1, *spec.image_shape(224), spec.channels), (0, 0))
+    logits = FeatureModel(spec, (LOGITS,))(image)[LOGITS]
+    outputs = spec.model(model_input(spec, image, side_step(spec.model)), training=False)
+    reported = next(out for out in keras.tree.flatten(outputs) if len(out.shape) == 2)
+    return Head(units, bool(np.allclose(reported, tf.sigmoid(logits), atol=1e-4)))
