@@ -12,7 +12,7 @@ import keras
 import tensorflow as tf
 
 from ..errors import ModelError
-from . import graph
+from . import graph, legacy
 from .precision import in_float32
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -207,7 +207,7 @@ def _load_file(path: Path) -> ModelSpec:
     if not path.is_file():
         raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = legacy.load(path)
     except Exception as exc:
         raise _load_error(path, exc) from exc
     return ModelSpec(path.stem, model, "none", f"model file {path}")

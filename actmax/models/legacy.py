@@ -1,0 +1,146 @@
+"""Keras 2's recorded TensorFlow calls, so that a Keras 2 `.h5` model whose graph holds them loads in Keras 3.
+
+Keras 2 wrapped a TensorFlow function called on a Keras tensor (`tf.math.truediv(x, 127.5)`, `x[..., ::-1]`: what
+`keras.applications.*.preprocess_input` put inside many fine-tuned models) in a TFOpLambda or SlicingOpLambda layer,
+recording the function's name and its constant arguments. Keras 3 has neither; these call the same function again.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import h5py
+import keras
+import tensorflow as tf
+
+
+class TFOpLambda(keras.layers.Layer):
+    """`tf.<function>(inputs, **arguments)`, the function named by its path under `tf` (`math.truediv`)."""
+
+    def __init__(self, function: str, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+
+    def call(self, inputs, **arguments):
+        arguments.pop("name", None)
+        return functools.reduce(getattr, self.function.split("."), tf)(inputs, **arguments)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "function": self.function}
+
+
+class SlicingOpLambda(TFOpLambda):
+    """`inputs[slice_spec]`, the index as Keras 2 saved it: slices as dicts, an ellipsis by its class name."""
+
+    def call(self, inputs, slice_spec=()):
+        return inputs[tuple(_index(part) for part in slice_spec)]
+
+
+def _index(part):
+    if isinstance(part, dict):
+        return Ellipsis if part.get("class_name") == "__ellipsis__" else slice(part["start"], part["stop"],
+                                                                               part["step"])
+    return part  # an int, or None (tf.newaxis)
+
+
+CUSTOM_OBJECTS = {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda}
+
+
+def load(path: Path) -> keras.Model:
+    """`keras.models.load_model`, for a Keras 2 `.h5` file too: where Keras 3 cannot read its config as saved,
+    a copy of the file is mended (`_mend`) and loaded instead."""
+    config = _h5_config(path)
+    if config is None or not _mend(config["config"]):
+        return keras.models.load_model(path, compile=False, custom_objects=CUSTOM_OBJECTS)
+    with tempfile.TemporaryDirectory() as folder:
+        mended = Path(folder) / "model.h5"
+        shutil.copyfile(path, mended)
+        with h5py.File(mended, "r+") as file:
+            file.attrs["model_config"] = json.dumps(config)
+        return keras.models.load_model(mended, compile=False, custom_objects=CUSTOM_OBJECTS)
+
+
+def _h5_config(path: Path) -> dict | None:
+    """The model config of an HDF5 model file that Keras 2 saved, or None for any other file."""
+    if not h5py.is_hdf5(path):
+        return None
+    with h5py.File(path, "r") as file:
+        config, version = file.attrs.get("model_config"), file.attrs.get("keras_version", "2")
+    keras_2 = str(version.decode() if isinstance(version, bytes) else version).startswith("2")
+    return json.loads(config) if config is not None and keras_2 else None
+
+
+def _mend(config) -> bool:
+    """Rewrite, in place, what Keras 2 saved and Keras 3 reads otherwise, in every layer (nested models' too);
+    whether anything was:
+
+    - a recorded call's input saved as one flat `[layer, node, tensor, arguments]` entry: wrapped in a list;
+    - `groups: 1` (the default) on layers whose Keras 3 class takes no `groups` (DepthwiseConv2D, Conv2DTranspose);
+    - calls of a nested model numbered from 1: Keras 2 counted the node that built it, Keras 3 does not;
+    - a BatchNormalization `axis` saved as a one-item list, where Keras 3 takes an int;
+    - a model's one input or output saved as a one-item list (Keras 3 would hand on a list of one tensor).
+    """
+    if isinstance(config, list):
+        return any([_mend(item) for item in config])
+    if not isinstance(config, dict):
+        return False
+    changed = [_nest_flat_nodes(config), _drop_groups(config), _renumber_nested_calls(config), _unlist_axis(config),
+               _unlist_ends(config)]
+    return any([*changed, *(_mend(value) for value in config.values())])
+
+
+def _nest_flat_nodes(layer: dict) -> bool:
+    nodes = layer.get("inbound_nodes")
+    flat = isinstance(nodes, list) and any(node and isinstance(node[0], str) for node in nodes)
+    if flat:
+        layer["inbound_nodes"] = [[node] if node and isinstance(node[0], str) else node for node in nodes]
+    return flat
+
+
+def _renumber_nested_calls(model: dict) -> bool:
+    """In a model's config, each reference to a call of a nested model built on its own Input, one lower."""
+    nested = {layer.get("name") for layer in model.get("layers", []) if isinstance(layer, dict) and _built(layer)}
+    calls = [entry for layer in model.get("layers", []) if isinstance(layer, dict)
+             for node in layer.get("inbound_nodes", []) for entry in node]
+    refs = [ref for ref in calls + model.get("output_layers", []) if isinstance(ref, list) and ref[0] in nested]
+    for ref in refs:
+        ref[1] = max(ref[1] - 1, 0)
+    return bool(refs)
+
+
+def _built(layer: dict) -> bool:
+    """Whether a layer's config is a model that Keras 2 built on its own Input (a first node of its own)."""
+    inner = layer.get("config", {}).get("layers") if isinstance(layer.get("config"), dict) else None
+    return bool(inner) and (layer.get("class_name") != "Sequential" or inner[0].get("class_name") == "InputLayer")
+
+
+def _drop_groups(layer: dict) -> bool:
+    settings, kind = layer.get("config"), getattr(keras.layers, str(layer.get("class_name")), None)
+    if not (isinstance(settings, dict) and settings.get("groups") == 1 and isinstance(kind, type)):
+        return False
+    if "groups" in inspect.signature(kind.__init__).parameters:
+        return False
+    del settings["groups"]
+    return True
+
+
+def _unlist_axis(layer: dict) -> bool:
+    settings = layer.get("config")
+    listed = (layer.get("class_name") == "BatchNormalization" and isinstance(settings, dict)
+              and isinstance(settings.get("axis"), list) and len(settings["axis"]) == 1)
+    if listed:
+        settings["axis"] = settings["axis"][0]
+    return listed
+
+
+def _unlist_ends(model: dict) -> bool:
+    ends = [key for key in ("input_layers", "output_layers")
+            if isinstance(model.get(key), list) and len(model[key]) == 1 and isinstance(model[key][0], list)]
+    for key in ends:
+        model[key] = model[key][0]
+    return bool(ends)

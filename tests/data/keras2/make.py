@@ -1,0 +1,43 @@
+"""Write the Keras 2 model files that tests/models/test_legacy.py loads: run with tf-keras installed (TF 2.x, Keras 2
+API), `python tests/data/keras2/make.py`. Each model's output on `probe()` is saved beside it, to compare with."""
+
+import numpy as np
+import tf_keras as k
+import tensorflow as tf
+
+layers = k.layers
+
+
+def probe() -> np.ndarray:
+    return np.linspace(0, 255, 32 * 32 * 3, dtype=np.float32).reshape(1, 32, 32, 3)
+
+
+def base() -> k.Model:
+    """A small body built on its own Input, as keras.applications builds one: depthwise, batch norm, transposed."""
+    inputs = k.Input((32, 32, 3))
+    x = layers.Conv2D(8, 3, strides=2, padding="same", name="stem")(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.DepthwiseConv2D(3, padding="same", name="depthwise")(layers.ReLU(6.0, name="stem_relu")(x))
+    x = layers.Conv2DTranspose(8, 3, strides=2, padding="same", name="up")(x)
+    return k.Model(inputs, layers.Activation("relu", name="out")(x), name="body")
+
+
+def functional() -> k.Model:
+    """A fine-tuned model as Keras 2 tutorials made them: preprocess_input's TensorFlow calls, then a nested body."""
+    inputs = k.Input((32, 32, 3))
+    x = k.applications.resnet50.preprocess_input(inputs)  # x[..., ::-1] and tf.nn.bias_add: recorded calls
+    x = tf.math.truediv(x, 127.5)
+    x = layers.GlobalAveragePooling2D()(base()(x, training=False))
+    return k.Model(inputs, layers.Dense(3, activation="softmax", name="predictions")(x), name="functional")
+
+
+def sequential() -> k.Model:
+    return k.Sequential([k.Input((32, 32, 3)), layers.Rescaling(1 / 255.0), base(), layers.GlobalAveragePooling2D(),
+                         layers.Dense(2, name="predictions")], name="sequential")
+
+
+if __name__ == "__main__":
+    k.utils.set_random_seed(0)
+    for model in (functional(), sequential()):
+        model.save(f"tests/data/keras2/{model.name}.h5")
+        np.save(f"tests/data/keras2/{model.name}.npy", model(probe()).numpy())
