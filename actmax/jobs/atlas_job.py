@@ -57,6 +57,8 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
     out = Path(out or OUTPUTS / spec.name / "atlas")
     made = {"model": spec.name, "preset": preset, "seed": seed}
     _check_same(out, made)
+    if images:
+        imaging.photo_mode(spec.channels)  # refuses a model that photos cannot feed, before any rendering
     paths = photos(images) if images else []
     check_layers(spec, chosen, preset, options.get("size"))
     rendered = 0

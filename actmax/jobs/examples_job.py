@@ -44,9 +44,11 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     With `ray` (True, or a cluster address), the pass is a Ray Data job (`ray_examples`), with the same result.
 
     Raises:
-        ActmaxError: no images among the sources, or `out` holds examples made with other settings.
+        ActmaxError: no images among the sources, a model photos cannot feed, or `out` holds examples made with
+            other settings.
     """
     layer = models.resolve_layer(spec.model, layer)
+    imaging.photo_mode(spec.channels)
     paths = photos(sources)
     fixed = {side for side in spec.model_sides if side}  # square photos: a fixed side's length, seen unresized
     size = fixed.pop() if len(fixed) == 1 else size or 224

@@ -233,10 +233,10 @@ def _check_image_model(spec: ModelSpec) -> None:
     inputs = getattr(spec.model, "inputs", None) or []
     if len(inputs) > 1:
         raise ModelError(f"model '{spec.name}' has {len(inputs)} inputs {[tuple(t.shape) for t in inputs]}; "
-                         "actmax needs a model with one image input (batch, height, width, 1 or 3 channels)")
+                         "actmax needs a model with one image input (batch, height, width, channels)")
     shape = graph.input_shape(spec.model)
-    if len(shape) != 4 or shape[-1] not in (1, 3):
-        raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, 1 or 3 channels); "
+    if len(shape) != 4 or not shape[-1]:
+        raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, channels); "
                          f"its input is {shape}")
     try:
         graph.trace(spec.model)

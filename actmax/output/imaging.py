@@ -24,8 +24,15 @@ _UMASK = _current_umask()
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Floats in [0, 1] to 8-bit, by clipping and rounding only (no contrast stretch)."""
-    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+    """Floats in [0, 1] to 8-bit pictures, by clipping and rounding only (no contrast stretch); an image of other
+    than 1 or 3 channels (a multispectral model's) as its first three bands in RGB, or its first in grey."""
+    return np.round(np.clip(shown_bands(images), 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def shown_bands(images: np.ndarray) -> np.ndarray:
+    """The bands a picture shows: grey or RGB as they are, the first three of more, the first of two."""
+    bands = images.shape[-1]
+    return images if bands in (1, 3) else images[..., :3] if bands > 3 else images[..., :1]
 
 
 def stretch(images: np.ndarray) -> np.ndarray:
@@ -140,15 +147,33 @@ def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | 
 
 
 def _open(path: Path, channels: int) -> Image.Image:
-    """A photo as a Pillow image, EXIF rotation applied, in RGB or (`channels=1`) grey."""
+    """A photo as a Pillow image, EXIF rotation applied, in RGB or (`channels=1`) grey.
+
+    Raises:
+        ImageError: also where `photo_mode` does.
+    """
+    mode = photo_mode(channels)
     try:
         with Image.open(path) as image:
-            return _eight_bit(ImageOps.exif_transpose(image)).convert("L" if channels == 1 else "RGB")
+            return _eight_bit(ImageOps.exif_transpose(image)).convert(mode)
     except FileNotFoundError:
         raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ImageError(f"cannot read image '{path}' ({exc.__class__.__name__}); give a JPEG, PNG or other "
                          "picture Pillow can open") from None
+
+
+def photo_mode(channels: int) -> str:
+    """The Pillow mode photos are read in for a model of `channels` channels: grey ("L") or "RGB".
+
+    Raises:
+        ImageError: any other count (a multispectral model's), which a photo cannot feed.
+    """
+    if channels not in (1, 3):
+        raise ImageError(f"this model reads {channels}-channel images and a photo has 3 (or 1): show photos to a grey "
+                         "or RGB model; 'render', 'weights', 'layers', 'atlas' without --images and 'dream "
+                         "--from-noise' work on this one")
+    return "L" if channels == 1 else "RGB"
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:

@@ -207,6 +207,21 @@ def test_grey_input_model_file_works_end_to_end(tmp_path):
         assert result.exit_code == 0, result.output
 
 
+def test_a_multispectral_model_renders_its_first_bands_and_refuses_photos_in_one_line(tmp_path):
+    import keras
+    from PIL import Image
+    inputs = keras.Input((None, None, 5))  # say RGB, near infrared and a height band
+    keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="c1")(inputs)).save(tmp_path / "bands.keras")
+    model = ["--model", str(tmp_path / "bands.keras"), "--preprocess", "unit"]
+    result = runner.invoke(app, ["render", "c1", "--filters", "0-1", *FAST, *model, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "r" / "filter_0000.png").mode == "RGB"
+    for args in (["features", ROCKET, "--layer", "c1"], ["examples", ROCKET, "--layer", "c1"]):
+        result = runner.invoke(app, [*args, *model, "--out", str(tmp_path / args[0])])
+        assert result.exit_code == 2 and "reads 5-channel images" in result.output, result.output
+        assert not (tmp_path / args[0]).exists()
+
+
 def test_objective_renders_never_overwrite_each_other(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for objective, steps in (("block2_conv1:3", "3"), ("block2_conv1:4", "3"), ("block2_conv1:3", "2")):
