@@ -55,7 +55,7 @@ def load(path: Path) -> keras.Model:
     """`keras.models.load_model`, for a Keras 2 `.h5` file too: where Keras 3 cannot read its config as saved,
     a copy of the file is mended (`_mend`) and loaded instead."""
     config = _h5_config(path)
-    if config is None or not _mend(config["config"]):
+    if config is None or not _mend(config):
         return keras.models.load_model(path, compile=False, custom_objects=CUSTOM_OBJECTS)
     with tempfile.TemporaryDirectory() as folder:
         mended = Path(folder) / "model.h5"
@@ -83,14 +83,16 @@ def _mend(config) -> bool:
     - `groups: 1` (the default) on layers whose Keras 3 class takes no `groups` (DepthwiseConv2D, Conv2DTranspose);
     - calls of a nested model numbered from 1: Keras 2 counted the node that built it, Keras 3 does not;
     - a BatchNormalization `axis` saved as a one-item list, where Keras 3 takes an int;
-    - a model's one input or output saved as a one-item list (Keras 3 would hand on a list of one tensor).
+    - a model's one input or output saved as a one-item list (Keras 3 would hand on a list of one tensor);
+    - a nested model's Keras 2 module (`tf_keras.src.engine.functional`): dropped, so Keras 3 finds its own class;
+    - an input shape on a layer (`Dense(100, input_shape=(256,))` opening a Sequential): an InputLayer instead.
     """
     if isinstance(config, list):
         return any([_mend(item) for item in config])
     if not isinstance(config, dict):
         return False
     changed = [_nest_flat_nodes(config), _drop_groups(config), _renumber_nested_calls(config), _unlist_axis(config),
-               _unlist_ends(config)]
+               _unlist_ends(config), _drop_model_module(config), _input_first(config), _drop_input_shape(config)]
     return any([*changed, *(_mend(value) for value in config.values())])
 
 
@@ -144,3 +146,32 @@ def _unlist_ends(model: dict) -> bool:
     for key in ends:
         model[key] = model[key][0]
     return bool(ends)
+
+
+def _drop_model_module(layer: dict) -> bool:
+    keras_2 = layer.get("class_name") in ("Functional", "Sequential", "Model") and "module" in layer
+    if keras_2:
+        del layer["module"]
+    return keras_2
+
+
+def _input_first(model: dict) -> bool:
+    """A Sequential opened by a layer with a `batch_input_shape`: that shape as an InputLayer before it."""
+    inner = model.get("config", {}).get("layers") if model.get("class_name") == "Sequential" else None
+    first = inner[0] if inner else {}
+    shaped = first.get("class_name") != "InputLayer" and "batch_input_shape" in first.get("config", {})
+    if shaped:
+        settings = first["config"]
+        inner.insert(0, {"class_name": "InputLayer", "config": {
+            "batch_input_shape": settings["batch_input_shape"], "dtype": settings.get("dtype", "float32"),
+            "name": f"{settings['name']}_input"}})
+    return shaped
+
+
+def _drop_input_shape(layer: dict) -> bool:
+    settings = layer.get("config")
+    shaped = (layer.get("class_name") not in (None, "InputLayer") and isinstance(settings, dict)
+              and "batch_input_shape" in settings)
+    if shaped:
+        del settings["batch_input_shape"]
+    return shaped

@@ -36,8 +36,18 @@ def sequential() -> k.Model:
                          layers.Dense(2, name="predictions")], name="sequential")
 
 
+def teachable() -> k.Model:
+    """Teachable Machine's export: Sequentials nested in a Sequential, a head opened by `input_shape`."""
+    body = k.Sequential([base(), layers.GlobalAveragePooling2D()], name="sequential_1")
+    head = k.Sequential([layers.Dense(6, activation="relu", input_shape=(8,)), layers.Dropout(0.1),
+                         layers.Dense(3, activation="softmax", use_bias=False, name="predictions")], name="head")
+    model = k.Sequential([body, head], name="teachable")
+    model.build((None, 32, 32, 3))
+    return model
+
+
 if __name__ == "__main__":
     k.utils.set_random_seed(0)
-    for model in (functional(), sequential()):
+    for model in (functional(), sequential(), teachable()):
         model.save(f"tests/data/keras2/{model.name}.h5")
         np.save(f"tests/data/keras2/{model.name}.npy", model(probe()).numpy())
