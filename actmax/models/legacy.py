@@ -1,8 +1,9 @@
-"""Keras 2's recorded TensorFlow calls, so that a Keras 2 `.h5` model whose graph holds them loads in Keras 3.
+"""Keras 2 `.h5` model files in Keras 3: what Keras 3 cannot read as Keras 2 saved it, mended in a copy.
 
-Keras 2 wrapped a TensorFlow function called on a Keras tensor (`tf.math.truediv(x, 127.5)`, `x[..., ::-1]`: what
-`keras.applications.*.preprocess_input` put inside many fine-tuned models) in a TFOpLambda or SlicingOpLambda layer,
-recording the function's name and its constant arguments. Keras 3 has neither; these call the same function again.
+Most of it is config (`_mend`). The rest are layers: Keras 2 wrapped a TensorFlow function called on a Keras tensor
+(`tf.math.truediv(x, 127.5)`, `x[..., ::-1]`: what `keras.applications.*.preprocess_input` put inside many
+fine-tuned models) in a TFOpLambda or SlicingOpLambda layer, recording the function's name and its constant
+arguments. Keras 3 has neither; these call the same function again.
 """
 
 from __future__ import annotations
