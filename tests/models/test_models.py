@@ -135,7 +135,7 @@ def test_a_model_in_memory_renders_as_its_saved_file_does(tmp_path):
     saved = actmax.render("conv2", "0-1", model=str(tmp_path / "tiny.keras"), **kwargs)
     np.testing.assert_array_equal(direct.images, saved.images)
     with pytest.raises(ModelError, match="one image input"):
-        actmax.load_model(keras.Sequential([keras.Input((8, 8, 4)), keras.layers.Conv2D(2, 3)]))
+        actmax.load_model(keras.Sequential([keras.Input((16,)), keras.layers.Dense(2)]))  # no image
 
 
 def test_a_file_with_custom_layers_points_to_loading_it_in_python(tmp_path):
