@@ -155,7 +155,7 @@ def _open(path: Path, channels: int) -> Image.Image:
     mode = photo_mode(channels)
     try:
         with Image.open(path) as image:
-            return _eight_bit(ImageOps.exif_transpose(image)).convert(mode)
+            return _on_white(_eight_bit(ImageOps.exif_transpose(image))).convert(mode)
     except FileNotFoundError:
         raise ImageError(f"image '{path}' does not exist; give the path of a JPEG, PNG or other picture") from None
     except (UnidentifiedImageError, OSError) as exc:
@@ -174,6 +174,15 @@ def photo_mode(channels: int) -> str:
                          "or RGB model; 'render', 'weights', 'layers', 'atlas' without --images and 'dream "
                          "--from-noise' work on this one")
     return "L" if channels == 1 else "RGB"
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """An image with transparency laid on white, as a viewer shows it (its hidden pixels' colours are arbitrary,
+    often black); others as they are."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return image
+    layer = image.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", layer.size, (255, 255, 255, 255)), layer)
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:

@@ -12,3 +12,14 @@ def test_pictures_show_a_multispectral_image_by_its_first_bands():
     assert imaging.photo_mode(1) == "L" and imaging.photo_mode(3) == "RGB"
     with pytest.raises(ImageError, match="reads 4-channel images"):
         imaging.photo_mode(4)
+
+
+def test_transparent_pixels_load_as_white_not_as_their_hidden_colour(tmp_path):
+    from PIL import Image
+    pixels = np.zeros((4, 4, 4), np.uint8)  # transparent black...
+    pixels[:2] = (255, 0, 0, 255)  # ...under an opaque red top half
+    Image.fromarray(pixels, "RGBA").save(tmp_path / "cutout.png")
+    image = imaging.load_image(tmp_path / "cutout.png")
+    np.testing.assert_array_equal(image[:2], np.broadcast_to([1.0, 0.0, 0.0], (2, 4, 3)))
+    np.testing.assert_array_equal(image[2:], np.ones((2, 4, 3)))
+    assert imaging.load_image(tmp_path / "cutout.png", channels=1)[3, 0, 0] == 1.0
