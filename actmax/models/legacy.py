@@ -1,4 +1,5 @@
-"""Keras 2 `.h5` model files in Keras 3: what Keras 3 cannot read as Keras 2 saved it, mended in a copy.
+"""Keras 2 model files (`.h5`, and `.keras` from TensorFlow 2.13-2.15) in Keras 3: what Keras 3 cannot read as
+Keras 2 saved it, mended in a copy.
 
 Most of it is config (`_mend`). The rest are layers: Keras 2 wrapped a TensorFlow function called on a Keras tensor
 (`tf.math.truediv(x, 127.5)`, `x[..., ::-1]`: what `keras.applications.*.preprocess_input` put inside many
@@ -13,6 +14,7 @@ import inspect
 import json
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -53,27 +55,46 @@ CUSTOM_OBJECTS = {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda}
 
 
 def load(path: Path) -> keras.Model:
-    """`keras.models.load_model`, for a Keras 2 `.h5` file too: where Keras 3 cannot read its config as saved,
-    a copy of the file is mended (`_mend`) and loaded instead."""
-    config = _h5_config(path)
+    """`keras.models.load_model`, for a file Keras 2 saved too (`.h5`, or `.keras` from TensorFlow 2.13-2.15): where
+    Keras 3 cannot read its config as saved, a copy of the file with the config mended (`_mend`) is loaded."""
+    config = _keras_2_config(path)
     if config is None or not _mend(config):
         return keras.models.load_model(path, compile=False, custom_objects=CUSTOM_OBJECTS)
     with tempfile.TemporaryDirectory() as folder:
-        mended = Path(folder) / "model.h5"
-        shutil.copyfile(path, mended)
-        with h5py.File(mended, "r+") as file:
-            file.attrs["model_config"] = json.dumps(config)
-        return keras.models.load_model(mended, compile=False, custom_objects=CUSTOM_OBJECTS)
+        return keras.models.load_model(_mended_copy(path, config, Path(folder)), compile=False,
+                                       custom_objects=CUSTOM_OBJECTS)
 
 
-def _h5_config(path: Path) -> dict | None:
-    """The model config of an HDF5 model file that Keras 2 saved, or None for any other file."""
-    if not h5py.is_hdf5(path):
+def _keras_2_config(path: Path) -> dict | None:
+    """The model config of a model file that Keras 2 saved (HDF5, or a `.keras` zip), or None for any other file."""
+    if h5py.is_hdf5(path):
+        with h5py.File(path, "r") as file:
+            config, version = file.attrs.get("model_config"), file.attrs.get("keras_version", "2")
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            config = archive.read("config.json") if "config.json" in names else None
+            version = json.loads(archive.read("metadata.json")).get("keras_version", "") if "metadata.json" in names \
+                else ""
+    else:
         return None
-    with h5py.File(path, "r") as file:
-        config, version = file.attrs.get("model_config"), file.attrs.get("keras_version", "2")
     keras_2 = str(version.decode() if isinstance(version, bytes) else version).startswith("2")
     return json.loads(config) if config is not None and keras_2 else None
+
+
+def _mended_copy(path: Path, config: dict, folder: Path) -> Path:
+    """A copy of the model file in `folder` with `config` in place of its own."""
+    if h5py.is_hdf5(path):
+        copy = folder / "model.h5"
+        shutil.copyfile(path, copy)
+        with h5py.File(copy, "r+") as file:
+            file.attrs["model_config"] = json.dumps(config)
+        return copy
+    copy = folder / "model.keras"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, json.dumps(config) if item.filename == "config.json" else source.read(item))
+    return copy
 
 
 def _mend(config) -> bool:
@@ -85,7 +106,7 @@ def _mend(config) -> bool:
     - calls of a nested model numbered from 1: Keras 2 counted the node that built it, Keras 3 does not;
     - a BatchNormalization `axis` saved as a one-item list, where Keras 3 takes an int;
     - a model's one input or output saved as a one-item list (Keras 3 would hand on a list of one tensor);
-    - a nested model's Keras 2 module (`tf_keras.src.engine.functional`): dropped, so Keras 3 finds its own class;
+    - a model's Keras 2 module (`tf_keras.src.engine.functional`): Keras 3's instead, where it finds the class;
     - an input shape on a layer (`Dense(100, input_shape=(256,))` opening a Sequential): an InputLayer instead.
     """
     if isinstance(config, list):
@@ -93,7 +114,7 @@ def _mend(config) -> bool:
     if not isinstance(config, dict):
         return False
     changed = [_nest_flat_nodes(config), _drop_groups(config), _renumber_nested_calls(config), _unlist_axis(config),
-               _unlist_ends(config), _drop_model_module(config), _input_first(config), _drop_input_shape(config)]
+               _unlist_ends(config), _model_module(config), _input_first(config), _drop_input_shape(config)]
     return any([*changed, *(_mend(value) for value in config.values())])
 
 
@@ -149,10 +170,14 @@ def _unlist_ends(model: dict) -> bool:
     return bool(ends)
 
 
-def _drop_model_module(layer: dict) -> bool:
-    keras_2 = layer.get("class_name") in ("Functional", "Sequential", "Model") and "module" in layer
+MODEL_MODULES = {"Functional": "keras.src.models.functional", "Sequential": "keras", "Model": "keras"}  # Keras 3's
+
+
+def _model_module(layer: dict) -> bool:
+    module = MODEL_MODULES.get(layer.get("class_name"))
+    keras_2 = "module" in layer and module is not None and layer["module"] != module
     if keras_2:
-        del layer["module"]
+        layer["module"] = module
     return keras_2
 
 

@@ -13,14 +13,15 @@ KERAS2 = Path(__file__).parents[1] / "data" / "keras2"
 PROBE = np.linspace(0, 255, 32 * 32 * 3, dtype=np.float32).reshape(1, 32, 32, 3)
 
 
-@pytest.mark.parametrize("name", ["functional", "sequential", "teachable"])
+@pytest.mark.parametrize("name", ["functional", "sequential", "teachable", "zipped.keras"])
 def test_a_keras_2_model_file_loads_and_computes_what_it_did(name):
     """Recorded TensorFlow calls (preprocess_input's slicing and bias_add, tf.math.truediv), `groups` on a depthwise
     and a transposed conv, a list batch-norm axis, a nested body's calls numbered from 1 and its one output saved
     as a list, nested models' Keras 2 module, a head opened by `input_shape`: each once stopped Keras 3 from loading
     such a file."""
-    spec = actmax.load_model(str(KERAS2 / f"{name}.h5"))
-    np.testing.assert_allclose(spec.model(PROBE).numpy(), np.load(KERAS2 / f"{name}.npy"), rtol=1e-5, atol=1e-6)
+    path = KERAS2 / (name if name.endswith(".keras") else f"{name}.h5")
+    spec = actmax.load_model(str(path))
+    np.testing.assert_allclose(spec.model(PROBE).numpy(), np.load(KERAS2 / f"{path.stem}.npy"), rtol=1e-5, atol=1e-6)
     assert actmax.models.resolve_layer(spec.model, "depthwise").endswith("body/depthwise")
 
 
@@ -35,6 +36,6 @@ def test_a_keras_2_classifier_renders_and_explains_through_its_nested_body():
 def test_keras_3_files_are_loaded_as_they_are(tmp_path):
     import conftest
     conftest.tiny_cnn().save(tmp_path / "tiny.h5")
-    assert legacy._h5_config(tmp_path / "tiny.h5") is None and legacy._h5_config(KERAS2 / "functional.npy") is None
-    assert legacy._h5_config(KERAS2 / "functional.h5") is not None
+    assert legacy._keras_2_config(tmp_path / "tiny.h5") is None and legacy._keras_2_config(KERAS2 / "functional.npy") is None
+    assert legacy._keras_2_config(KERAS2 / "functional.h5") is not None
     assert actmax.load_model(str(tmp_path / "tiny.h5")).model.get_layer("conv1")

@@ -46,8 +46,15 @@ def teachable() -> k.Model:
     return model
 
 
+def zipped() -> k.Model:
+    """For the zip format TensorFlow 2.13-2.15 saved `.keras` files in (which cannot hold an Ellipsis index)."""
+    inputs = k.Input((32, 32, 3))
+    x = layers.GlobalAveragePooling2D()(base()(tf.math.truediv(inputs, 127.5)))
+    return k.Model(inputs, layers.Dense(3, activation="softmax", name="predictions")(x), name="zipped")
+
+
 if __name__ == "__main__":
     k.utils.set_random_seed(0)
-    for model in (functional(), sequential(), teachable()):
-        model.save(f"tests/data/keras2/{model.name}.h5")
+    for model in (functional(), sequential(), teachable(), zipped()):
+        model.save(f"tests/data/keras2/{model.name}.{'keras' if model.name == 'zipped' else 'h5'}")
         np.save(f"tests/data/keras2/{model.name}.npy", model(probe()).numpy())
