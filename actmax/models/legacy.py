@@ -29,8 +29,13 @@ class TFOpLambda(keras.layers.Layer):
         super().__init__(**kwargs)
         self.function = function
 
-    def call(self, inputs, **arguments):
+    def call(self, inputs, tensor_arguments=(), **arguments):
+        """`tensor_arguments` name the arguments that are tensors of the model (`y` of `a + b`): they arrive after
+        the first input."""
         arguments.pop("name", None)
+        if tensor_arguments:
+            inputs, *tensors = inputs
+            arguments.update(zip(tensor_arguments, tensors))
         return functools.reduce(getattr, self.function.split("."), tf)(inputs, **arguments)
 
     def get_config(self) -> dict:
@@ -102,6 +107,7 @@ def _mend(config) -> bool:
     whether anything was:
 
     - a recorded call's input saved as one flat `[layer, node, tensor, arguments]` entry: wrapped in a list;
+    - a recorded call's tensor arguments saved by reference (`_tensor_arguments`);
     - `groups: 1` (the default) on layers whose Keras 3 class takes no `groups` (DepthwiseConv2D, Conv2DTranspose);
     - calls of a nested model numbered from 1: Keras 2 counted the node that built it, Keras 3 does not;
     - a BatchNormalization `axis` saved as a one-item list, where Keras 3 takes an int;
@@ -113,17 +119,40 @@ def _mend(config) -> bool:
         return any([_mend(item) for item in config])
     if not isinstance(config, dict):
         return False
-    changed = [_nest_flat_nodes(config), _drop_groups(config), _renumber_nested_calls(config), _unlist_axis(config),
+    changed = [_nest_flat_nodes(config), _tensor_arguments(config), _drop_groups(config), _renumber_nested_calls(config), _unlist_axis(config),
                _unlist_ends(config), _model_module(config), _input_first(config), _drop_input_shape(config)]
     return any([*changed, *(_mend(value) for value in config.values())])
 
 
-def _nest_flat_nodes(layer: dict) -> bool:
-    nodes = layer.get("inbound_nodes")
-    flat = isinstance(nodes, list) and any(node and isinstance(node[0], str) for node in nodes)
-    if flat:
-        layer["inbound_nodes"] = [[node] if node and isinstance(node[0], str) else node for node in nodes]
-    return flat
+def _nest_flat_nodes(model: dict) -> bool:
+    """Each layer's flat inbound nodes (a recorded call's) wrapped in a list."""
+    layers = [layer for layer in model.get("layers", []) if isinstance(layer, dict)]
+    flat = [layer for layer in layers if any(node and isinstance(node[0], str) for node in layer.get(
+        "inbound_nodes", []))]
+    for layer in flat:
+        layer["inbound_nodes"] = [[node] if node and isinstance(node[0], str) else node
+                                  for node in layer["inbound_nodes"]]
+    return bool(flat)
+
+
+def _tensor_arguments(model: dict) -> bool:
+    """A recorded call's arguments that name another layer's output (`{"y": ["b", 0, 0]}` of `a + b`), which Keras 2
+    turned back into tensors and Keras 3 does not: made inputs of the call, named in its `tensor_arguments`."""
+    names = {layer.get("name") for layer in model.get("layers", []) if isinstance(layer, dict)}
+    mended = False
+    for layer in model.get("layers", []):
+        if not isinstance(layer, dict) or layer.get("class_name") not in CUSTOM_OBJECTS:
+            continue
+        for node in layer.get("inbound_nodes", []):
+            arguments = node[-1][3] if len(node) == 1 and len(node[-1]) == 4 else {}
+            refs = {key: value for key, value in arguments.items() if isinstance(value, list) and len(value) == 3
+                    and value[0] in names and all(isinstance(i, int) for i in value[1:])}
+            if refs:
+                rest = {key: value for key, value in arguments.items() if key not in refs}
+                node[:] = [[*node[0][:3], {}], *([*ref, {}] for ref in refs.values())]
+                node[-1][3] = {**rest, "tensor_arguments": list(refs)}
+                mended = True
+    return mended
 
 
 def _renumber_nested_calls(model: dict) -> bool:

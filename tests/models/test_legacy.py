@@ -13,16 +13,18 @@ KERAS2 = Path(__file__).parents[1] / "data" / "keras2"
 PROBE = np.linspace(0, 255, 32 * 32 * 3, dtype=np.float32).reshape(1, 32, 32, 3)
 
 
-@pytest.mark.parametrize("name", ["functional", "sequential", "teachable", "zipped.keras"])
-def test_a_keras_2_model_file_loads_and_computes_what_it_did(name):
+@pytest.mark.parametrize("name, layer", [("functional", "body/depthwise"), ("sequential", "body/depthwise"),
+                                         ("teachable", "body/depthwise"), ("zipped.keras", "body/depthwise"),
+                                         ("ops", "c")])
+def test_a_keras_2_model_file_loads_and_computes_what_it_did(name, layer):
     """Recorded TensorFlow calls (preprocess_input's slicing and bias_add, tf.math.truediv), `groups` on a depthwise
     and a transposed conv, a list batch-norm axis, a nested body's calls numbered from 1 and its one output saved
-    as a list, nested models' Keras 2 module, a head opened by `input_shape`: each once stopped Keras 3 from loading
-    such a file."""
+    as a list, nested models' Keras 2 module, a head opened by `input_shape`, a recorded call's tensor argument
+    saved by reference: each once stopped Keras 3 from loading such a file."""
     path = KERAS2 / (name if name.endswith(".keras") else f"{name}.h5")
     spec = actmax.load_model(str(path))
     np.testing.assert_allclose(spec.model(PROBE).numpy(), np.load(KERAS2 / f"{path.stem}.npy"), rtol=1e-5, atol=1e-6)
-    assert actmax.models.resolve_layer(spec.model, "depthwise").endswith("body/depthwise")
+    assert actmax.models.resolve_layer(spec.model, layer.split("/")[-1]).endswith(layer)
 
 
 def test_a_keras_2_classifier_renders_and_explains_through_its_nested_body():

@@ -46,6 +46,16 @@ def teachable() -> k.Model:
     return model
 
 
+def ops() -> k.Model:
+    """TensorFlow calls on two tensors: `tf.concat` of a list, `a + b` and `x * mean` (the second by reference)."""
+    inputs = k.Input((32, 32, 3))
+    a, b = (layers.Conv2D(4, 3, padding="same", name=name)(inputs) for name in "ab")
+    mixed = tf.image.resize(tf.nn.relu(tf.concat([a, b], axis=-1)), (16, 16))
+    x = mixed * tf.reduce_mean(tf.image.resize(a + b, (16, 16)), axis=-1, keepdims=True)
+    x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, name="c")(x))
+    return k.Model(inputs, layers.Dense(2, name="predictions")(x), name="ops")
+
+
 def zipped() -> k.Model:
     """For the zip format TensorFlow 2.13-2.15 saved `.keras` files in (which cannot hold an Ellipsis index)."""
     inputs = k.Input((32, 32, 3))
@@ -55,6 +65,6 @@ def zipped() -> k.Model:
 
 if __name__ == "__main__":
     k.utils.set_random_seed(0)
-    for model in (functional(), sequential(), teachable(), zipped()):
+    for model in (functional(), sequential(), teachable(), zipped(), ops()):
         model.save(f"tests/data/keras2/{model.name}.{'keras' if model.name == 'zipped' else 'h5'}")
         np.save(f"tests/data/keras2/{model.name}.npy", model(probe()).numpy())
