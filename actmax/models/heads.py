@@ -56,5 +56,6 @@ def head(spec: ModelSpec) -> Head:
     image = tf.random.stateless_uniform((1, *spec.image_shape(224), spec.channels), (0, 0))
     logits = FeatureModel(spec, (LOGITS,))(image)[LOGITS]
     outputs = spec.model(model_input(spec, image, side_step(spec.model)), training=False)
-    reported = next(out for out in keras.tree.flatten(outputs) if len(out.shape) == 2)
-    return Head(units, bool(np.allclose(reported, tf.sigmoid(logits), atol=1e-4)))
+    reported = np.asarray(next(out for out in keras.tree.flatten(outputs) if len(out.shape) == 2), np.float32)
+    misses = [np.abs(reported - squash(logits).numpy()).max() for squash in (tf.sigmoid, tf.nn.softmax)]
+    return Head(units, bool(misses[0] < misses[1]))  # the nearer (a saturated softmax is near a sigmoid too)

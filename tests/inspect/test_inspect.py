@@ -180,13 +180,15 @@ def test_a_binary_classifier_explains_both_its_classes_with_its_own_probabilitie
 
 
 @pytest.mark.parametrize("close, independent", [
-    ("softmax", False), ("sigmoid", True), ("layer", True), ("ops", True), (None, False)])
+    ("softmax", False), ("sigmoid", True), ("layer", True), ("ops", True), (None, False), ("saturated", False)])
 def test_head_reads_how_the_model_squashes_its_logits(close, independent):
     """Softmax or sigmoid (multi-label), as a Dense activation, an Activation layer or a keras.ops call; a model
     that outputs its logits is read as softmax."""
     inputs = keras.Input((None, None, 3))
     pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="body")(inputs))
-    logits = keras.layers.Dense(3, activation=close if close in ("softmax", "sigmoid") else None)(pooled)
+    saturated = dict(activation="softmax", bias_initializer=keras.initializers.Constant([40.0, -20.0, -25.0]))
+    logits = (keras.layers.Dense(3, **saturated) if close == "saturated" else  # near a sigmoid's output too
+              keras.layers.Dense(3, activation=close if close in ("softmax", "sigmoid") else None))(pooled)
     outputs = {"layer": keras.layers.Activation("sigmoid"), "ops": keras.ops.sigmoid}.get(close, lambda x: x)(logits)
     head = models.head(models.ModelSpec(f"head_{close}", keras.Model(inputs, outputs), "unit", ""))
     assert (head.classes, head.independent) == (3, independent)
