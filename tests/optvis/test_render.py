@@ -40,6 +40,17 @@ def test_a_model_that_resizes_any_input_first_is_rendered_at_the_size_it_sees():
     assert actmax.load_model(keras.Model(inputs, later)).fixed_sides == (None, None)
 
 
+@pytest.mark.parametrize("size", [32, 46, 64])
+def test_a_model_that_crops_its_input_first_is_rendered_at_the_crop_it_sees(size):
+    """Input((None, None, 3)) → CenterCrop(24, 40): rendered at 24 x 40, so no crop cuts the image nor, below that
+    size, shrinks what the model sees (traced for any size, Keras's CenterCrop gives a 46 px image 1 px)."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.CenterCrop(24, 40)(keras.layers.Rescaling(1 / 255)(inputs))
+    spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)))
+    result = actmax.render("conv", "0-1", model=spec, size=size, octaves=2, steps=10)
+    assert spec.fixed_sides == (24, 40) and result.images.shape == (2, 24, 40, 3) and result.alive.all()
+
+
 def test_a_fixed_size_model_that_resizes_first_is_rendered_at_the_size_it_sees():
     """Input((96, 96, 3)) → Resizing(24, 40): a 96 px image would be squeezed and only some of its pixels sampled."""
     inputs = keras.Input((96, 96, 3))
