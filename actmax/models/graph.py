@@ -80,9 +80,9 @@ def input_shape(model: keras.Model) -> tuple:
 
 
 def leading_resize(model: keras.Model) -> tuple[int, int] | None:
-    """The (height, width) that a Resizing or CenterCrop layer at the model's start (after other preprocessing layers
-    only, such as Rescaling) gives every input, or None: a model that sees one size whatever size it takes. (Keras's
-    CenterCrop, traced for any size, also gives wrong sizes to inputs smaller than its own: 8 px for 32.)"""
+    """The (height, width) that a Resizing or crop layer at the model's start (after other preprocessing layers only,
+    such as Rescaling) gives every input, or None: a model that sees one size whatever size it takes. (Traced for
+    any size, Keras's CenterCrop also gives a smaller input a wrong size, 8 px for 32, and RandomCrop fails.)"""
     return _leading_resize(trace(model))
 
 
@@ -91,7 +91,7 @@ def _leading_resize(traced: Graph) -> tuple[int, int] | None:
     for tap in traced.taps.values():
         if not any(source is current for source in traced.sources([tap.input])):
             continue
-        if isinstance(tap.layer, (keras.layers.Resizing, keras.layers.CenterCrop)):
+        if isinstance(tap.layer, (keras.layers.Resizing, keras.layers.CenterCrop, keras.layers.RandomCrop)):
             return int(tap.layer.height), int(tap.layer.width)
         if ".preprocessing." not in type(tap.layer).__module__:
             return None

@@ -40,12 +40,14 @@ def test_a_model_that_resizes_any_input_first_is_rendered_at_the_size_it_sees():
     assert actmax.load_model(keras.Model(inputs, later)).fixed_sides == (None, None)
 
 
-@pytest.mark.parametrize("size", [32, 46, 64])
-def test_a_model_that_crops_its_input_first_is_rendered_at_the_crop_it_sees(size):
+@pytest.mark.parametrize("crop, size", [("CenterCrop", 32), ("CenterCrop", 46), ("CenterCrop", 64),
+                                        ("RandomCrop", 46)])
+def test_a_model_that_crops_its_input_first_is_rendered_at_the_crop_it_sees(crop, size):
     """Input((None, None, 3)) → CenterCrop(24, 40): rendered at 24 x 40, so no crop cuts the image nor, below that
-    size, shrinks what the model sees (traced for any size, Keras's CenterCrop gives a 46 px image 1 px)."""
+    size, shrinks what the model sees (traced for any size, Keras's CenterCrop gives a 46 px image 1 px, and its
+    RandomCrop, a centre crop at inference, fails)."""
     inputs = keras.Input((None, None, 3))
-    x = keras.layers.CenterCrop(24, 40)(keras.layers.Rescaling(1 / 255)(inputs))
+    x = getattr(keras.layers, crop)(24, 40)(keras.layers.Rescaling(1 / 255)(inputs))
     spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(x)))
     result = actmax.render("conv", "0-1", model=spec, size=size, octaves=2, steps=10)
     assert spec.fixed_sides == (24, 40) and result.images.shape == (2, 24, 40, 3) and result.alive.all()
