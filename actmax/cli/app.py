@@ -67,15 +67,29 @@ def user_errors() -> Iterator[None]:
     except ActmaxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except Exception as exc:  # an allocation failure outside the library's own guards
+    except Exception as exc:  # an allocation failure outside the library's own guards, or a failure unforeseen
         from ..models.memory import is_out_of_memory
-        if not is_out_of_memory(exc):
+        if is_out_of_memory(exc):
+            typer.echo("error: out of memory; lower --size (or --batch, --tile)", err=True)
+            raise typer.Exit(2) from None
+        if os.environ.get("ACTMAX_TRACEBACK"):
             raise
-        typer.echo("error: out of memory; lower --size (or --batch, --tile)", err=True)
-        raise typer.Exit(2) from None
+        typer.echo(f"error: unexpected {type(exc).__name__}: {_gist(exc)}; rerun with ACTMAX_TRACEBACK=1 for the "
+                   "traceback, and report it", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: files already written are complete; rerun to redo the rest", err=True)
         raise typer.Exit(130) from None
+
+
+GENERIC = ("Graph execution error", "Exception encountered when calling", "Detected at node", "<stack traces", "[[")
+
+
+def _gist(exc: Exception) -> str:
+    """The first line of an error's message that says what went wrong (TensorFlow and Keras open with generic
+    lines, such as "Graph execution error:")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return next((line for line in lines if not line.startswith(GENERIC)), lines[0] if lines else "")
 
 
 def _version(value: bool) -> None:

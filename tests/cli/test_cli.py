@@ -96,6 +96,22 @@ def test_console_script_error_has_no_traceback(tmp_path):
                                    "(64 filters)")
 
 
+def test_an_unforeseen_failure_is_one_line_unless_the_traceback_is_asked_for(monkeypatch, tmp_path):
+    import actmax
+    import tensorflow as tf
+
+    def fail(*args, **kwargs):
+        raise tf.errors.InvalidArgumentError(None, None, "Graph execution error:\n\nDetected at node x\n"
+                                             "Computed output size would be negative: -1\n\t [[{{node x}}]]")
+    monkeypatch.setattr(actmax, "layer_table", fail)
+    result = runner.invoke(app, ["layers"])
+    assert result.exit_code == 1 and result.stderr == (
+        "error: unexpected InvalidArgumentError: Computed output size would be negative: -1; rerun with "
+        "ACTMAX_TRACEBACK=1 for the traceback, and report it\n")
+    monkeypatch.setenv("ACTMAX_TRACEBACK", "1")
+    assert isinstance(runner.invoke(app, ["layers"]).exception, tf.errors.InvalidArgumentError)
+
+
 ROCKET = str(conftest.ROCKET)
 
 
