@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import app, user_errors
+from .app import app, load_spec, user_errors
 from .options import ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, ray_target, value
 
 
@@ -42,11 +42,10 @@ def atlas(
     quiet: QuietOpt = False,
 ) -> None:
     """Build a browsable atlas: a page per layer and per unit, with dataset examples from --images."""
-    import actmax
     from .. import jobs
     chosen = [name for option in layers or [] for name in option.split(",") if name]
     with user_errors():
-        spec = actmax.load_model(model, preprocess=value(preprocess))
+        spec = load_spec(model, value(preprocess))
         done = jobs.atlas_job(spec, chosen, filters, images=images or [], top=top, photo_size=photo_size, variants=variants,
                               preset=preset.value, size=size, steps=steps, octaves=octaves, seed=seed, batch=batch,
                               precision=value(precision), ray=ray_target(ray, ray_address), out=out, quiet=quiet)

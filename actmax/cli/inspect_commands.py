@@ -7,16 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import app, user_errors
+from .app import app, load_spec, user_errors
 from .options import (CamMethod, Colormap, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt, QuietOpt,
                       RayAddressOpt, RayOpt, SizeOpt, ray_target, value)
 
 
 def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, classifier: bool = False):
     """The model, and the photo at the model's fixed size or with its longer side at `size`."""
-    import actmax
     from ..output import imaging
-    spec = actmax.load_model(model, preprocess=value(preprocess), classifier=classifier)
+    spec = load_spec(model, value(preprocess), classifier=classifier)
     photo = image and imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels)
     return spec, photo
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import app, user_errors
+from .app import app, load_spec, user_errors
 from .options import (ColsOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset, PreprocessOpt, QuietOpt,
                       RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, ray_target, value)
 
@@ -17,7 +17,7 @@ def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None) -> N
     """List the layers of a model whose filters can be rendered."""
     import actmax
     with user_errors():
-        spec = actmax.load_model(model, preprocess=value(preprocess))
+        spec = load_spec(model, value(preprocess))
         typer.echo(f"{spec.name}: {spec.description}")
         table = actmax.layer_table(spec)
         size = "x".join(map(str, spec.image_shape(224)))
@@ -101,7 +101,6 @@ def render(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
-    import actmax
     from .. import jobs
     from ..output.progress import say
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
@@ -110,7 +109,7 @@ def render(
                     contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, tv=tv, l1=l1, l2=l2,
                     blur_every=blur_every)
     with user_errors():
-        spec = actmax.load_model(model, preprocess=value(preprocess))
+        spec = load_spec(model, value(preprocess))
         if objective:
             path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels, batch=batch,
                                       variants=variants, diversity=diversity, ray=ray_target(ray, ray_address),
@@ -162,13 +161,12 @@ def dream(
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, out: OutOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """DeepDream over a photo: amplify what chosen layers or filters see, keeping the photo's size."""
-    import actmax
     from .. import jobs
     from ..optvis import dream as dreaming
     from ..output import progress
     settings = dreaming.DreamSettings(octaves, octave_scale, steps, step_size, tile, max_loss, seed)
     with user_errors(), progress.work(quiet, "dream") as report:
-        spec = actmax.load_model(model, preprocess=value(preprocess))
+        spec = load_spec(model, value(preprocess))
         path = jobs.dream_job(spec, image, layers=layer, objective=objective, from_noise=from_noise, size=size,
                               frames=frames, zoom=zoom, settings=settings, progress=report, note=progress.say,
                               out=out)

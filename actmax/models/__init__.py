@@ -5,6 +5,7 @@ The names below are the package's interface; the submodules each own one of thos
 """
 
 from .features import ACTIVATION_LAYERS, FeatureModel, scoring_features, sliceable
+from .graph import reads_raw_pixels
 from .heads import Head, head
 from .layers import (LOGITS, MIN_SIZES, convolutions, filter_count, get_layer, is_classifier, last_conv_layer,
                      layer_table, logits_layer, min_size, resolve_layer, resolve_layers, shapes_upto, visual_layers)
@@ -17,7 +18,7 @@ __all__ = [
     "LOGITS",
     "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "filter_count", "get_layer",
     "head", "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
-    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn",
+    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn", "reads_raw_pixels",
     "resolve_layer", "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable",
     "visual_layers", "with_precision",
 ]

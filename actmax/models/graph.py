@@ -79,6 +79,16 @@ def input_shape(model: keras.Model) -> tuple:
                          "keras.Sequential([keras.Input((224, 224, 3)), ...])") from None
 
 
+def reads_raw_pixels(model: keras.Model) -> bool:
+    """Whether the model's first layer is one with weights (a convolution, batch norm) fed its input as it comes:
+    nothing in the model (a Rescaling, a Normalization, an operation) scales the pixels for it."""
+    traced = trace(model)
+    first = next((tap for tap in traced.taps.values()
+                  if any(source is traced.input for source in traced.sources([tap.input]))), None)
+    return (first is not None and first.input is traced.input and bool(first.layer.weights)
+            and ".preprocessing." not in type(first.layer).__module__)
+
+
 def leading_resize(model: keras.Model) -> tuple[int, int] | None:
     """The (height, width) that a Resizing or crop layer at the model's start (after other preprocessing layers only,
     such as Rescaling) gives every input, or None: a model that sees one size whatever size it takes. (Traced for

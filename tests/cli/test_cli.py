@@ -112,6 +112,20 @@ def test_an_unforeseen_failure_is_one_line_unless_the_traceback_is_asked_for(mon
     assert isinstance(runner.invoke(app, ["layers"]).exception, tf.errors.InvalidArgumentError)
 
 
+def test_a_model_file_fed_raw_pixels_by_default_gets_a_note_naming_the_other_conventions(tmp_path):
+    """A conv reading the input as it comes: 0..255 may be what it never saw. A Rescaling first, an asked
+    --preprocess, or a named model: no note."""
+    import keras
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(2, 3, name="c1")
+    keras.Model(inputs, conv(inputs)).save(tmp_path / "raw.keras")
+    keras.Model(inputs, conv(keras.layers.Rescaling(1 / 255)(inputs))).save(tmp_path / "scaled.keras")
+    for model, extra, noted in (("raw", [], True), ("raw", ["--preprocess", "unit"], False), ("scaled", [], False)):
+        result = runner.invoke(app, ["layers", "--model", str(tmp_path / f"{model}.keras"), *extra])
+        assert result.exit_code == 0 and result.output.startswith("note: model 'raw' is fed pixels 0..255") == noted
+    assert "note:" not in runner.invoke(app, ["layers"]).output
+
+
 ROCKET = str(conftest.ROCKET)
 
 
