@@ -7,10 +7,12 @@ import contextlib
 import io
 import logging
 import os
+import re
 import sys
 import warnings
 from typing import Annotated, Iterator
 
+import click
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -67,6 +69,8 @@ def user_errors() -> Iterator[None]:
     except ActmaxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise  # the command line's own ends, not failures
     except Exception as exc:  # an allocation failure outside the library's own guards, or a failure unforeseen
         from ..models.memory import is_out_of_memory
         if is_out_of_memory(exc):
@@ -100,8 +104,8 @@ GENERIC = ("Graph execution error", "Exception encountered when calling", "Detec
 
 def _gist(exc: Exception) -> str:
     """The first line of an error's message that says what went wrong (TensorFlow and Keras open with generic
-    lines, such as "Graph execution error:")."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines, such as "Graph execution error:"), without Keras's terminal colours."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines() if line.strip()]
     return next((line for line in lines if not line.startswith(GENERIC)), lines[0] if lines else "")
 
 

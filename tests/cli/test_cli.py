@@ -108,8 +108,12 @@ def test_an_unforeseen_failure_is_one_line_unless_the_traceback_is_asked_for(mon
     assert result.exit_code == 1 and result.stderr == (
         "error: unexpected InvalidArgumentError: Computed output size would be negative: -1; rerun with "
         "ACTMAX_TRACEBACK=1 for the traceback, and report it\n")
+    monkeypatch.setattr(actmax, "layer_table", lambda *args: (_ for _ in ()).throw(TypeError(
+        "Exception encountered when calling RandomCrop.call().\n\n\x1b[1mfloat() argument must be a number\x1b[0m")))
+    assert runner.invoke(app, ["layers"]).stderr.startswith("error: unexpected TypeError: float() argument must be "
+                                                            "a number; rerun")
     monkeypatch.setenv("ACTMAX_TRACEBACK", "1")
-    assert isinstance(runner.invoke(app, ["layers"]).exception, tf.errors.InvalidArgumentError)
+    assert isinstance(runner.invoke(app, ["layers"]).exception, TypeError)
 
 
 def test_a_model_file_fed_raw_pixels_by_default_gets_a_note_naming_the_other_conventions(tmp_path):
