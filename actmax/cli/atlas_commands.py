@@ -27,7 +27,8 @@ def atlas(
                                             "for examples.")] = 224,
     variants: Annotated[int, typer.Option(min=1, help="Images per unit, each from another random start.")] = 1,
     preset: Annotated[Preset, typer.Option(help="Render recipe (see 'actmax render --help').")] = Preset.default,
-    size: Annotated[Optional[int], typer.Option(min=8, help="Image size in pixels.")] = None,
+    size: Annotated[Optional[str], typer.Option(help="Image size in pixels, or WxH (e.g. 160x96) for a "
+                                                "rectangle; a fixed-size model renders at its own size.")] = None,
     steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave.")] = None,
     octaves: Annotated[Optional[int], typer.Option(min=1, help="Number of octaves.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same images.")] = 0,

@@ -299,6 +299,11 @@ def test_atlas_command_builds_a_site_and_refuses_bad_layers(tmp_path):
     assert result.exit_code == 0, result.output
     assert "atlas: 4 units (4 images rendered" in result.output
     assert (tmp_path / "site" / "block2_conv1" / "unit_0001.html").is_file()
+    wide = runner.invoke(app, ["atlas", "--layers", "block1_conv1", "-f", "0", "--out", str(tmp_path / "wide"),
+                               *FAST, "--size", "40x24"])  # a rectangle, as render draws one
+    assert wide.exit_code == 0, wide.output
+    from PIL import Image
+    assert Image.open(next((tmp_path / "wide" / "block1_conv1" / "render").rglob("filter_0000.png"))).size == (40, 24)
     bad = runner.invoke(app, ["atlas", "--layers", "block1_conv9", "--out", str(tmp_path / "other"), *FAST])
     assert bad.exit_code == 2 and "block1_conv9" in bad.output and len(bad.output.strip().splitlines()) == 1
     assert not (tmp_path / "other").exists()
