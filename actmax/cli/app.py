@@ -12,7 +12,6 @@ import sys
 import warnings
 from typing import Annotated, Iterator
 
-import click
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -69,7 +68,7 @@ def user_errors() -> Iterator[None]:
     except ActmaxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except (typer.Exit, typer.Abort, typer.BadParameter):
         raise  # the command line's own ends, not failures
     except Exception as exc:  # an allocation failure outside the library's own guards, or a failure unforeseen
         from ..models.memory import is_out_of_memory
