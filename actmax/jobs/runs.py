@@ -63,7 +63,7 @@ def fixed_size_note(spec: models.ModelSpec, size: int | str | None) -> str | Non
     asked = presets.size_settings(size)
     if not asked or not any(spec.model_sides):
         return None
-    width, height = map(int, asked["shape"].split("x")) if asked["shape"] else (asked["size"],) * 2
+    height, width = presets.shape_of(presets.Settings(**asked)) or (asked["size"],) * 2
     own = spec.sized((height, width)).image_shape(asked["size"])
     return None if own == (height, width) else (
         f"model '{spec.name}' takes {own[1]}×{own[0]} px images: rendering at that size, not {width}×{height}")

@@ -18,7 +18,8 @@ __all__ = [
     "LOGITS",
     "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "filter_count", "get_layer",
     "head", "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
-    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn", "reads_raw_pixels",
+    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn",
+    "reads_raw_pixels",
     "resolve_layer", "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable",
     "visual_layers", "with_precision",
 ]
