@@ -29,12 +29,10 @@ def default_layer(spec: models.ModelSpec) -> str:
     Raises:
         LayerError: the model has no classifier head.
     """
-    try:
-        head = models.logits_layer(spec.model).path
-    except LayerError:
+    if not any(len(output.shape) == 2 for output in spec.model.outputs):
         raise LayerError(f"model '{spec.name}' has no classifier head, so there is no class to explain; "
-                         "use 'actmax occlusion' or 'actmax features' instead") from None
-    return models.last_conv_layer(spec.model, feeding=head)
+                         "use 'actmax occlusion' or 'actmax features' instead")
+    return models.last_conv_layer(spec.model, feeding=models.logits_layer(spec.model).path)
 
 
 def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | None = None, layer: str | None = None,

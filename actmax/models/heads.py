@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from .features import FeatureModel
-from .layers import LOGITS, logits_layer
+from .layers import LOGITS, classifier_output, logits_layer
 from .loading import ModelSpec, model_input
 from .sides import side_step
 
@@ -56,6 +56,6 @@ def head(spec: ModelSpec) -> Head:
     image = tf.random.stateless_uniform((1, *spec.image_shape(224), spec.channels), (0, 0))
     logits = FeatureModel(spec, (LOGITS,))(image)[LOGITS]
     outputs = spec.model(model_input(spec, image, side_step(spec.model)), training=False)
-    reported = np.asarray(next(out for out in keras.tree.flatten(outputs) if len(out.shape) == 2), np.float32)
+    reported = np.asarray(keras.tree.flatten(outputs)[classifier_output(spec.model)], np.float32)
     misses = [np.abs(reported - squash(logits).numpy()).max() for squash in (tf.sigmoid, tf.nn.softmax)]
     return Head(units, bool(misses[0] < misses[1]))  # the nearer (a saturated softmax is near a sigmoid too)

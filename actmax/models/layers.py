@@ -107,27 +107,61 @@ def filter_count(model: keras.Model, name: str) -> int:
 
 def logits_layer(model: keras.Model) -> graph.Tap:
     """The classifier's output layer, whose pre-softmax values are the class logits: the model's one (batch, classes)
-    output, beside any others (a segmentation map, say).
+    output, beside any others (a segmentation map, say); of several, the one softmax closes (a class head beside
+    a box regressor).
 
     Raises:
-        LayerError: the model has no (batch, classes) output, e.g. a convolutional body, or several.
+        LayerError: the model has no (batch, classes) output, e.g. a convolutional body, or several and not one
+            softmax among them.
     """
+    taps = _class_outputs(model)
+    return taps[_head_of(taps)]
+
+
+def _class_outputs(model: keras.Model) -> list[graph.Tap]:
+    """The layer making each of the model's outputs, looking through closing operations such as keras.ops.softmax,
+    for every output (None for those that are not (batch, classes))."""
     traced = graph.trace(model)
-    heads = [output for output in traced.outputs if len(output.shape) == 2]
-    if len(heads) == 1:
-        made = traced.sources(heads)  # through operations such as a closing keras.ops.softmax
-        for tap in reversed(traced.taps.values()):
-            if any(tap.output is tensor for tensor in made):
-                return tap
-    if heads:
-        raise LayerError(f"this model has {len(heads)} (batch, classes) outputs, so which one holds the class logits "
-                         "is not clear; load a model with one")
-    raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
-                     "use a filter objective such as 'block5_conv1:3', or load a classifier")
+
+    def maker(output):
+        made = traced.sources([output])
+        return next((tap for tap in reversed(traced.taps.values()) if any(tap.output is t for t in made)), None)
+
+    return [maker(output) if len(output.shape) == 2 else None for output in traced.outputs]
+
+
+def classifier_output(model: keras.Model) -> int:
+    """Index, among the model's outputs, of its classifier head (see `logits_layer`).
+
+    Raises:
+        LayerError: no (batch, classes) output, or several and not exactly one closed by a softmax.
+    """
+    return _head_of(_class_outputs(model))
+
+
+def _head_of(taps: list[graph.Tap | None]) -> int:
+    heads = [i for i, tap in enumerate(taps) if tap is not None]
+    if len(heads) > 1:
+        heads = [i for i in heads if _softmax(taps[i].layer)]
+        if len(heads) != 1:
+            names = ", ".join(tap.path for tap in taps if tap is not None)
+            raise LayerError(f"this model has several (batch, classes) outputs ({names}) and not one softmax head "
+                             "among them, so which one holds the class logits is not clear; in Python, pass "
+                             "keras.Model(model.inputs, model.get_layer(NAME).output) to actmax.load_model")
+    if not heads:
+        raise LayerError("this model has no classifier head (no (batch, classes) output), so it has no logits; "
+                         "use a filter objective such as 'block5_conv1:3', or load a classifier")
+    return heads[0]
+
+
+def _softmax(layer: keras.layers.Layer) -> bool:
+    """Whether the layer ends in a softmax: a Softmax layer, or a softmax activation (Dense's or Activation's)."""
+    return isinstance(layer, keras.layers.Softmax) or getattr(getattr(layer, "activation", None), "__name__",
+                                                                  "") == "softmax"
 
 
 def is_classifier(model: keras.Model) -> bool:
-    """Whether the model ends in one (batch, classes) output made by a layer."""
+    """Whether the model has a classifier head (see `logits_layer`)."""
     try:
         logits_layer(model)
     except LayerError:

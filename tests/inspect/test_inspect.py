@@ -218,9 +218,25 @@ def test_grad_cam_of_a_two_headed_model_explains_its_class_head():
     assert heat.shape == (32, 32) and probabilities.shape == (3,) and 0 <= index < 3
     with pytest.raises(LayerError, match="not computed from layer 'mask'.*e.g. 'body'"):
         cam.grad_cam(spec, np.zeros((32, 32, 3), np.float32), layer="mask")
-    two = keras.Model(inputs, [head, keras.layers.Dense(2)(keras.layers.GlobalMaxPooling2D()(body))])
-    with pytest.raises(LayerError, match="2 \\(batch, classes\\) outputs"):
+    two = keras.Model(inputs, [head, keras.layers.Dense(2, name="box")(keras.layers.GlobalMaxPooling2D()(body))])
+    with pytest.raises(LayerError, match="several \\(batch, classes\\) outputs \\(classes, box\\)"):
         models.logits_layer(two)
+
+
+def test_grad_cam_of_a_box_and_class_model_explains_the_softmax_head():
+    """Of two (batch, classes) outputs, a box regressor and a softmax class head (listed second), the softmax one
+    is the classifier: Grad-CAM's probabilities are that output's."""
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(6, 3, activation="relu", name="body")(inputs))
+    box = keras.layers.Dense(4, name="box")(pooled)
+    classes = keras.layers.Dense(3, activation="softmax", name="classes")(pooled)
+    spec = models.ModelSpec("box_and_class", keras.Model(inputs, [box, classes]), "unit", "")
+    image = np.random.default_rng(1).uniform(size=(32, 32, 3)).astype(np.float32)
+    assert models.logits_layer(spec.model).path == "classes"
+    _, index, probabilities = cam.grad_cam(spec, image)
+    reported = spec.model(image[None])[1].numpy()[0]
+    np.testing.assert_allclose(probabilities, reported, atol=1e-5)
+    assert index == int(np.argmax(reported))
 
 
 
