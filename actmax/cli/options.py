@@ -32,6 +32,9 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: 'vgg16-hed'
 PreprocessOpt = Annotated[Optional[Preprocess], typer.Option(
     help="Input convention of a model file: caffe (BGR minus mean), tf (-1..1), torch (ImageNet mean/std), "
          "none (0..255), unit (0..1). Named models know their own.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-code", help="Load a model file's Lambda layers: Python code "
+                                        "saved in the file, run as it loads (Keras's safe_mode=False). Only for a "
+                                        "file you trust.")]
 TopOpt = Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")]
 SortOpt = Annotated[Sort, typer.Option(help="Gallery order.")]
 ColsOpt = Annotated[Optional[int], typer.Option(min=1, help="Gallery columns (default: square-ish).")]

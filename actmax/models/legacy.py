@@ -59,15 +59,16 @@ def _index(part):
 CUSTOM_OBJECTS = {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda}
 
 
-def load(path: Path) -> keras.Model:
+def load(path: Path, safe_mode: bool = True) -> keras.Model:
     """`keras.models.load_model`, for a file Keras 2 saved too (`.h5`, or `.keras` from TensorFlow 2.13-2.15): where
-    Keras 3 cannot read its config as saved, a copy of the file with the config mended (`_mend`) is loaded."""
+    Keras 3 cannot read its config as saved, a copy of the file with the config mended (`_mend`) is loaded.
+    `safe_mode` as Keras's: False runs a Lambda layer's saved code."""
     config = _keras_2_config(path)
     if config is None or not _mend(config):
-        return keras.models.load_model(path, compile=False, custom_objects=CUSTOM_OBJECTS)
+        return keras.models.load_model(path, compile=False, custom_objects=CUSTOM_OBJECTS, safe_mode=safe_mode)
     with tempfile.TemporaryDirectory() as folder:
         return keras.models.load_model(_mended_copy(path, config, Path(folder)), compile=False,
-                                       custom_objects=CUSTOM_OBJECTS)
+                                       custom_objects=CUSTOM_OBJECTS, safe_mode=safe_mode)
 
 
 def _keras_2_config(path: Path) -> dict | None:

@@ -98,7 +98,7 @@ def model_names() -> list[str]:
 
 
 def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False,
-               pretrained: bool = True) -> ModelSpec:
+               pretrained: bool = True, safe_mode: bool = True) -> ModelSpec:
     """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file; or take a Keras
     model already in memory (one just trained in a notebook, or one with custom layers that only load in Python).
 
@@ -109,6 +109,8 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
         classifier: for `keras.applications` models, keep the classification head (fixed input size).
         pretrained: False builds a `keras.applications` model with random weights (nothing downloaded),
             a baseline to compare a trained network against.
+        safe_mode: False loads a model file's Lambda layers (Python code saved in the file, run as it loads), as
+            `keras.models.load_model` does; only for a file you trust.
 
     Raises:
         ModelError: unknown name, unreadable file, or weights that cannot be downloaded.
@@ -122,7 +124,7 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
     elif name.lower() in KERAS_APPS:
         spec = _load_keras_app(name.lower(), classifier, pretrained)
     elif name.endswith((".keras", ".h5")) or os.sep in name or Path(name).exists():
-        spec = _load_file(Path(name))
+        spec = _load_file(Path(name), safe_mode)
     else:
         raise ModelError(
             f"unknown model '{name}'; use '{DEFAULT_MODEL}' (embedded), a keras.applications name "
@@ -200,14 +202,14 @@ def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> Mod
 CUSTOM_LAYER_SIGNS = ("Unknown layer", "could not be deserialized", "custom_object")  # Keras's words for them
 
 
-def _load_file(path: Path) -> ModelSpec:
+def _load_file(path: Path, safe_mode: bool = True) -> ModelSpec:
     if path.is_dir():
         raise ModelError(f"'{path}' is a folder (a TensorFlow SavedModel?); actmax loads .keras and .h5 model files: "
                          "re-save the model with model.save('model.keras') where it loads")
     if not path.is_file():
         raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
     try:
-        model = legacy.load(path)
+        model = legacy.load(path, safe_mode)
     except Exception as exc:
         raise _load_error(path, exc) from exc
     return ModelSpec(path.stem, model, "none", f"model file {path}")
@@ -216,9 +218,9 @@ def _load_file(path: Path) -> ModelSpec:
 def _load_error(path: Path, exc: Exception) -> ModelError:
     """One line on why Keras could not rebuild the model, and the way round where there is one (Python)."""
     if "safe_mode" in str(exc):
-        return ModelError(f"model file '{path}' holds a Lambda layer (Python code), which Keras loads only from a "
-                          "file you trust: if you do, load it in Python with keras.models.load_model(path, "
-                          "safe_mode=False) and pass the model to actmax.load_model(model)")
+        return ModelError(f"model file '{path}' holds a Lambda layer (Python code, run as it loads), which Keras "
+                          "loads only from a file you trust: if you do, pass --trust-code (in Python, "
+                          "actmax.load_model(path, safe_mode=False))")
     if "No model config" in str(exc):
         return ModelError(f"model file '{path}' holds weights only (save_weights): save the whole model with "
                           "model.save('model.keras'), or build it in Python, load the weights and pass it to "

@@ -130,6 +130,20 @@ def test_a_model_file_fed_raw_pixels_by_default_gets_a_note_naming_the_other_con
     assert "note:" not in runner.invoke(app, ["layers"]).output
 
 
+
+def test_trust_code_loads_a_model_file_with_a_lambda_layer(tmp_path):
+    import keras
+    inputs = keras.Input((None, None, 3))
+    scaled = keras.layers.Lambda(lambda x: x / 127.5 - 1, name="scale")(inputs)
+    keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c1")(scaled)).save(tmp_path / "lambda.keras")
+    args = ["render", "c1", "--model", str(tmp_path / "lambda.keras"), "--size", "32", "--steps", "2", "--octaves", "1",
+            "-q", "--out", str(tmp_path / "out")]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and "--trust-code" in refused.output and not (tmp_path / "out").exists()
+    trusted = runner.invoke(app, [*args, "--trust-code"])
+    assert trusted.exit_code == 0 and (tmp_path / "out" / "gallery.png").exists()
+
+
 ROCKET = str(conftest.ROCKET)
 
 

@@ -152,14 +152,16 @@ def test_a_file_with_custom_layers_points_to_loading_it_in_python(tmp_path):
 
 
 
-def test_a_file_with_a_lambda_layer_points_to_loading_it_in_python(tmp_path):
+def test_a_file_with_a_lambda_layer_loads_only_when_trusted(tmp_path):
+    """Keras runs a Lambda layer's saved code as it loads, so only with safe_mode=False; the refusal says how."""
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Lambda(lambda x: 2 * x), keras.layers.Conv2D(2, 3)])
     model.save(tmp_path / "lambda.keras")
-    with pytest.raises(ModelError, match="Lambda layer.*safe_mode=False.*actmax.load_model\\(model\\)") as info:
+    with pytest.raises(ModelError, match="Lambda layer.*--trust-code.*safe_mode=False") as info:
         models.load_model(str(tmp_path / "lambda.keras"))
     assert "\n" not in str(info.value)
-    trusted = keras.models.load_model(tmp_path / "lambda.keras", safe_mode=False)
-    assert models.load_model(trusted).model is trusted
+    trusted = models.load_model(str(tmp_path / "lambda.keras"), safe_mode=False).model
+    image = np.random.default_rng(0).uniform(size=(1, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(trusted(image), model(image), rtol=1e-6)
 
 
 
