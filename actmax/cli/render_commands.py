@@ -21,10 +21,10 @@ def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trus
         typer.echo(f"{spec.name}: {spec.description}")
         table = actmax.layer_table(spec)
         size = "x".join(map(str, spec.image_shape(224)))
-        width = max([28, *(len(name) + 2 for name, *_ in table)])
-        typer.echo(f"{'layer':<{width}}{'type':<22}{f'map at {size} px':<20}filters")
+        width, kinds = (max([floor, *(len(row[column]) + 2 for row in table)]) for column, floor in ((0, 28), (1, 22)))
+        typer.echo(f"{'layer':<{width}}{'type':<{kinds}}{f'map at {size} px':<20}filters")
         for name, kind, shape, count in table:
-            typer.echo(f"{name:<{width}}{kind:<22}{f'{shape[0]}x{shape[1]}':<20}{count}")
+            typer.echo(f"{name:<{width}}{kind:<{kinds}}{f'{shape[0]}x{shape[1]}':<20}{count}")
 
 
 @app.command(no_args_is_help=True)

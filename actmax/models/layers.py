@@ -85,8 +85,10 @@ def get_layer(model: keras.Model, name: str) -> graph.Tap:
     tap = graph.trace(model).taps[graph.resolve(model, name)]
     if _rank(tap) != 4:
         shape = getattr(tap.output, "shape", "several outputs")
+        hint = (f"render one of its classes with the objective 'logit:N' (N in 0-{shape[-1] - 1}), or "
+                if is_classifier(model) and logits_layer(model) == tap else "")
         raise LayerError(f"layer '{name}' has output shape {shape}, not (batch, height, width, channels); "
-                         "pick a convolutional layer (see 'actmax layers')")
+                         f"{hint}pick a convolutional layer (see 'actmax layers')")
     return tap
 
 

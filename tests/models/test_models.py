@@ -37,8 +37,12 @@ def test_unknown_layer_lists_nearest_names(hed):
 
 
 def test_layer_without_spatial_axis_is_refused(tiny_spec):
-    with pytest.raises(LayerError, match="not \\(batch, height, width, channels\\)"):
+    """The classifier's output is refused with the objective that renders its classes; a pooled vector without."""
+    with pytest.raises(LayerError, match="not \\(batch, height, width, channels\\); render one of its classes with "
+                       "the objective 'logit:N' \\(N in 0-3\\)"):
         models.get_layer(tiny_spec.model, "predictions")
+    with pytest.raises(LayerError, match="channels\\); pick a convolutional layer"):
+        models.get_layer(tiny_spec.model, "gap")
 
 
 def test_pre_activation_is_the_value_before_the_relu(tiny_spec):
