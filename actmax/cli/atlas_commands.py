@@ -8,15 +8,15 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, load_spec, user_errors
-from .options import (ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, TrustOpt, ray_target,
-                      value)
+from .options import (CustomCodeOpt, ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt,
+                      TrustOpt, ray_target, value)
 
 
 @app.command()
 def atlas(
     model: ModelOpt = "vgg16-hed",
     preprocess: PreprocessOpt = None,
-    trust_code: TrustOpt = False,
+    trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,
     layers: Annotated[Optional[list[str]], typer.Option("--layers", "--layer", help="Layers to show: "
                                                        "'block4_conv3' or 'block4_conv3,block5_conv1' "
                                                        "(repeatable). Default: every convolution.")] = None,
@@ -48,8 +48,9 @@ def atlas(
     from .. import jobs
     chosen = [name for option in layers or [] for name in option.split(",") if name]
     with user_errors():
-        spec = load_spec(model, value(preprocess), trust_code)
-        done = jobs.atlas_job(spec, chosen, filters, images=images or [], top=top, photo_size=photo_size, variants=variants,
-                              preset=preset.value, size=size, steps=steps, octaves=octaves, seed=seed, batch=batch,
-                              precision=value(precision), ray=ray_target(ray, ray_address), out=out, quiet=quiet)
+        spec = load_spec(model, value(preprocess), trust_code, custom_code)
+        done = jobs.atlas_job(spec, chosen, filters, images=images or [], top=top, photo_size=photo_size,
+                              variants=variants, preset=preset.value, size=size, steps=steps, octaves=octaves,
+                              seed=seed, batch=batch, precision=value(precision), ray=ray_target(ray, ray_address),
+                              out=out, quiet=quiet)
         typer.echo(f"atlas: {done.units} units ({done.rendered} images rendered, {done.dead} dead): {done.path}")

@@ -8,15 +8,15 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, load_spec, user_errors
-from .options import (CamMethod, Colormap, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt, QuietOpt,
-                      RayAddressOpt, RayOpt, SizeOpt, TrustOpt, ray_target, value)
+from .options import (CamMethod, Colormap, CustomCodeOpt, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt,
+                      QuietOpt, RayAddressOpt, RayOpt, SizeOpt, TrustOpt, ray_target, value)
 
 
-def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, classifier: bool = False,
-          trust_code: bool = False):
-    """The model, and the photo at the model's fixed size or with its longer side at `size`."""
+def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, **loading):
+    """The model (`loading` as `load_spec` takes it), and the photo at the model's fixed size or with its longer
+    side at `size`."""
     from ..output import imaging
-    spec = load_spec(model, value(preprocess), trust_code, classifier=classifier)
+    spec = load_spec(model, value(preprocess), **loading)
     photo = image and imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels)
     return spec, photo
 
@@ -33,7 +33,7 @@ def _save(spec, out, command: str, name: str, picture, params: dict) -> None:
 def weights_command(
     layer: Annotated[Optional[str], typer.Argument(help="A conv layer; omit with --summary.")] = None,
     model: ModelOpt = "vgg16-hed",
-    trust_code: TrustOpt = False,
+    trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,
     filters: Annotated[Optional[str], typer.Option(help="Filters to show (default: all of a first layer, "
                                                    "else 0-15).")] = None,
     channels: Annotated[Optional[str], typer.Option(help="Input channels of deeper layers (default 0-7).")] = None,
@@ -45,7 +45,7 @@ def weights_command(
     from .. import models
     from ..inspect import weights
     with user_errors():
-        spec, _ = _load(model, trust_code=trust_code)
+        spec, _ = _load(model, trust_code=trust_code, custom_code=custom_code)
         if summary or not layer:
             for name, shape, count in weights.summary(spec):
                 typer.echo(f"{name:<28}{str(shape):<22}{count} parameters")
@@ -65,12 +65,13 @@ def features(
     colormap: Annotated[Colormap, typer.Option(help="Colormap for the maps.")] = Colormap.viridis,
     title: Annotated[bool, typer.Option(help="Write the layer name above each grid.")] = True,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+    custom_code: CustomCodeOpt = None,
     size: SizeOpt = 224, out: OutOpt = None,
 ) -> None:
     """Show the feature maps a photo produces, one grid per layer."""
     from ..inspect import feature_maps
     with user_errors():
-        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code)
+        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
         for name in feature_maps.chosen_layers(spec, layer or [], blocks=blocks):
             picture = feature_maps.figure(spec, photo, name, maps=maps, colormap=colormap.value, title=title)
             _save(spec, out, "features", f"{image.stem}_{name}", picture,
@@ -87,13 +88,14 @@ def deconv(
     method: Annotated[DeconvMethod, typer.Option(help="deconvnet (Zeiler & Fergus) or guided backprop.")] =
     DeconvMethod.deconvnet,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+    custom_code: CustomCodeOpt = None,
     size: SizeOpt = 224, out: OutOpt = None,
 ) -> None:
     """Project the strongest activations of a layer's filters back into pixel space."""
     from .. import models
     from ..inspect import deconv as deconvnet
     with user_errors():
-        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code)
+        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
         layer = models.resolve_layer(spec.model, layer)
         picture, chosen = deconvnet.figure(spec, photo, layer, filters=filter, top=top, method=method.value)
         _save(spec, out, "deconv", f"{image.stem}_{layer}_{method.value}", picture,
@@ -110,12 +112,13 @@ def occlusion(
     stride: Annotated[int, typer.Option(min=1, help="Patch step in px.")] = 16,
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+    custom_code: CustomCodeOpt = None,
     size: SizeOpt = 224, out: OutOpt = None,
 ) -> None:
     """Map how much each region of a photo matters, by occluding it with a sliding grey patch."""
     from ..inspect import occlusion as occluding
     with user_errors():
-        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code)
+        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
                                          colormap=colormap.value)
         _save(spec, out, "occlusion", image.stem, picture,
@@ -133,12 +136,14 @@ def cam(
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
     model: Annotated[str, typer.Option("--model", "-m", help="A classifier: a keras.applications name (with "
                                        "its head) or a .keras/.h5 file.")] = "vgg16-hed",
-    preprocess: PreprocessOpt = None, trust_code: TrustOpt = False, size: SizeOpt = 224, out: OutOpt = None,
+    preprocess: PreprocessOpt = None, trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,
+    size: SizeOpt = 224, out: OutOpt = None,
 ) -> None:
     """Grad-CAM heatmap of a classifier's class over a photo, with the top-5 classes."""
     from ..inspect import cam as gradcam
     with user_errors():
-        spec, photo = _load(model, preprocess, image, size, classifier=True, trust_code=trust_code)
+        spec, photo = _load(model, preprocess, image, size, classifier=True, trust_code=trust_code,
+                            custom_code=custom_code)
         picture, classes = gradcam.figure(spec, photo, class_index=class_index, layer=layer, method=method.value,
                                           colormap=colormap.value)
         for index, name, probability in classes:
@@ -158,6 +163,7 @@ def examples(
     size: Annotated[int, typer.Option(min=16, help="Images are centre-cropped to this square size (px).")] = 224,
     batch: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 32,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+    custom_code: CustomCodeOpt = None,
     out: Annotated[Optional[str], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
                                                 "(a rerun with more images adds to it).")] = None,
     ray: RayOpt = False, ray_address: RayAddressOpt = None, quiet: QuietOpt = False,
@@ -166,7 +172,7 @@ def examples(
     from .. import jobs
     from ..output import progress
     with user_errors():
-        spec, _ = _load(model, preprocess, trust_code=trust_code)
+        spec, _ = _load(model, preprocess, trust_code=trust_code, custom_code=custom_code)
         with progress.images(quiet) as report:
             done = jobs.examples_job(spec, images, layer, filters, top=top, size=size, batch=batch, out=out,
                                      progress=report, ray=ray_target(ray, ray_address))

@@ -35,6 +35,8 @@ PreprocessOpt = Annotated[Optional[Preprocess], typer.Option(
 TrustOpt = Annotated[bool, typer.Option("--trust-code", help="Load a model file's Lambda layers: Python code "
                                         "saved in the file, run as it loads (Keras's safe_mode=False). Only for a "
                                         "file you trust.")]
+CustomCodeOpt = Annotated[Optional[Path], typer.Option("--custom-code", help="A Python file defining a model "
+                                                    "file's custom layers (or activations …); it is run first.")]
 TopOpt = Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")]
 SortOpt = Annotated[Sort, typer.Option(help="Gallery order.")]
 ColsOpt = Annotated[Optional[int], typer.Option(min=1, help="Gallery columns (default: square-ish).")]

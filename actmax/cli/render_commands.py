@@ -8,16 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, load_spec, user_errors
-from .options import (ColsOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset, PreprocessOpt, QuietOpt,
-                      RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, TrustOpt, ray_target, value)
+from .options import (ColsOpt, CustomCodeOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset,
+                      PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, TrustOpt,
+                      ray_target, value)
 
 
 @app.command()
-def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False) -> None:
+def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+           custom_code: CustomCodeOpt = None) -> None:
     """List the layers of a model whose filters can be rendered."""
     import actmax
     with user_errors():
-        spec = load_spec(model, value(preprocess), trust_code)
+        spec = load_spec(model, value(preprocess), trust_code, custom_code)
         typer.echo(f"{spec.name}: {spec.description}")
         table = actmax.layer_table(spec)
         size = "x".join(map(str, spec.image_shape(224)))
@@ -35,7 +37,7 @@ def render(
                                                    "'0-7,12' or 'all'. Default: the first 16.")] = None,
     model: ModelOpt = "vgg16-hed",
     preprocess: PreprocessOpt = None,
-    trust_code: TrustOpt = False,
+    trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,
     preset: Annotated[Preset, typer.Option(help="Recipe: default (best measured), classic (Keras example), "
                                            "lucid (Fourier + transforms).")] = Preset.default,
     size: Annotated[Optional[str], typer.Option(help="Final image size in pixels, or WxH (e.g. 320x180) for a "
@@ -75,7 +77,8 @@ def render(
                                                      "e.g. 'block4_conv3:12 + 0.5*block4_conv3:40'.")] = None,
     variants: Annotated[int, typer.Option(min=1, help="With --objective: number of images.")] = 1,
     diversity: Annotated[float, typer.Option(min=0.0, help="With --objective: weight pushing variants apart.")] = 0.0,
-    batch: Annotated[Optional[int], typer.Option(min=1, help="Filters optimised together (default: automatic).")] = None,
+    batch: Annotated[Optional[int], typer.Option(min=1, help="Filters optimised together (default: "
+                                                 "automatic).")] = None,
     precision: Annotated[Optional[Precision], typer.Option(help="Network precision: mixed = float16 on GPUs, "
                                                            "bfloat16 on CPUs; auto = mixed on a GPU or a CPU with "
                                                            "native bfloat16.")] = None,
@@ -110,7 +113,7 @@ def render(
                     contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, tv=tv, l1=l1, l2=l2,
                     blur_every=blur_every)
     with user_errors():
-        spec = load_spec(model, value(preprocess), trust_code)
+        spec = load_spec(model, value(preprocess), trust_code, custom_code)
         if objective:
             path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels, batch=batch,
                                       variants=variants, diversity=diversity, ray=ray_target(ray, ray_address),
@@ -160,6 +163,7 @@ def dream(
     zoom: Annotated[float, typer.Option(min=1.0, help="Zoom factor between frames.")] = 1.05,
     seed: Annotated[int, typer.Option(help="Random seed for the rolls (and the noise).")] = 0,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+    custom_code: CustomCodeOpt = None,
     out: OutOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """DeepDream over a photo: amplify what chosen layers or filters see, keeping the photo's size."""
@@ -168,7 +172,7 @@ def dream(
     from ..output import progress
     settings = dreaming.DreamSettings(octaves, octave_scale, steps, step_size, tile, max_loss, seed)
     with user_errors(), progress.work(quiet, "dream") as report:
-        spec = load_spec(model, value(preprocess), trust_code)
+        spec = load_spec(model, value(preprocess), trust_code, custom_code)
         path = jobs.dream_job(spec, image, layers=layer, objective=objective, from_noise=from_noise, size=size,
                               frames=frames, zoom=zoom, settings=settings, progress=report, note=progress.say,
                               out=out)

@@ -4,6 +4,7 @@ receptive fields (`models.receptive`).
 The names below are the package's interface; the submodules each own one of those ideas.
 """
 
+from .custom_code import objects_in
 from .features import ACTIVATION_LAYERS, FeatureModel, scoring_features, sliceable
 from .graph import reads_raw_pixels
 from .heads import Head, head
@@ -18,7 +19,7 @@ __all__ = [
     "LOGITS",
     "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "filter_count", "get_layer",
     "head", "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
-    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "preprocess_fn",
+    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "objects_in", "preprocess_fn",
     "reads_raw_pixels",
     "resolve_layer", "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable",
     "visual_layers", "with_precision",

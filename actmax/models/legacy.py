@@ -59,16 +59,17 @@ def _index(part):
 CUSTOM_OBJECTS = {"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda}
 
 
-def load(path: Path, safe_mode: bool = True) -> keras.Model:
+def load(path: Path, safe_mode: bool = True, custom_objects: dict | None = None) -> keras.Model:
     """`keras.models.load_model`, for a file Keras 2 saved too (`.h5`, or `.keras` from TensorFlow 2.13-2.15): where
     Keras 3 cannot read its config as saved, a copy of the file with the config mended (`_mend`) is loaded.
-    `safe_mode` as Keras's: False runs a Lambda layer's saved code."""
+    `safe_mode` and `custom_objects` as Keras's."""
+    custom_objects = {**(custom_objects or {}), **CUSTOM_OBJECTS}
     config = _keras_2_config(path)
     if config is None or not _mend(config):
-        return keras.models.load_model(path, compile=False, custom_objects=CUSTOM_OBJECTS, safe_mode=safe_mode)
+        return keras.models.load_model(path, compile=False, custom_objects=custom_objects, safe_mode=safe_mode)
     with tempfile.TemporaryDirectory() as folder:
         return keras.models.load_model(_mended_copy(path, config, Path(folder)), compile=False,
-                                       custom_objects=CUSTOM_OBJECTS, safe_mode=safe_mode)
+                                       custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 def _keras_2_config(path: Path) -> dict | None:

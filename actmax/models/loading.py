@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -98,7 +99,7 @@ def model_names() -> list[str]:
 
 
 def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | None = None, classifier: bool = False,
-               pretrained: bool = True, safe_mode: bool = True) -> ModelSpec:
+               pretrained: bool = True, safe_mode: bool = True, custom_objects: dict | None = None) -> ModelSpec:
     """Load the embedded model, a `keras.applications` model by name, or a `.keras`/`.h5` file; or take a Keras
     model already in memory (one just trained in a notebook, or one with custom layers that only load in Python).
 
@@ -111,6 +112,8 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
             a baseline to compare a trained network against.
         safe_mode: False loads a model file's Lambda layers (Python code saved in the file, run as it loads), as
             `keras.models.load_model` does; only for a file you trust.
+        custom_objects: a model file's custom layers, activations … by the names it saves them under, as for
+            `keras.models.load_model` (`actmax.objects_in(path)` collects those a Python file defines).
 
     Raises:
         ModelError: unknown name, unreadable file, or weights that cannot be downloaded.
@@ -124,7 +127,7 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
     elif name.lower() in KERAS_APPS:
         spec = _load_keras_app(name.lower(), classifier, pretrained)
     elif name.endswith((".keras", ".h5")) or os.sep in name or Path(name).exists():
-        spec = _load_file(Path(name), safe_mode)
+        spec = _load_file(Path(name), safe_mode, custom_objects)
     else:
         raise ModelError(
             f"unknown model '{name}'; use '{DEFAULT_MODEL}' (embedded), a keras.applications name "
@@ -202,14 +205,14 @@ def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> Mod
 CUSTOM_LAYER_SIGNS = ("Unknown layer", "could not be deserialized", "custom_object")  # Keras's words for them
 
 
-def _load_file(path: Path, safe_mode: bool = True) -> ModelSpec:
+def _load_file(path: Path, safe_mode: bool = True, custom_objects: dict | None = None) -> ModelSpec:
     if path.is_dir():
         raise ModelError(f"'{path}' is a folder (a TensorFlow SavedModel?); actmax loads .keras and .h5 model files: "
                          "re-save the model with model.save('model.keras') where it loads")
     if not path.is_file():
         raise ModelError(f"model file '{path}' does not exist; give a .keras or .h5 file, or a model name")
     try:
-        model = legacy.load(path, safe_mode)
+        model = legacy.load(path, safe_mode, custom_objects)
     except Exception as exc:
         raise _load_error(path, exc) from exc
     return ModelSpec(path.stem, model, "none", f"model file {path}")
@@ -225,10 +228,13 @@ def _load_error(path: Path, exc: Exception) -> ModelError:
         return ModelError(f"model file '{path}' holds weights only (save_weights): save the whole model with "
                           "model.save('model.keras'), or build it in Python, load the weights and pass it to "
                           "actmax.load_model(model)")
-    custom = any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS)
-    return ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}" + (
-        "; a model with custom layers loads in Python, where their code is imported: pass it to "
-        "actmax.load_model(model)" if custom else ""))
+    missing = re.search(r"Could not locate (?:class|function) '([^']+)'", str(exc))
+    if missing or any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS):
+        named = f"custom '{missing.group(1)}'" if missing else "custom layers"
+        return ModelError(f"model file '{path}' uses {named}, which Keras cannot rebuild without its code: pass "
+                          "the Python file that defines it with --custom-code FILE.py (in Python, "
+                          "actmax.load_model(path, custom_objects={...}))")
+    return ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}")
 
 
 def _check_image_model(spec: ModelSpec) -> None:
