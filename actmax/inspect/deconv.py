@@ -85,14 +85,23 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
     filters = filters if filters is not None else strongest(features(x)[layer].numpy()[0], top)
     projections = []
     with backward_relus(spec.model, method):
+        gradient = _peak_gradient(features, layer)
         for f in filters:
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                values = features(x)[layer][0, ..., f]
-                peak = tf.reduce_max(values)
-            grad = tape.gradient(peak, x).numpy()[0]
+            grad = gradient(x, tf.constant(f)).numpy()[0]
             projections.append(grad / max(np.abs(grad).max(), 1e-12))
     return filters, np.stack(projections)
+
+
+def _peak_gradient(features: models.FeatureModel, layer: str):
+    """A graph giving the gradient of a filter's strongest activation with respect to the image: in a graph,
+    TensorFlow computes no weight gradients (see `cam._layer_gradient`)."""
+    @tf.function(autograph=False)
+    def run(x, f):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            peak = tf.reduce_max(tf.gather(features(x)[layer][0], f, axis=-1))
+        return tape.gradient(peak, x)
+    return run
 
 
 def to_display(projections: np.ndarray, percentile: float = 99.5) -> np.ndarray:

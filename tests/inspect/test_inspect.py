@@ -1,5 +1,8 @@
 """The classic inspection plots: weights, feature maps, DeConvNet, occlusion, Grad-CAM."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -311,3 +314,29 @@ def test_grad_cam_on_imagenet_vgg16_names_classes():  # downloads ImageNet weigh
     heat, index, probabilities = cam.grad_cam(spec, image)
     names = cam.top_classes(spec, probabilities)
     assert heat.shape == image.shape[:2] and len(names) == 5 and all(name for _, name, _ in names)
+
+
+STRIDED_1X1 = """
+import keras, numpy as np
+from actmax import models
+from actmax.inspect import cam, deconv
+inputs = keras.Input((60, 60, 3))
+x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="c1")(inputs)
+x = keras.layers.Conv2D(16, 1, strides=2, padding="same", name="shortcut")(x)
+outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+spec = models.ModelSpec("strided", keras.Model(inputs, outputs), "unit", "")
+image = np.random.default_rng(0).uniform(size=(60, 60, 3)).astype(np.float32)
+heat, _, _ = cam.grad_cam(spec, image, layer="c1")
+_, projections = deconv.project(spec, image, "shortcut", [0, 3])
+print(heat.shape, projections.shape)
+"""
+
+
+def test_cam_and_deconv_compute_no_weight_gradients():
+    """An eager tape computes every weight's gradient too, and TensorFlow's CPU kernel for that of a 1×1 stride-2
+    conv over 8 channels at an even size corrupts memory (a user's Keras 2 emotion model aborted `cam` and
+    `deconv`): both now differentiate in a graph, where only the gradient asked for is computed. In a subprocess,
+    so that a crash fails this test rather than the run."""
+    done = subprocess.run([sys.executable, "-c", STRIDED_1X1], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "(60, 60) (2, 60, 60, 3)"
