@@ -169,11 +169,12 @@ def main():
                         "the classic and default presets (and default in low precision where it is fast); table and "
                         "sheets to --results")
     parser.add_argument("--model", default=actmax.DEFAULT_MODEL)
+    parser.add_argument("--preprocess", help="a model file's input convention (caffe, tf, torch, none, unit)")
     parser.add_argument("--reuse", default="", help="runs (e.g. classic,tf-keras-vis) to load from an earlier "
                         "run's cache in --out/cache when it holds them, instead of rendering them again")
     parser.add_argument("--results", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
-    spec = actmax.load_model(args.model)
+    spec = actmax.load_model(args.model, preprocess=args.preprocess)
     args.out.mkdir(parents=True, exist_ok=True)
     presets = args.presets or default_presets(args.sweep)
     layers = actmax.models.convolutions(spec.model) if args.sweep else args.layer or ["block3_conv1", "block5_conv1"]
