@@ -44,11 +44,12 @@ def run_tf_keras_vis(spec, layer, filters, size, seed):
     from tf_keras_vis.utils.scores import CategoricalScore
 
     features = actmax.models.FeatureModel(spec, (layer,), pre_activation=True)
-    inputs = keras.Input((size, size, 3))
+    shape = (*spec.image_shape(size), spec.channels)  # a fixed-size or grey model's own
+    inputs = keras.Input(shape)
     outputs = keras.layers.Lambda(lambda x: features(x / 255.0)[layer])(inputs)
     model = keras.Model(inputs, outputs)
     started = time.perf_counter()
-    seeds = tf.random.stateless_uniform((len(filters), size, size, 3), [seed, 0], 0, 255)
+    seeds = tf.random.stateless_uniform((len(filters), *shape), [seed, 0], 0, 255)
     images = ActivationMaximization(model, clone=False)(CategoricalScore(list(filters)), seed_input=seeds)
     return np.asarray(images, np.float32) / 255.0, time.perf_counter() - started
 
