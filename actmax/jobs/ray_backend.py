@@ -54,8 +54,10 @@ class Renderer:
     """A Ray actor's state: the model, loaded once; engines are kept between chunks by `filter_engine`'s cache."""
 
     def __init__(self, model: list):
+        import keras
         import ray
-        self.spec: models.ModelSpec = ray.get(model[0])  # a ref inside a list arrives unresolved: fetched here
+        keras.saving.get_custom_objects().update(ray.get(model[0]))  # the model's custom layers, before the model
+        self.spec: models.ModelSpec = ray.get(model[1])  # a ref inside a list arrives unresolved: fetched here
 
     def render(self, layer: str, chunk: list[int], out: str, head: dict, settings, seed: int, batch: int,
                rest: dict) -> dict[int, dict]:
@@ -156,13 +158,14 @@ class _Pool:
         self.ray, (count, gpus, cpus) = ray, workers(ray)
         env = {"TF_CPP_MIN_LOG_LEVEL": "3", **({} if gpus else {"TF_NUM_INTRAOP_THREADS": str(cpus)})}
         self.actor = ray.remote(Renderer).options(num_gpus=gpus, num_cpus=cpus, runtime_env={"env_vars": env})
-        self.model = ray.put(spec)  # one copy per node; actors fetch it when they start
-        self.idle = [self.actor.remote([self.model]) for _ in range(count)]
+        # one copy per node, fetched by each actor as it starts: the model's custom layers first, then the model
+        self.model = [ray.put(models.custom_objects_of(spec.model)), ray.put(spec)]
+        self.idle = [self.actor.remote(self.model) for _ in range(count)]
 
     def replace(self, dead) -> None:
         """A fresh actor in place of one that died (its process or node gone); the old one is never reused."""
         self.ray.kill(dead, no_restart=True)
-        self.idle.append(self.actor.remote([self.model]))
+        self.idle.append(self.actor.remote(self.model))
 
 
 _POOLS: dict = {}
@@ -177,8 +180,10 @@ def release() -> None:
 
 
 def _pool(ray, spec: models.ModelSpec) -> _Pool:
-    """The pool for this model in this Ray session, made once (actors keep their engines between jobs)."""
+    """The pool for this model in this Ray session, made once (actors keep their engines between jobs); another
+    model's pool is ended first, as its actors hold the CPUs or GPUs the new ones need."""
     key = (id(spec), ray.get_runtime_context().get_job_id())
     if key not in _POOLS:
+        release()
         _POOLS[key] = _Pool(ray, spec)
     return _POOLS[key]

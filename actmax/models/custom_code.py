@@ -1,4 +1,5 @@
-"""The classes and functions a user's Python file defines, for a model file whose custom layers Keras must rebuild."""
+"""Custom layers and functions: those a user's Python file defines, for a model file whose custom layers Keras
+must rebuild, and those a loaded model uses, for another process (a Ray actor) to rebuild it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import keras
 
 from ..errors import ModelError
+from . import graph
 
 RUN_NAME = "actmax_custom_code"
 
@@ -35,3 +37,14 @@ def objects_in(path: str | Path) -> dict:
         sys.path.remove(str(path.resolve().parent))
     return {name: value for name, value in names.items() if callable(value) and (
         getattr(value, "__module__", None) == RUN_NAME or isinstance(value, type) and issubclass(value, keras.Layer))}
+
+
+def custom_objects_of(model: keras.Model) -> dict:
+    """The layer classes and activation functions `model` uses that are not Keras's own, by every name Keras may
+    look them up by (class name and registered name): what another process needs to unpickle the model."""
+    found = {}
+    for tap in graph.trace(model).taps.values():
+        for used in (type(tap.layer), getattr(tap.layer, "activation", None)):
+            if callable(used) and not getattr(used, "__module__", "keras").startswith("keras"):
+                found.update({used.__name__: used, keras.saving.get_registered_name(used): used})
+    return found

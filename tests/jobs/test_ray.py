@@ -152,3 +152,21 @@ def test_actors_upload_their_chunks_to_a_url(hed, single, tmp_path):
     assert done.path == f"{url}/gallery.png" and done.rendered == 7
     assert same_images(single / "block2_conv1", tmp_path / "bucket" / "block2_conv1", range(7))
     assert not list((tmp_path / "bucket" / "block2_conv1").glob(ray_backend.PARTS))
+
+
+def test_a_model_with_custom_layers_renders_on_ray(tmp_path):
+    """Actors rebuild the model from a pickle: its custom layer (from a file run with --custom-code, which no worker
+    can import) and custom activation travel with it, and the images equal one process's."""
+    import keras
+    from actmax import models
+    (tmp_path / "my_layers.py").write_text(
+        "import keras\n\nclass Halve(keras.layers.Layer):\n    def call(self, x):\n        return x / 2\n\n"
+        "def softsign(x):\n    return x / (1 + keras.ops.abs(x))\n")
+    code = models.objects_in(tmp_path / "my_layers.py")
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, activation=code["softsign"], name="c1")(code["Halve"]()(inputs))
+    spec = models.ModelSpec("custom", keras.Model(inputs, keras.layers.Conv2D(3, 3, name="c2")(x)), "unit", "")
+    assert set(models.custom_objects_of(spec.model)) >= {"Halve", "softsign"}
+    list(jobs.render_layers(spec, ["c2"], "0-2", out=tmp_path / "here", quiet=True, **FAST))
+    list(jobs.render_layers(spec, ["c2"], "0-2", out=tmp_path / "ray", quiet=True, ray=True, **FAST))
+    assert same_images(tmp_path / "here", tmp_path / "ray", range(3))  # one layer: its folder is the out
