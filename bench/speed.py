@@ -39,7 +39,8 @@ def conv_layers(spec, layer, size):
 
 def step_gflop(spec, layer, size):
     """FLOPs of one ascent step for one image: forward convolutions plus their input gradients (2x)."""
-    return sum(2 * 2 * np.prod(out[1:3]) * np.prod(c.kernel.shape) for c, _, out in conv_layers(spec, layer, size)) / 1e9
+    convs = conv_layers(spec, layer, size)
+    return sum(2 * 2 * np.prod(out[1:3]) * np.prod(c.kernel.shape) for c, _, out in convs) / 1e9
 
 
 def schedule_gflop(spec, layer, settings):
@@ -89,8 +90,8 @@ def run_table(spec, layer, filters, settings, args):
         for patience in sorted({0, args.patience}):
             s = settings.override(precision=precision, patience=patience)
             result, seconds = timed(lambda: actmax.render(layer, filters, model=spec, preset=s, batch=args.batch))
-            rows.append((f"actmax classic preset, batched, {precision}" + (f", patience {patience}" if patience else ""),
-                         seconds, result.images))
+            name = f"actmax classic preset, batched, {precision}" + (f", patience {patience}" if patience else "")
+            rows.append((name, seconds, result.images))
     base = rows[0][1]
     print(f"\n## {layer}: filters {filters[0]}-{filters[-1]}, {settings.size} px, {settings.octaves} octaves x "
           f"{settings.steps} steps, batch {args.batch or 'auto'}\n")
@@ -185,8 +186,9 @@ import json, time
 t = [time.perf_counter()]
 import tensorflow, actmax; t.append(time.perf_counter())
 spec = actmax.load_model({args.model!r}); t.append(time.perf_counter())
-actmax.render("block3_conv1", "0", model=spec, preset="classic", size=32, octaves=1, steps=1); t.append(time.perf_counter())
-actmax.render("block3_conv1", "1", model=spec, preset="classic", size=32, octaves=1, steps=1); t.append(time.perf_counter())
+for first in "0", "1":
+    actmax.render("block3_conv1", first, model=spec, preset="classic", size=32, octaves=1, steps=1)
+    t.append(time.perf_counter())
 print(json.dumps([round(b - a, 2) for a, b in zip(t, t[1:])]))
 """
     stages = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,

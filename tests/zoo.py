@@ -118,9 +118,11 @@ def mixed_precision() -> keras.Model:
 
 
 BUILDERS = {"nested": (nested, True, 3, "keras"), "two_deep": (two_deep, True, 3, "keras"),
-            "sequential_logits": (sequential_logits, True, 3, "keras"), "multi_output": (multi_output, True, 3, "keras"),
+            "sequential_logits": (sequential_logits, True, 3, "keras"),
+            "multi_output": (multi_output, True, 3, "keras"),
             "preprocessing_bn": (preprocessing_bn, True, 3, "keras"), "separable": (separable, False, 3, "keras"),
-            "grey_non_square": (grey_non_square, False, 1, "keras"), "mixed_precision": (mixed_precision, True, 3, "keras"),
+            "grey_non_square": (grey_non_square, False, 1, "keras"),
+            "mixed_precision": (mixed_precision, True, 3, "keras"),
             "legacy_h5": (nested, True, 3, "h5"), "unet": (unet, False, 3, "keras")}
 
 

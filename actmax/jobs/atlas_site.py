@@ -50,8 +50,9 @@ def _layer(out: Path, spec: models.ModelSpec, name: str, kind: str, count: int, 
     folder = out / file_stem(name)
     _, entries = merged(render_folder(out, name))
     found = read_manifest(folder / "examples" / RESULT)
-    examples = {unit["index"]: [{**e, "photo": _photo(out, e["image"], found["size"], spec.channels), "size":
-                                 found["size"]} for e in unit["examples"]] for unit in found["units"]} if found else None
+    examples = {unit["index"]: [{**e, "photo": _photo(out, e["image"], found["size"], spec.channels),
+                                 "size": found["size"]} for e in unit["examples"]]
+                for unit in found["units"]} if found else None
     rows, cols = receptive.fields(spec, name, size)
     imaging.prepare_dir(folder / "thumbs")
     return {"name": name, "stem": file_stem(name), "kind": kind, "filters": count,

@@ -16,11 +16,9 @@ from .precision import PRECISIONS, in_float32, low_precision_policy, native_bflo
 
 __all__ = [
     "ACTIVATION_LAYERS", "CAFFE_MEAN_BGR", "DEFAULT_MODEL", "FeatureModel", "HED_MEAN_BGR", "Head", "KERAS_APPS",
-    "LOGITS",
-    "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "custom_objects_of", "filter_count", "get_layer",
-    "head", "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
-    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "objects_in", "preprocess_fn",
-    "reads_raw_pixels",
-    "resolve_layer", "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable",
-    "visual_layers", "with_precision",
+    "LOGITS", "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "convolutions", "custom_objects_of",
+    "filter_count", "get_layer", "head", "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table",
+    "load_model", "logits_layer", "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16",
+    "objects_in", "preprocess_fn", "reads_raw_pixels", "resolve_layer", "resolve_layers", "resolve_precision",
+    "scoring_features", "shapes_upto", "sliceable", "visual_layers", "with_precision",
 ]

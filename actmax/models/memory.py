@@ -24,7 +24,8 @@ def on_gpu() -> bool:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """An allocation failure: numpy's MemoryError, TensorFlow's ResourceExhausted, or a GPU op that could not allocate."""
+    """An allocation failure: numpy's MemoryError, TensorFlow's ResourceExhausted, or a GPU op that could not
+    allocate."""
     if isinstance(exc, (MemoryError, tf.errors.ResourceExhaustedError)):
         return True
     return isinstance(exc, tf.errors.OpError) and any(sign in str(exc) for sign in _DEVICE_SIGNS)

@@ -239,7 +239,8 @@ def test_regulariser_options_reach_the_manifest(tmp_path):
                                  "--blur-every", "2", "--preset", "classic", "--out", str(tmp_path), *FAST])
     assert result.exit_code == 0, result.output
     settings = json.loads((tmp_path / "manifest.json").read_text())["settings"]
-    assert (settings["tv"], settings["l2"], settings["blur_every"], settings["optimizer"]) == (0.5, 0.1, 2, "normalised")
+    chosen = (settings["tv"], settings["l2"], settings["blur_every"], settings["optimizer"])
+    assert chosen == (0.5, 0.1, 2, "normalised")
 
 
 def test_grey_input_model_file_works_end_to_end(tmp_path):

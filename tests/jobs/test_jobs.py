@@ -241,5 +241,6 @@ def test_a_fixed_size_model_says_when_its_own_size_overrides_the_size_asked(tiny
     assert fixed_size_note(spec(28, 40), 64) == "model 'fixed' takes 40×28 px images: rendering at that size, not 64×64"
     assert fixed_size_note(spec(28, 40), "40x28") is None and fixed_size_note(spec(28, 40), None) is None
     assert fixed_size_note(spec(32, None), "64x32") is None  # a text-line model: only its height is fixed
-    assert fixed_size_note(spec(32, None), 64) == "model 'fixed' takes 64×32 px images: rendering at that size, not 64×64"
+    expected = "model 'fixed' takes 64×32 px images: rendering at that size, not 64×64"
+    assert fixed_size_note(spec(32, None), 64) == expected
     assert fixed_size_note(tiny_spec, "64x48") is None

@@ -38,6 +38,7 @@ def test_a_keras_2_classifier_renders_and_explains_through_its_nested_body():
 def test_keras_3_files_are_loaded_as_they_are(tmp_path):
     import conftest
     conftest.tiny_cnn().save(tmp_path / "tiny.h5")
-    assert legacy._keras_2_config(tmp_path / "tiny.h5") is None and legacy._keras_2_config(KERAS2 / "functional.npy") is None
+    assert legacy._keras_2_config(tmp_path / "tiny.h5") is None
+    assert legacy._keras_2_config(KERAS2 / "functional.npy") is None
     assert legacy._keras_2_config(KERAS2 / "functional.h5") is not None
     assert actmax.load_model(str(tmp_path / "tiny.h5")).model.get_layer("conv1")

@@ -77,7 +77,8 @@ def test_a_filter_whose_mean_cannot_pass_zero_is_alive_where_its_image_beats_fla
     spec = actmax.load_model(keras.Model(inputs, linear))
     result = actmax.render("linear", "0-1", model=spec, size=32, octaves=2, steps=10, rescue=0, wake=0, boost=0)
     assert (result.activations < 0).all() and (result.activations > result.greys).all() and result.alive.all()
-    assert results.combine([result, result]).alive.tolist() == [True] * 4 and result.select([1]).greys == result.greys[1]
+    assert results.combine([result, result]).alive.tolist() == [True] * 4
+    assert result.select([1]).greys == result.greys[1]
     assert not dataclasses.replace(result, greys=result.activations).alive.any()  # no better than grey: dead
 
 
