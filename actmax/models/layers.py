@@ -86,7 +86,7 @@ def get_layer(model: keras.Model, name: str) -> graph.Tap:
     if _rank(tap) != 4:
         shape = getattr(tap.output, "shape", "several outputs")
         hint = (f"render one of its classes with the objective 'logit:N' (N in 0-{shape[-1] - 1}), or "
-                if is_classifier(model) and logits_layer(model) == tap else "")
+                if is_classifier(model) and logits_layer(model).path == tap.path else "")
         raise LayerError(f"layer '{name}' has output shape {shape}, not (batch, height, width, channels); "
                          f"{hint}pick a convolutional layer (see 'actmax layers')")
     return tap
@@ -158,8 +158,8 @@ def _head_of(taps: list[graph.Tap | None]) -> int:
 
 def _softmax(layer: keras.layers.Layer) -> bool:
     """Whether the layer ends in a softmax: a Softmax layer, or a softmax activation (Dense's or Activation's)."""
-    return isinstance(layer, keras.layers.Softmax) or getattr(getattr(layer, "activation", None), "__name__",
-                                                                  "") == "softmax"
+    activation = getattr(layer, "activation", None)
+    return isinstance(layer, keras.layers.Softmax) or getattr(activation, "__name__", "") == "softmax"
 
 
 def is_classifier(model: keras.Model) -> bool:

@@ -230,12 +230,14 @@ def _load_error(path: Path, exc: Exception) -> ModelError:
                           "model.save('model.keras'), or build it in Python, load the weights and pass it to "
                           "actmax.load_model(model)")
     missing = re.search(r"Could not locate (?:class|function) '([^']+)'", str(exc))
-    if missing or any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS):
-        named = f"custom '{missing.group(1)}'" if missing else "custom layers"
-        return ModelError(f"model file '{path}' uses {named}, which Keras cannot rebuild without its code: pass "
-                          "the Python file that defines it with --custom-code FILE.py (in Python, "
+    if missing:
+        return ModelError(f"model file '{path}' uses custom '{missing.group(1)}', which Keras cannot rebuild without "
+                          "its code: pass the Python file that defines it with --custom-code FILE.py (in Python, "
                           "actmax.load_model(path, custom_objects={...}))")
-    return ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}")
+    custom = any(sign in str(exc) for sign in CUSTOM_LAYER_SIGNS)
+    return ModelError(f"could not load model file '{path}': {str(exc).splitlines()[0]}" + (
+        "; if it has custom layers, pass the Python file that defines them with --custom-code FILE.py" if custom
+        else ""))
 
 
 def _check_image_model(spec: ModelSpec) -> None:
