@@ -328,15 +328,17 @@ spec = models.ModelSpec("strided", keras.Model(inputs, outputs), "unit", "")
 image = np.random.default_rng(0).uniform(size=(60, 60, 3)).astype(np.float32)
 heat, _, _ = cam.grad_cam(spec, image, layer="c1")
 _, projections = deconv.project(spec, image, "shortcut", [0, 3])
-print(heat.shape, projections.shape)
+import actmax
+rendered = actmax.render("shortcut", "0-1", model=spec, size=60, octaves=1, steps=2, rescue=0, wake=0, boost=0)
+print(heat.shape, projections.shape, rendered.images.shape)
 """
 
 
 def test_cam_and_deconv_compute_no_weight_gradients():
     """An eager tape computes every weight's gradient too, and TensorFlow's CPU kernel for that of a 1×1 stride-2
     conv over 8 channels at an even size corrupts memory (a user's Keras 2 emotion model aborted `cam` and
-    `deconv`): both now differentiate in a graph, where only the gradient asked for is computed. In a subprocess,
-    so that a crash fails this test rather than the run."""
+    `deconv`): both now differentiate in a graph, where only the gradient asked for is computed, as the render
+    engine always has. In a subprocess, so that a crash fails this test rather than the run."""
     done = subprocess.run([sys.executable, "-c", STRIDED_1X1], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split("\n")[-2] == "(60, 60) (2, 60, 60, 3)"
+    assert done.stdout.split("\n")[-2] == "(60, 60) (2, 60, 60, 3) (2, 60, 60, 3)"
