@@ -47,7 +47,7 @@ SizeOpt = Annotated[int, typer.Option(min=16, help="Resize the photo so its long
                                       "(a fixed-size model gets its own size).")]
 OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<command>/.")]
 RayOpt = Annotated[bool, typer.Option("--ray", help="Render on Ray: the cluster RAY_ADDRESS names, else a new "
-                                      "local one (pip install \"actmax[ray]\").")]
+                                      "local one (pip install \"actmax\\[ray]\").")]
 RayAddressOpt = Annotated[Optional[str], typer.Option(help="Render on the Ray cluster at this address ('auto', "
                                                       "'host:6379', 'ray://host:10001'); implies --ray.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]

@@ -98,7 +98,7 @@ def render(
     shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "
                                                  "== i); 'actmax gallery' merges the shards.")] = None,
     out: Annotated[Optional[str], typer.Option(help="Output folder, or an fsspec URL (gs://…, s3://…) with "
-                                               "actmax[ray]. Default: outputs/<model>/<layer>/ (or <layer>-2/, … "
+                                               "actmax\\[ray]. Default: outputs/<model>/<layer>/ (or <layer>-2/, … "
                                                "when that holds a run with other settings).")] = None,
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,

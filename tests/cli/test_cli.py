@@ -17,6 +17,7 @@ def test_help_and_version():
     assert "render" in runner.invoke(app, ["--help"]).output
     result = runner.invoke(app, ["render", "--help"])
     assert result.exit_code == 0 and "--filters" in result.output and "--preset" in result.output
+    assert result.output.count("actmax[ray]") == 2  # square brackets survive the help's rich markup
     assert runner.invoke(app, ["--version"]).output.startswith("actmax ")
 
 
