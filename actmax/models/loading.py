@@ -250,11 +250,17 @@ def _check_image_model(spec: ModelSpec) -> None:
         raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, channels); "
                          f"its input is {shape}")
     try:
-        graph.trace(spec.model)
+        traced = graph.trace(spec.model)
     except Exception as exc:
         raise ModelError(f"cannot follow the layers of model '{spec.name}' ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); actmax needs a Functional or Sequential "
                          "model") from None
+    first = [tap.path for tap in traced.taps.values() if getattr(tap.layer, "data_format", "") == "channels_first"]
+    if first:
+        raise ModelError(f"model '{spec.name}' reads channels first (layer '{first[0]}' has data_format="
+                         f"'channels_first', input {shape}); actmax needs (height, width, channels) images: build the "
+                         "same layers with data_format='channels_last' and copy the weights over (conv kernels are "
+                         "the same either way)")
 
 
 def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:

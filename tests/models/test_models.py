@@ -128,6 +128,15 @@ def test_multi_input_model_is_refused(tmp_path):
         models.load_model(str(tmp_path / "two.keras"))
 
 
+def test_a_channels_first_model_is_refused_in_one_line():
+    """Read as channels last, a (3, 64, 64) input would be a 3 px tall image of 64 bands: refused, saying why."""
+    inputs = keras.Input((3, 32, 32))
+    body = keras.layers.Conv2D(4, 3, data_format="channels_first", name="cf")(inputs)
+    with pytest.raises(ModelError, match="reads channels first \\(layer 'cf'.*data_format='channels_last'") as info:
+        models.load_model(keras.Model(inputs, body))
+    assert "\n" not in str(info.value)
+
+
 def test_a_model_in_memory_renders_as_its_saved_file_does(tmp_path):
     """A notebook's freshly trained model goes straight in; it renders what its saved file renders."""
     model = tiny_cnn(seed=3)
