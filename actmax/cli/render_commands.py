@@ -23,7 +23,8 @@ def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trus
         typer.echo(f"{spec.name}: {spec.description}")
         table = actmax.layer_table(spec)
         size = "x".join(map(str, spec.image_shape(224)))
-        width, kinds = (max([floor, *(len(row[column]) + 2 for row in table)]) for column, floor in ((0, 28), (1, 22)))
+        width = max([28, *(len(name) + 2 for name, *_ in table)])
+        kinds = max([22, *(len(kind) + 2 for _, kind, *_ in table)])
         typer.echo(f"{'layer':<{width}}{'type':<{kinds}}{f'map at {size} px':<20}filters")
         for name, kind, shape, count in table:
             typer.echo(f"{name:<{width}}{kind:<{kinds}}{f'{shape[0]}x{shape[1]}':<20}{count}")

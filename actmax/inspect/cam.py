@@ -50,12 +50,10 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
     default = default_layer(spec)
     layer = layer or default
     features, head = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False), models.head(spec)
-    x = tf.constant(image[None], tf.float32)
-    probabilities = head.probabilities(features(x)[models.LOGITS])[0]
-    index = int(tf.argmax(probabilities)) if class_index is None else class_index
-    if not 0 <= index < head.classes:
-        raise ActmaxError(f"class {index} is outside this model's range 0-{head.classes - 1}")
-    acts, grads = _layer_gradient(features, head, layer, index)(x)
+    if class_index is not None and not 0 <= class_index < head.classes:
+        raise ActmaxError(f"class {class_index} is outside this model's range 0-{head.classes - 1}")
+    acts, grads, probabilities, index = _class_gradient(features, head, layer, class_index)(
+        tf.constant(image[None], tf.float32))
     if grads is None:
         raise LayerError(f"the class scores are not computed from layer '{layer}'; pick a layer before the classifier "
                          f"head, e.g. '{default}'")
@@ -63,19 +61,22 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
     cam = tf.nn.relu(tf.reduce_sum(_weights(grads, acts, method) * acts, axis=-1))
     heat = tf.image.resize(cam[..., None], image.shape[:2], method="bilinear")[..., 0].numpy()
     heat = heat / heat.max() if heat.max() > 0 else heat
-    return heat.astype(np.float32), index, probabilities.numpy()
+    return heat.astype(np.float32), int(index), probabilities.numpy()
 
 
-def _layer_gradient(features, head, layer: str, index: int):
-    """A graph giving the layer's activations and the class score's gradient with respect to them. In a graph,
-    TensorFlow computes only the gradients asked for; eagerly it also computes every weight's, and its CPU kernel
-    for the weight gradient of some strided 1×1 convolutions corrupts memory (TF 2.21, e.g. 8 channels at 60 px)."""
+def _class_gradient(features, head, layer: str, class_index: int | None):
+    """A graph giving, in one forward pass, the layer's activations, the class score's gradient with respect to
+    them, the probabilities and the class (`class_index`, else the top-1). In a graph, TensorFlow computes only the
+    gradients asked for; eagerly it also computes every weight's, and its CPU kernel for the weight gradient of some
+    strided 1×1 convolutions corrupts memory (TF 2.21, e.g. 8 channels at 60 px)."""
     @tf.function(autograph=False)
     def run(x):
         with tf.GradientTape() as tape:
             acts = features(x)
+            probabilities = head.probabilities(acts[models.LOGITS])[0]
+            index = tf.argmax(probabilities, output_type=tf.int32) if class_index is None else tf.constant(class_index)
             score = head.scores(acts[models.LOGITS])[0, index]
-        return acts[layer], tape.gradient(score, acts[layer])
+        return acts[layer], tape.gradient(score, acts[layer]), probabilities, index
     return run
 
 

@@ -94,7 +94,7 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
 
 def _peak_gradient(features: models.FeatureModel, layer: str):
     """A graph giving the gradient of a filter's strongest activation with respect to the image: in a graph,
-    TensorFlow computes no weight gradients (see `cam._layer_gradient`)."""
+    TensorFlow computes no weight gradients (see `cam._class_gradient`)."""
     @tf.function(autograph=False)
     def run(x, f):
         with tf.GradientTape() as tape:
