@@ -12,7 +12,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "errors": ("ActmaxError",),
-    "models": ("DEFAULT_MODEL", "load_model", "model_names", "objects_in", "visual_layers", "layer_table"),
+    "models": ("DEFAULT_MODEL", "load_model", "model_names", "objects_in", "visual_layers", "layer_table",
+               "unit_table"),
     "optvis.objectives": ("channel", "class_logit", "direction", "diversity", "layer_energy", "neuron", "parse"),
     "optvis.presets": ("PRESETS", "Settings", "get_preset"),
     "optvis.render": ("Rendering", "render", "render_batches", "render_objective"),

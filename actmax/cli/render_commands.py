@@ -16,24 +16,27 @@ from .options import (ColsOpt, CustomCodeOpt, LabelsOpt, ModelOpt, OutOpt, Param
 @app.command()
 def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
            custom_code: CustomCodeOpt = None) -> None:
-    """List the layers of a model whose filters can be rendered."""
+    """List the layers of a model whose filters (or units: a dense layer's, the classes of its head) can be
+    rendered."""
     import actmax
     with user_errors():
         spec = load_spec(model, value(preprocess), trust_code, custom_code)
         typer.echo(f"{spec.name}: {spec.description}")
-        table = actmax.layer_table(spec)
         size = "x".join(map(str, spec.image_shape(224)))
-        width = max([28, *(len(name) + 2 for name, *_ in table)])
-        kinds = max([22, *(len(kind) + 2 for _, kind, *_ in table)])
+        rows = [(name, kind, f"{shape[0]}x{shape[1]}", count) for name, kind, shape, count in actmax.layer_table(spec)]
+        rows += [(name, kind, "units", count) for name, kind, count in actmax.unit_table(spec.model)]
+        width = max([28, *(len(name) + 2 for name, *_ in rows)])
+        kinds = max([22, *(len(kind) + 2 for _, kind, *_ in rows)])
         typer.echo(f"{'layer':<{width}}{'type':<{kinds}}{f'map at {size} px':<20}filters")
-        for name, kind, shape, count in table:
-            typer.echo(f"{name:<{width}}{kind:<{kinds}}{f'{shape[0]}x{shape[1]}':<20}{count}")
+        for name, kind, shape, count in rows:
+            typer.echo(f"{name:<{width}}{kind:<{kinds}}{shape:<20}{count}")
 
 
 @app.command(no_args_is_help=True)
 def render(
-    layer: Annotated[Optional[str], typer.Argument(help="Layer to visualise, e.g. block5_conv1 (see 'actmax "
-                                                   "layers'); omit with --objective.")] = None,
+    layer: Annotated[Optional[str], typer.Argument(help="Layer to visualise, e.g. block5_conv1, or a "
+                                                   "classifier's head for one image per class (see 'actmax layers'); "
+                                                   "omit with --objective.")] = None,
     filters: Annotated[Optional[str], typer.Option("--filters", "-f", help="Filters: '0-15', '3,7,9', "
                                                    "'0-7,12' or 'all'. Default: the first 16.")] = None,
     model: ModelOpt = "vgg16-hed",

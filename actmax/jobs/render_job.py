@@ -113,7 +113,7 @@ def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="d
     shard_of = parse_shard(shard)
     overrides = {k: v for k, v in options.items() if k in Settings.__dataclass_fields__}
     spec, settings = engine.resolve(model or models.DEFAULT_MODEL, preset, overrides)
-    layer = models.resolve_layer(spec.model, layer)
+    layer = models.resolve_layer(spec.model, layer, units=True)
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
     if new_folder and not overwrite and not storage.is_url(out):

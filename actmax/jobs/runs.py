@@ -28,7 +28,7 @@ def chosen_layers(spec: models.ModelSpec, names: Sequence[str] = (), *, all_laye
     chosen = list(names) + (models.convolutions(spec.model) if all_layers else [])
     if not chosen:
         raise ActmaxError("give a LAYER to render (see 'actmax layers'), --all-layers, or an --objective")
-    return models.resolve_layers(spec.model, chosen)
+    return models.resolve_layers(spec.model, chosen, units=True)
 
 
 def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *, out: Path | str | None = None,

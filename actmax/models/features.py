@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from . import graph
-from .layers import LOGITS, get_layer, logits_layer
+from .layers import LOGITS, get_layer, is_softmax, logits_layer
 from .loading import ModelSpec, model_input
 from .precision import with_precision
 from .sides import side_step
@@ -25,19 +25,23 @@ class FeatureModel:
     Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
     With `leak` > 0 instead, the values are the layer's output plus `leak` times its pre-activation: the
     output's patterns lead, and a silent filter still has a gradient (a leaky ReLU, for ReLU layers).
-    The name `logit` stands for the classifier's pre-softmax output. With `select={layer: index}` (a
-    (batch,) int variable), a plain Conv2D layer computes only the channels in `index`: its output's
-    channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
+    The name `logit` stands for the classifier's pre-softmax output, and a softmax layer always gives its logits
+    unless `probabilities`: a class's probability has no gradient once another class takes it all (ascent from
+    noise stalls), and rises as much by pushing the other classes down as by showing its own. With
+    `select={layer: index}` (a (batch,) int variable), a plain Conv2D layer computes only the channels in `index`:
+    its output's channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
     """
 
     def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
-                 leak: float = 0.0, policy: str = "float32", select: dict[str, tf.Variable] | None = None):
+                 leak: float = 0.0, policy: str = "float32", select: dict[str, tf.Variable] | None = None,
+                 probabilities: bool = False):
         self.spec, self.leak, self.step = spec, leak, side_step(spec.model)
-        paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name).path
+        paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name, units=True).path
                  for name in layer_names}
         model = spec.model if policy == "float32" else with_precision(spec.model, policy)
         traced = graph.trace(model)
-        self.taps = [(name, traced.taps[paths[name]], pre_activation or name == LOGITS) for name in layer_names]
+        self.taps = [(name, tap, pre_activation or name == LOGITS or (is_softmax(tap.layer) and not probabilities))
+                     for name, tap in ((name, traced.taps[paths[name]]) for name in layer_names)]
         self.select = {name: index for name, index in (select or {}).items()
                        if sliceable(traced.taps[paths[name]].layer)}
         self.body = keras.Model(traced.input, [tap.input if name in self.select or _needs_input(tap.layer, pre, leak)
@@ -53,8 +57,9 @@ class FeatureModel:
 
 @functools.lru_cache(maxsize=8)
 def scoring_features(spec: ModelSpec, layer: str) -> FeatureModel:
-    """The post-activation feature model that scores images of a layer, built once per (model, layer)."""
-    return FeatureModel(spec, (layer,), pre_activation=False)
+    """The post-activation feature model that scores images of a layer (a softmax's probabilities), built once per
+    (model, layer)."""
+    return FeatureModel(spec, (layer,), pre_activation=False, probabilities=True)
 
 
 def _has_activation(layer: keras.layers.Layer) -> bool:

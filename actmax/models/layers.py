@@ -29,6 +29,14 @@ def convolutions(model: keras.Model) -> list[str]:
     return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__]
 
 
+def unit_layers(model: keras.Model) -> list[str]:
+    """Paths of the dense layers and the classifier's head (a softmax after pooling, say), whose (batch, units) output
+    renders one image per unit: per class, for the head."""
+    head = logits_layer(model).path if is_classifier(model) else None
+    return [path for path, tap in graph.trace(model).taps.items() if _rank(tap) == 2 and
+            (path == head or isinstance(tap.layer, (keras.layers.Dense, keras.layers.EinsumDense)))]
+
+
 @functools.lru_cache(maxsize=32)  # Grad-CAM asks again to name its layer in the figure's record
 def last_conv_layer(model: keras.Model, feeding: str | None = None) -> str:
     """Where class evidence is still mapped (Grad-CAM's layer): the deepest convolution whose map is more than one
@@ -76,35 +84,39 @@ def _rank(tap: graph.Tap) -> int | None:
     return None if shape is None else len(shape)
 
 
-def get_layer(model: keras.Model, name: str) -> graph.Tap:
+def get_layer(model: keras.Model, name: str, *, units: bool = False) -> graph.Tap:
     """Find a visualisable layer by path, or by a name unique in the whole model (nested models included).
 
+    With `units`, a layer with a flat (batch, units) output is taken too (a dense layer, a classifier's head): each
+    unit renders as a filter with no map, one image per class of the head.
+
     Raises:
-        LayerError: unknown or ambiguous name, or a layer without a spatial channel axis.
+        LayerError: unknown or ambiguous name, or a layer without a spatial channel axis (nor units, with `units`).
     """
     tap = graph.trace(model).taps[graph.resolve(model, name)]
-    if _rank(tap) != 4:
-        shape = getattr(tap.output, "shape", "several outputs")
-        hint = (f"render one of its classes with the objective 'logit:N' (N in 0-{shape[-1] - 1}), or "
-                if is_classifier(model) and logits_layer(model).path == tap.path else "")
-        raise LayerError(f"layer '{name}' has output shape {shape}, not (batch, height, width, channels); "
-                         f"{hint}pick a convolutional layer (see 'actmax layers')")
-    return tap
+    if _rank(tap) == 4 or (units and _rank(tap) == 2):
+        return tap
+    shape = getattr(tap.output, "shape", "several outputs")
+    wanted = "(batch, height, width, channels)" + (" or (batch, units)" if units else "")
+    hint = ("render its units (one image each) with 'actmax render', or "
+            if not units and _rank(tap) == 2 and tap.path in unit_layers(model) else "")
+    raise LayerError(f"layer '{name}' has output shape {shape}, not {wanted}; {hint}pick a convolutional layer "
+                     "(see 'actmax layers')")
 
 
-def resolve_layer(model: keras.Model, name: str) -> str:
+def resolve_layer(model: keras.Model, name: str, *, units: bool = False) -> str:
     """The full path of a visualisable layer given by path or unique name (see `get_layer`)."""
-    return get_layer(model, name).path
+    return get_layer(model, name, units=units).path
 
 
-def resolve_layers(model: keras.Model, names) -> list[str]:
+def resolve_layers(model: keras.Model, names, *, units: bool = False) -> list[str]:
     """The full paths of several layers (see `get_layer`), in the order given, each once."""
-    return list(dict.fromkeys(resolve_layer(model, name) for name in names))
+    return list(dict.fromkeys(resolve_layer(model, name, units=units) for name in names))
 
 
 def filter_count(model: keras.Model, name: str) -> int:
-    """Number of channels (filters) of a visualisable layer."""
-    return int(get_layer(model, name).output.shape[-1])
+    """Number of channels (filters) of a visualisable layer, or of units of a flat one."""
+    return int(get_layer(model, name, units=True).output.shape[-1])
 
 
 def logits_layer(model: keras.Model) -> graph.Tap:
@@ -144,7 +156,7 @@ def classifier_output(model: keras.Model) -> int:
 def _head_of(taps: list[graph.Tap | None]) -> int:
     heads = [i for i, tap in enumerate(taps) if tap is not None]
     if len(heads) > 1:
-        heads = [i for i in heads if _softmax(taps[i].layer)]
+        heads = [i for i in heads if is_softmax(taps[i].layer)]
         if len(heads) != 1:
             names = ", ".join(tap.path for tap in taps if tap is not None)
             raise LayerError(f"this model has several (batch, classes) outputs ({names}) and not one softmax head "
@@ -156,7 +168,7 @@ def _head_of(taps: list[graph.Tap | None]) -> int:
     return heads[0]
 
 
-def _softmax(layer: keras.layers.Layer) -> bool:
+def is_softmax(layer: keras.layers.Layer) -> bool:
     """Whether the layer ends in a softmax: a Softmax layer, or a softmax activation (Dense's or Activation's)."""
     activation = getattr(layer, "activation", None)
     return isinstance(layer, keras.layers.Softmax) or getattr(activation, "__name__", "") == "softmax"
@@ -169,6 +181,12 @@ def is_classifier(model: keras.Model) -> bool:
     except LayerError:
         return False
     return True
+
+
+def unit_table(model: keras.Model) -> list[tuple[str, str, int]]:
+    """(path, type, units) for every dense layer and the classifier's head (see `unit_layers`)."""
+    taps = graph.trace(model).taps
+    return [(path, type(taps[path].layer).__name__, int(taps[path].output.shape[-1])) for path in unit_layers(model)]
 
 
 def layer_table(spec: ModelSpec, size: int = 224) -> list[tuple[str, str, tuple[int, int], int]]:

@@ -52,14 +52,14 @@ def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch:
 
     A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
     The goal is each filter's mean over its map, or with `settings.lattice` its mean over positions one receptive
-    field apart.
+    field apart; a unit of a flat (batch, units) layer has no map, and its goal is its value.
     """
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    sliced = models.sliceable(models.get_layer(spec.model, layer).layer) and batch < models.filter_count(spec.model,
-                                                                                                         layer)
+    tap = models.get_layer(spec.model, layer, units=True)
+    sliced = models.sliceable(tap.layer) and batch < models.filter_count(spec.model, layer)
     index = tf.range(batch) if sliced else targets
-    goal = (objectives.lattice(layer, index, receptive.spacing(spec, layer, settings.size)) if settings.lattice
-            else objectives.channel(layer, index))
+    goal = (objectives.lattice(layer, index, receptive.spacing(spec, layer, settings.size))
+            if settings.lattice and len(tap.output.shape) == 4 else objectives.channel(layer, index))
     select = {layer: targets} if sliced else None
     return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)
 

@@ -28,20 +28,21 @@ def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Seq
 def grey_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...]) -> np.ndarray:
     """Mean post-activation of every filter of `layer` on one flat grey image of `shape` (height, width, channels):
     what a filter gives for nothing, measured once per layer and size, not per batch."""
-    features = models.scoring_features(spec, layer)
-    return tf.reduce_mean(features(tf.fill((1, *shape), 0.5))[layer], axis=(0, 1, 2)).numpy()
+    values = models.scoring_features(spec, layer)(tf.fill((1, *shape), 0.5))[layer]
+    return tf.reduce_mean(values, axis=list(range(values.shape.rank - 1))).numpy()
 
 
 def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
              *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Per filter, on its own image: the mean post-activation, and the share of map positions where it is active."""
+    """Per filter, on its own image: the mean post-activation, and the share of map positions where it is active
+    (for a unit of a flat layer, which has no map: its value, and 1 or 0)."""
     features = models.scoring_features(spec, layer)
     means, shares = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)]
     for start in range(0, len(filters), batch):
         acts = features(tf.constant(images[start:start + batch]))[layer]
         own = tf.gather(acts, tf.constant(filters[start:start + batch], tf.int32), axis=-1, batch_dims=1)
-        means.append(tf.reduce_mean(own, axis=(1, 2)).numpy())
-        shares.append(tf.reduce_mean(tf.cast(own > 0, tf.float32), axis=(1, 2)).numpy())
+        means.append(objectives.spatial_mean(own).numpy())
+        shares.append(objectives.spatial_mean(tf.cast(own > 0, tf.float32)).numpy())
     return np.concatenate(means), np.concatenate(shares)
 
 

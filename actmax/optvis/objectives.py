@@ -53,7 +53,7 @@ class Objective:
         return self * (1.0 / divisor)
 
 
-def _spatial_mean(values: tf.Tensor) -> tf.Tensor:
+def spatial_mean(values: tf.Tensor) -> tf.Tensor:
     """Mean over every axis but the batch axis."""
     return tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
 
@@ -69,7 +69,7 @@ def _label(index: int | tf.Tensor) -> str:
 
 def channel(layer: str, index: int | tf.Tensor) -> Objective:
     """Mean activation of one channel; `index` may be a (batch,) tensor giving each item its own channel."""
-    return Objective(lambda acts: _spatial_mean(_pick(acts[layer], index)), frozenset({layer}),
+    return Objective(lambda acts: spatial_mean(_pick(acts[layer], index)), frozenset({layer}),
                      f"{layer}:{_label(index)}")
 
 
@@ -92,19 +92,19 @@ def lattice(layer: str, index: int | tf.Tensor, spacing: tuple[int, int]) -> Obj
     def fn(acts):
         values = _pick(acts[layer], index)
         top, left = tf.shape(values)[1] // 2 % spacing[0], tf.shape(values)[2] // 2 % spacing[1]
-        return _spatial_mean(values[:, top::spacing[0], left::spacing[1]])
+        return spatial_mean(values[:, top::spacing[0], left::spacing[1]])
     return Objective(fn, frozenset({layer}), f"lattice({layer}:{_label(index)})")
 
 
 def layer_energy(layer: str) -> Objective:
     """Mean squared activation of a whole layer: DeepDream's objective."""
-    return Objective(lambda acts: _spatial_mean(tf.square(acts[layer])), frozenset({layer}), f"energy({layer})")
+    return Objective(lambda acts: spatial_mean(tf.square(acts[layer])), frozenset({layer}), f"energy({layer})")
 
 
 def direction(layer: str, vector) -> Objective:
     """Mean projection of the activations onto a direction in channel space."""
     unit = tf.math.l2_normalize(tf.constant(vector, tf.float32))
-    return Objective(lambda acts: _spatial_mean(tf.tensordot(acts[layer], unit, axes=1)),
+    return Objective(lambda acts: spatial_mean(tf.tensordot(acts[layer], unit, axes=1)),
                      frozenset({layer}), f"direction({layer})")
 
 

@@ -83,7 +83,7 @@ def render_batches(layer: str, filters: str | Sequence[int] | None = None, *,
         animate: keep about 6 snapshots per octave of each image, as `Rendering.frames`.
     """
     spec, settings = resolve(model, preset, overrides)
-    layer = models.resolve_layer(spec.model, layer)
+    layer = models.resolve_layer(spec.model, layer, units=True)
     chosen = filter_list(spec, layer, filters)
     check_fits(spec, [layer], settings.size)
     batch = batch_size(spec, layer, settings.size, len(chosen), batch)

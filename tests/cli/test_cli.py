@@ -332,3 +332,16 @@ def test_cam_records_the_layer_it_mapped(tmp_path, tiny_spec):
     assert result.exit_code == 0, result.output
     record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
     assert record["layer"] == models.last_conv_layer(tiny_spec.model, feeding=models.logits_layer(tiny_spec.model).path)
+
+
+def test_a_classifier_file_lists_its_head_and_renders_a_gallery_of_its_classes(tmp_path):
+    conftest.tiny_cnn().save(tmp_path / "classifier.keras")
+    model = ["--model", str(tmp_path / "classifier.keras"), "--preprocess", "unit"]
+    listed = runner.invoke(app, ["layers", *model])
+    assert listed.exit_code == 0 and listed.output.splitlines()[-1].split() == ["predictions", "Dense", "units", "4"]
+    result = runner.invoke(app, ["render", "predictions", "-f", "all", *FAST, *model, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["layer"] == "predictions" and len(manifest["filters"]) == 4
+    refused = runner.invoke(app, ["features", ROCKET, "--layer", "predictions", *model, "--out", str(tmp_path / "f")])
+    assert refused.exit_code == 2 and "render its units (one image each) with 'actmax render'" in refused.stderr

@@ -36,13 +36,31 @@ def test_unknown_layer_lists_nearest_names(hed):
         models.get_layer(hed.model, "block5_conv9")
 
 
-def test_layer_without_spatial_axis_is_refused(tiny_spec):
-    """The classifier's output is refused with the objective that renders its classes; a pooled vector without."""
-    with pytest.raises(LayerError, match="not \\(batch, height, width, channels\\); render one of its classes with "
-                       "the objective 'logit:N' \\(N in 0-3\\)"):
+def test_layer_without_spatial_axis_is_refused_where_a_map_is_needed(tiny_spec):
+    """Where a map is needed, the classifier's head is refused with a pointer to rendering its units, a pooled
+    vector without; a render (units=True) takes both, but not a layer of neither shape."""
+    with pytest.raises(LayerError, match="not \\(batch, height, width, channels\\); render its units \\(one image "
+                       "each\\) with 'actmax render', or pick"):
         models.get_layer(tiny_spec.model, "predictions")
     with pytest.raises(LayerError, match="channels\\); pick a convolutional layer"):
         models.get_layer(tiny_spec.model, "gap")
+    assert models.filter_count(tiny_spec.model, "predictions") == 4
+    assert models.resolve_layers(tiny_spec.model, ["gap", "predictions"], units=True) == ["gap", "predictions"]
+    inputs = keras.Input((None, None, 3))
+    tokens = keras.layers.Reshape((-1, 4))(keras.layers.Conv2D(4, 3, name="conv")(inputs))
+    with pytest.raises(LayerError, match="not \\(batch, height, width, channels\\) or \\(batch, units\\); pick"):
+        models.get_layer(keras.Model(inputs, tokens), "reshape", units=True)
+
+
+def test_unit_layers_are_the_dense_layers_and_the_classifier_head():
+    """A Dense layer, and a head that has no weights of its own (a softmax after pooling, as in small
+    emotion and mobile nets) — not the pooled vector itself."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(keras.layers.Conv2D(8, 3, name="conv")(inputs))
+    hidden = keras.layers.Dense(6, activation="relu", name="fc")(x)
+    head = keras.layers.Activation("softmax", name="probs")(keras.layers.Dropout(0.1, name="drop")(hidden))
+    assert models.unit_table(keras.Model(inputs, head)) == [("fc", "Dense", 6), ("probs", "Activation", 6)]
+    assert models.unit_layers(keras.Model(inputs, keras.layers.Conv2D(8, 3)(inputs))) == []
 
 
 def test_pre_activation_is_the_value_before_the_relu(tiny_spec):

@@ -361,3 +361,34 @@ def test_tiny_images_render_under_every_preset(hed):
         assert result.images.shape == (2, 8, 8, 3)
     held = metrics.robust_activation(hed, "block1_conv1", result.images, [0, 1])
     assert np.isfinite(held).all()
+
+
+
+def colour_classifier() -> keras.Model:
+    """Classes red, green, blue and dark: a 1x1 conv detects each (ReLU), pooled, then a softmax head."""
+    inputs = keras.Input((None, None, 3))
+    kernel = np.array([[2, -1, -1], [-1, 2, -1], [-1, -1, 2], [-1, -1, -1]], np.float32).T.reshape(1, 1, 3, 4)
+    detect = keras.layers.Conv2D(4, 1, activation="relu", name="detect")
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(detect(inputs))
+    head = keras.layers.Dense(4, activation="softmax", name="predictions")
+    model = keras.Model(inputs, head(pooled))
+    detect.set_weights([kernel, np.array([0, 0, 0, 1.5], np.float32)])
+    head.set_weights([200 * np.eye(4, dtype=np.float32), np.array([0, 0, 0, 100], np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("preset", ["default", "classic"])
+def test_a_classifier_head_renders_one_image_per_class_that_the_model_calls_that_class(preset):
+    """The head's units are its classes: each image, fed to the model as a user would, is given its own class, in
+    that class's colour. Its logit is what rises: on grey, 'dark' outweighs the others by e^100, so their
+    probabilities have no gradient (the classic recipe, which maximises the output, left every image grey)."""
+    spec = actmax.models.ModelSpec("colours", colour_classifier(), "unit", "")
+    result = actmax.render("predictions", "all", model=spec, preset=preset, size=32, octaves=2, steps=12)
+    probabilities = spec.model(results.quantise(result.images)).numpy()
+    assert result.filters == [0, 1, 2, 3] and result.images.shape == (4, 32, 32, 3)
+    assert probabilities.argmax(axis=1).tolist() == [0, 1, 2, 3], probabilities
+    np.testing.assert_allclose(probabilities[range(4), range(4)], result.activations, rtol=0.02)
+    colours = result.images.mean(axis=(1, 2))
+    assert colours[:3].argmax(axis=1).tolist() == [0, 1, 2] and colours[3].sum() < colours[:3].sum(axis=1).min()
+    with pytest.raises(FilterError, match="outside the range of layer 'predictions', 0-3"):
+        actmax.render("predictions", [4], model=spec)
