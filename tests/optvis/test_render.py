@@ -54,7 +54,9 @@ def test_a_model_that_crops_its_input_first_is_rendered_at_the_crop_it_sees(crop
 
 
 def test_a_fixed_size_model_that_resizes_first_is_rendered_at_the_size_it_sees():
-    """Input((96, 96, 3)) → Resizing(24, 40): a 96 px image would be squeezed and only some of its pixels sampled."""
+    """Input((96, 96, 3)) → Resizing(24, 40): a 96 px image would be squeezed and only some of its pixels sampled.
+    (Seeded: a filter that draws weights barely able to pass zero leaves its value to resampling error.)"""
+    keras.utils.set_random_seed(1)
     inputs = keras.Input((96, 96, 3))
     x = keras.layers.Resizing(24, 40)(keras.layers.Rescaling(1 / 255)(inputs))
     model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(x))
@@ -64,7 +66,8 @@ def test_a_fixed_size_model_that_resizes_first_is_rendered_at_the_size_it_sees()
     assert actmax.layer_table(spec) == [("conv", "Conv2D", (22, 38), 4)]
     fed = keras.ops.image.resize(results.quantise(result.images) * 255, (96, 96))  # as the user's own code feeds it
     np.testing.assert_allclose(model(fed).numpy().mean(axis=(1, 2))[[0, 1], [0, 1]],
-                               metrics.measure(spec, "conv", results.quantise(result.images), [0, 1]), rtol=0.05)
+                               metrics.measure(spec, "conv", results.quantise(result.images), [0, 1]), rtol=0.05,
+                               atol=2e-3)
 
 
 def test_a_filter_whose_mean_cannot_pass_zero_is_alive_where_its_image_beats_flat_grey():
