@@ -154,6 +154,9 @@ def time_convs(spec, layer, size, batch, policy, steps=10):
     return 1000 * seconds / steps
 
 
+ACTMAX = [sys.executable, "-m", "actmax"]  # this interpreter's actmax, whether or not its venv is on PATH
+
+
 def whole_processes(layer, filters, args):
     """The loop and `actmax render` (float32, mixed) as separate processes, timed from the outside."""
     schedule = ["--filters", args.filters, "--size", str(args.size), "--octaves", str(args.octaves),
@@ -162,7 +165,7 @@ def whole_processes(layer, filters, args):
                                                       "--model", args.model, *schedule])]
     for precision in args.precision.split(","):
         runs.append((f"actmax render --preset classic --precision {precision}",
-                     ["actmax", "render", layer, "--model", args.model, "--preset", "classic", "--precision",
+                     [*ACTMAX, "render", layer, "--model", args.model, "--preset", "classic", "--precision",
                       precision, "-q", *schedule]))
     print(f"\n### {layer}: whole processes (start-up, model, trace and files included)\n")
     print(f"| run | seconds (median of {args.repeat}) | speed-up |")
@@ -171,7 +174,7 @@ def whole_processes(layer, filters, args):
     for _ in range(args.repeat):  # runs interleaved, so that a slow spell of the machine hits each of them alike
         for name, command in runs:
             with tempfile.TemporaryDirectory() as out:
-                extra = ["--out", out] if command[0] == "actmax" else []
+                extra = ["--out", out] if command[:3] == ACTMAX else []
                 seconds[name].append(timed(lambda: subprocess.run(command + extra, check=True,
                                                                   capture_output=True))[1])
     base = np.median(seconds[runs[0][0]])
