@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import keras
 
@@ -172,6 +173,19 @@ def is_softmax(layer: keras.layers.Layer) -> bool:
     """Whether the layer ends in a softmax: a Softmax layer, or a softmax activation (Dense's or Activation's)."""
     activation = getattr(layer, "activation", None)
     return isinstance(layer, keras.layers.Softmax) or getattr(activation, "__name__", "") == "softmax"
+
+
+FLOORS = {"sigmoid": 0.5, "hard_sigmoid": 0.5, "softplus": math.log(2.0), "exponential": 1.0}
+
+
+def firing_floor(model: keras.Model, name: str) -> float:
+    """The value a unit of the layer takes where its input passes zero: 0 for a ReLU or a linear layer, 0.5 for a
+    sigmoid, chance (1 / classes) for a softmax. Above it the unit fires; a sigmoid's or a softmax's output is above
+    zero on any input, so zero cannot tell a unit its image raises from one it leaves silent."""
+    tap = get_layer(model, name, units=True)
+    if is_softmax(tap.layer):
+        return 1.0 / int(tap.output.shape[-1])
+    return FLOORS.get(getattr(getattr(tap.layer, "activation", None), "__name__", ""), 0.0)
 
 
 def is_classifier(model: keras.Model) -> bool:

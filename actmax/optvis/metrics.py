@@ -34,15 +34,15 @@ def grey_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...]) -> np
 
 def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
              *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """Per filter, on its own image: the mean post-activation, and the share of map positions where it is active
-    (for a unit of a flat layer, which has no map: its value, and 1 or 0)."""
-    features = models.scoring_features(spec, layer)
+    """Per filter, on its own image: the mean post-activation, and the share of map positions where it fires, above
+    its layer's floor (`models.firing_floor`; for a unit of a flat layer, which has no map: its value, and 1 or 0)."""
+    features, floor = models.scoring_features(spec, layer), models.firing_floor(spec.model, layer)
     means, shares = [np.zeros(0, np.float32)], [np.zeros(0, np.float32)]
     for start in range(0, len(filters), batch):
         acts = features(tf.constant(images[start:start + batch]))[layer]
         own = tf.gather(acts, tf.constant(filters[start:start + batch], tf.int32), axis=-1, batch_dims=1)
         means.append(objectives.spatial_mean(own).numpy())
-        shares.append(objectives.spatial_mean(tf.cast(own > 0, tf.float32)).numpy())
+        shares.append(objectives.spatial_mean(tf.cast(own > floor, tf.float32)).numpy())
     return np.concatenate(means), np.concatenate(shares)
 
 

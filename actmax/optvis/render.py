@@ -126,7 +126,8 @@ def _finish(spec, layer, group, run, settings, seed, seconds, extra) -> Renderin
     frames = quantise(np.stack([f.numpy() for f in run.frames], axis=1)[:count]) if run.frames else None
     greys = grey_means(spec, layer, images.shape[1:])[list(group)]
     return Rendering(spec.name, layer, list(group), images, measure(spec, layer, images, group),
-                     run.scores.numpy()[:count], settings, seed, seconds, extra=extra, frames=frames, greys=greys)
+                     run.scores.numpy()[:count], settings, seed, seconds, extra=extra, frames=frames, greys=greys,
+                     floor=models.firing_floor(spec.model, layer))
 
 
 def render_objective(objective: str | objectives.Objective, *, model: str | models.ModelSpec = models.DEFAULT_MODEL,

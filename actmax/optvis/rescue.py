@@ -53,9 +53,10 @@ def weak_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
 
 
 def unheld_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
-    """Items whose image does not hold its filter: silent on it, or silent once it is shifted, scaled or rotated."""
+    """Items whose image does not hold its filter: silent on it, or silent (at or below its layer's firing floor) once
+    it is shifted, scaled or rotated."""
     held = metrics.robust_activation(spec, part.layer, part.images, part.filters)
-    return [int(i) for i in np.flatnonzero(~part.alive | (held <= 0))]
+    return [int(i) for i in np.flatnonzero(~part.alive | (held <= part.floor))]
 
 
 def faint_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
@@ -147,7 +148,7 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
     activations = metrics.measure(spec, part.layer, images, group)
     holds = metrics.robust_activation(spec, part.layer, images, group)
     current, greys = part.activations[items], None if part.greys is None else part.greys[items]
-    fires, fired = responds(activations, greys), responds(current, greys)
+    fires, fired = responds(activations, greys, part.floor), responds(current, greys, part.floor)
     better = [k for k, a in enumerate(activations)
               if fires[k] and (not fired[k] or (holds[k], a) > (held[k], current[k]))]
     for k in better:

@@ -13,12 +13,13 @@ from .presets import Settings
 GREY_MARGIN = 0.01  # how far above a flat grey image's activation (a share of it) a negative one must be to count
 
 
-def responds(activations: np.ndarray, greys: np.ndarray | None = None) -> np.ndarray:
-    """True where a filter's activation on its image is above zero (a silent filter renders noise), or clearly above
-    what a flat grey image gives it (`greys`): a filter whose mean cannot pass zero (a linear conv after a per-image
-    normalisation, such as GroupNorm) still shows what raises it."""
+def responds(activations: np.ndarray, greys: np.ndarray | None = None, floor: float = 0.0) -> np.ndarray:
+    """True where a filter's activation on its image is above its layer's firing floor (`models.firing_floor`: zero
+    for a ReLU; a silent filter renders noise), or clearly above what a flat grey image gives it (`greys`): a filter
+    whose mean cannot pass zero (a linear conv after a per-image normalisation, such as GroupNorm) still shows what
+    raises it."""
     raised = activations > greys + GREY_MARGIN * np.abs(greys) if greys is not None else False
-    return (activations > 0) | raised
+    return (activations > floor) | raised
 
 
 @dataclass
@@ -38,11 +39,12 @@ class Rendering:
     extra: dict = field(default_factory=dict)
     frames: np.ndarray | None = None  # (N, frames, H, W, C) progress snapshots when animated
     greys: np.ndarray | None = None  # each filter's activation on a flat grey image, where measured
+    floor: float = 0.0  # the value above which the layer's units fire (`models.firing_floor`)
 
     @property
     def alive(self) -> np.ndarray:
         """Where the filter responds to its image (`responds`)."""
-        return responds(self.activations, self.greys)
+        return responds(self.activations, self.greys, self.floor)
 
     def select(self, order: Sequence[int]) -> Rendering:
         """A rendering with only the given items, in the given order."""
@@ -50,7 +52,7 @@ class Rendering:
         return Rendering(self.model, self.layer, [self.filters[i] for i in order], self.images[order],
                          self.activations[order], self.objective_values[order], self.settings, self.seed,
                          self.seconds, self.objective, self.extra, None if self.frames is None else self.frames[order],
-                         None if self.greys is None else self.greys[order])
+                         None if self.greys is None else self.greys[order], self.floor)
 
 
 def quantise(images: np.ndarray) -> np.ndarray:
@@ -69,7 +71,7 @@ def combine(parts: list[Rendering]) -> Rendering:
                      np.concatenate([p.images for p in parts]), np.concatenate([p.activations for p in parts]),
                      np.concatenate([p.objective_values for p in parts]), first.settings, first.seed,
                      sum(p.seconds for p in parts), first.objective, extra, frames,
-                     np.concatenate([p.greys for p in parts]) if first.greys is not None else None)
+                     np.concatenate([p.greys for p in parts]) if first.greys is not None else None, first.floor)
 
 
 def order(result: Rendering, *, top: int | None = None, sort: str = "index") -> Rendering:

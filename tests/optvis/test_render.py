@@ -85,6 +85,27 @@ def test_a_filter_whose_mean_cannot_pass_zero_is_alive_where_its_image_beats_fla
     assert not dataclasses.replace(result, greys=result.activations).alive.any()  # no better than grey: dead
 
 
+def test_a_unit_that_is_above_zero_on_any_input_is_dead_unless_its_image_passes_its_firing_floor():
+    """A sigmoid or a softmax is above zero whatever the image, so zero cannot tell a raised unit from a silent one:
+    each fires above the value its input takes at zero (0.5 for a sigmoid, chance for a softmax)."""
+    inputs = keras.Input((None, None, 3))
+    gate = keras.layers.Conv2D(4, 3, activation="sigmoid", name="gate")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu", name="relu")(gate))
+    soft = keras.layers.Softmax(name="soft")(keras.layers.Dense(3, name="logits")(pooled))
+    stuck = keras.layers.Dense(1, activation="sigmoid", name="stuck")
+    model = keras.Model(inputs, [soft, stuck(pooled)])
+    stuck.set_weights([np.zeros((4, 1), np.float32), np.array([-5.0], np.float32)])  # sigmoid(-5) for any image
+    floors = {name: actmax.models.firing_floor(model, name) for name in ("gate", "relu", "logits", "soft", "stuck")}
+    assert floors == {"gate": 0.5, "relu": 0.0, "logits": 0.0, "soft": pytest.approx(1 / 3), "stuck": 0.5}
+    spec = actmax.models.ModelSpec("gates", model, "unit", "")
+    silent = actmax.render("stuck", "all", model=spec, size=32, octaves=2, steps=4)
+    assert 0 < silent.activations[0] == pytest.approx(silent.greys[0]) and silent.floor == 0.5
+    assert not silent.alive.any() and not results.combine([silent, silent]).alive.any()
+    assert not silent.select([0]).alive.any()
+    raised = actmax.render("gate", "all", model=spec, size=32, octaves=2, steps=8)
+    assert raised.alive.all() and (raised.activations > 0.5).all()
+
+
 def test_a_model_that_fixes_one_side_is_rendered_at_that_side_and_size():
     inputs = keras.Input((12, None, 3))
     spec = actmax.load_model(keras.Model(inputs, keras.layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)))
@@ -391,6 +412,7 @@ def test_a_classifier_head_renders_one_image_per_class_that_the_model_calls_that
     assert result.filters == [0, 1, 2, 3] and result.images.shape == (4, 32, 32, 3)
     assert probabilities.argmax(axis=1).tolist() == [0, 1, 2, 3], probabilities
     np.testing.assert_allclose(probabilities[range(4), range(4)], result.activations, rtol=0.02)
+    assert result.floor == 0.25 and result.alive.all()  # above chance: 'dark' is alive though grey is already dark
     colours = result.images.mean(axis=(1, 2))
     assert colours[:3].argmax(axis=1).tolist() == [0, 1, 2] and colours[3].sum() < colours[:3].sum(axis=1).min()
     with pytest.raises(FilterError, match="outside the range of layer 'predictions', 0-3"):
