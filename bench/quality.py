@@ -103,16 +103,18 @@ def _span(filters):
 
 
 def weaker(runs, filters, factor=2.0, key="robust"):
-    """Filters that classic activates where default's `key` score is more than `factor` times weaker."""
+    """Filters that classic activates (and whose image holds them, where `key` is a robust score) where default's
+    `key` score is more than `factor` times weaker; below zero, a ratio says nothing."""
     if "default" not in runs or "classic" not in runs:
         return []
     d, c = runs["default"], runs["classic"]
-    return [f for f, dv, cv, ca in zip(filters, d[key], c[key], c["activation"]) if ca > 0 and dv * factor < cv]
+    return [f for f, dv, cv, ca in zip(filters, d[key], c[key], c["activation"])
+            if ca > 0 and cv > 0 and dv * factor < cv]
 
 
 def side_by_side(runs, filters, path, tile=None):
     """One row per run, one column per filter; `tile` px thumbnails (saved as JPEG when the path says so)."""
-    rows = [imaging.to_uint8(runs[n]["images"]) for n in runs]
+    rows = [imaging.rgb(imaging.to_uint8(runs[n]["images"])) for n in runs]  # grey models too
     tiles = np.concatenate(rows)
     if tile:
         tiles = np.stack([np.asarray(Image.fromarray(t).resize((tile, tile), Image.Resampling.LANCZOS))

@@ -50,16 +50,16 @@ PRESETS = {
     # Lucid's recipe: decorrelated Fourier image, Adam, standard transforms, no octaves.
     "lucid": Settings(param="fourier", optimizer="adam", lr=0.05, transforms="standard", pre_activation=True,
                       steps=256, octaves=1),
-    # Measured best on every layer (bench/quality.py --sweep): pixel ascent of the activation plus 5% of its
-    # pre-activation (a leaky ReLU: the pattern leads, silent filters still have a gradient) under an
-    # RMS-contrast cap, light jitter (a share of the image: 6 px at 128, 2 px at 32, where 6 px was a fifth
-    # of it) and rotation, and few large octaves; filters left weak (silent, or active
-    # on less than half their map) get a second pass on the classic schedule and keep the more robust image (or
-    # the one that fires at all); filters whose image does not hold them get a third, on Lucid's recipe for a
-    # lattice of positions one receptive field apart; then images with contrast to spare try two stretches of it,
-    # short of clipping (optvis.rescue). The revive pass (Lucid's recipe on the mean, for the same filters) stays
-    # off: on the sweep the lattice pass replaced every image it kept but one, and did better on that filter
-    # without it.
+    # Measured best on every layer of the embedded model (bench/quality.py --sweep): pixel ascent of the
+    # activation plus 5% of its pre-activation (a leaky ReLU: the pattern leads, silent filters still have a
+    # gradient) under an RMS-contrast cap, light jitter (a share of the image: 6 px at 128, 2 px at 32, where 6 px
+    # was a fifth of it) and rotation, and few large octaves; filters left weak (silent, active on less than half
+    # their map, or losing half their activation when the image is shifted) get a second pass on the classic
+    # schedule and keep the more robust image (or the one that fires at all); filters whose image does not hold
+    # them get a third, on Lucid's recipe for a lattice of positions one receptive field apart; then images with
+    # contrast to spare try two stretches of it, short of clipping (optvis.rescue). The revive pass (Lucid's recipe
+    # on the mean, for the same filters) stays off: on the sweep the lattice pass replaced every image it kept but
+    # one, and did better on that filter without it.
     "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         wake=256, boost=2),
 }

@@ -38,18 +38,22 @@ from .presets import Settings, get_preset
 from .result import Rendering, quantise, responds
 
 WEAK_COVERAGE = 0.5
+WEAK_HOLD = 0.5  # the share of its activation an image must keep under the robustness perturbations
 BOOST_ROOM = 0.95  # an image within 5% of its headroom leaves no room worth a search
 CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
 def weak_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
-    """Items whose filter is silent, or active on less than half its map: its pattern does not fill the tile.
+    """Items whose filter is silent, or active on less than half its map (its pattern does not fill the tile), or
+    whose image loses more than half its activation when shifted, scaled or rotated a little (it does not hold it).
 
     Judged on each filter's own image alone, so the choice never depends on the rest of the batch.
     """
     coverage = metrics.activity(spec, part.layer, part.images, part.filters)[1]
-    return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE))]
+    held = metrics.robust_activation(spec, part.layer, part.images, part.filters)
+    loose = held - part.floor < WEAK_HOLD * (part.activations - part.floor)
+    return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE) | loose)]
 
 
 def unheld_items(spec: models.ModelSpec, part: Rendering) -> list[int]:

@@ -81,3 +81,17 @@ def test_a_filter_that_cannot_pass_zero_takes_a_better_held_image_that_beats_gre
     held = np.array([-0.7, -0.6])
     assert rescue.keep_better(None, part, [0, 1], np.ones((2, 4, 4, 3), np.float32), None, held) == {0}
     assert part.activations.tolist() == [-0.6, -0.5] and part.alive.all()
+
+
+def test_an_image_that_loses_half_its_activation_when_perturbed_is_weak(monkeypatch):
+    """Alive and filling its map is not enough: an image whose activation halves under a small shift, scale or
+    rotation (above the layer's firing floor) gets the classic-schedule pass too."""
+    part = actmax.Rendering("m", "conv", [0, 1, 2], np.zeros((3, 4, 4, 3), np.float32), np.array([1.0, 1.0, 1.0]),
+                            np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
+    monkeypatch.setattr(metrics, "activity", lambda spec, layer, images, filters: (part.activations, np.ones(3)))
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([0.9, 0.4, 0.6]))
+    assert rescue.weak_items(None, part) == [1]
+    part.floor = 0.5  # a sigmoid: 0.9 above it, and 0.55 keeps only an eighth of that
+    part.activations = np.array([0.9, 0.9, 0.9])
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([0.8, 0.55, 0.75]))
+    assert rescue.weak_items(None, part) == [1]
