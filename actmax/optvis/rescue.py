@@ -1,9 +1,10 @@
 """Second chances: filters the main render leaves weak get other images, each kept only if it holds better.
 
 Four passes, each for the filters the ones before left behind:
-- *rescue* (filters silent, or active on less than half their map): the classic schedule, many octaves grown from a
-  small image with no robustness transforms, so patterns come out large and a barely reachable filter (one that lives
-  at the image border, say) can hold on to them;
+- *rescue* (filters silent, active on less than half their map, or whose image loses more than half its activation
+  when shifted, scaled or rotated a little): the classic schedule, many octaves grown from a small image with no
+  robustness transforms, so patterns come out large and a barely reachable filter (one that lives at the image
+  border, say) can hold on to them;
 - *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full
   size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches
   filters that pixel ascent leaves below zero (off in the default preset: the wake pass, which takes the same
