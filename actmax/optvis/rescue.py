@@ -45,26 +45,25 @@ CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
-def weak_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
+def weak_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose filter is silent, or active on less than half its map (its pattern does not fill the tile), or
     whose image loses more than half its activation when shifted, scaled or rotated a little (it does not hold it).
 
-    Judged on each filter's own image alone, so the choice never depends on the rest of the batch.
+    Judged on each filter's own image alone, so the choice never depends on the rest of the batch; `held`: how well
+    each image holds its filter (metrics.robust_activation).
     """
     coverage = metrics.activity(spec, part.layer, part.images, part.filters)[1]
-    held = metrics.robust_activation(spec, part.layer, part.images, part.filters)
     loose = held - part.floor < WEAK_HOLD * (part.activations - part.floor)
     return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE) | loose)]
 
 
-def unheld_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
+def unheld_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image does not hold its filter: silent on it, or silent (at or below its layer's firing floor) once
     it is shifted, scaled or rotated."""
-    held = metrics.robust_activation(spec, part.layer, part.images, part.filters)
     return [int(i) for i in np.flatnonzero(~part.alive | (held <= part.floor))]
 
 
-def faint_items(spec: models.ModelSpec, part: Rendering) -> list[int]:
+def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image could be stretched to a contrast worth trying (none without a cap)."""
     return [int(i) for i in np.flatnonzero(headroom(part.images, part.settings.contrast) > 1 / BOOST_ROOM)]
 
@@ -167,14 +166,17 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
 def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int,
                 note: Callable[[str], None] | None = None) -> Rendering:
     """Run each pass the settings turn on over the items the passes before left behind, counting the images kept;
-    `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`)."""
-    for field, pick, make, counter in PASSES:
-        if getattr(part.settings, field):
-            items = pick(spec, part)
-            if note and items:
-                note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
-            kept = _run_pass(spec, part, items, passes, field, make, batch) if items else set()
-            part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
+    `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`).
+
+    How well each image holds its filter is measured once, and kept up to date as passes replace images."""
+    chosen = [entry for entry in PASSES if getattr(part.settings, entry[0])]
+    held = metrics.robust_activation(spec, part.layer, part.images, part.filters) if chosen else None
+    for field, pick, make, counter in chosen:
+        items = pick(spec, part, held)
+        if note and items:
+            note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
+        kept = _run_pass(spec, part, items, held, passes, field, make, batch) if items else set()
+        part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part
 
 
@@ -188,14 +190,15 @@ def pass_batch(count: int, batch: int) -> int:
     return min(batch, 3 * power // 4 if 3 * power // 4 >= count else power)
 
 
-def _run_pass(spec, part, items, passes, field, make, batch) -> set[int]:
+def _run_pass(spec, part, items, held, passes, field, make, batch) -> set[int]:
     """One pass over `items`: one pass object per pass and batch size (pass_batch), kept in `passes` between
-    batches; its time counts in the part's."""
+    batches; its time counts in the part's, and `held` (every item's) is updated for the images it keeps."""
     started, size = time.perf_counter(), pass_batch(len(items), batch)
     if (field, size) not in passes:
         passes[field, size] = make(spec, part.layer, part.settings, size)
-    held = metrics.robust_activation(spec, part.layer, part.images[items], [part.filters[i] for i in items])
-    kept = set().union(*(keep_better(spec, part, items, images, scores, held)
+    holds = held[items]
+    kept = set().union(*(keep_better(spec, part, items, images, scores, holds)
                          for images, scores in passes[field, size](part, items)))
+    held[items] = holds
     part.seconds += time.perf_counter() - started
     return kept
