@@ -72,6 +72,9 @@ def render(
     boost: Annotated[Optional[int], typer.Option(min=0, help="Higher contrasts tried on each image with room, "
                                                  "up to --contrast and short of clipping; the one that holds its "
                                                  "filter best is kept (0: none).")] = None,
+    flat: Annotated[Optional[int], typer.Option(min=0, help="Flat colours tried against each image (27: 3 levels "
+                                                "per RGB channel); one that drives the filter harder and holds it "
+                                                "better replaces it (0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
@@ -114,8 +117,8 @@ def render(
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
                     pre_activation=None if post_relu is None else not post_relu, patience=patience,
-                    contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, tv=tv, l1=l1, l2=l2,
-                    blur_every=blur_every)
+                    contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, flat=flat,
+                    tv=tv, l1=l1, l2=l2, blur_every=blur_every)
     with user_errors():
         spec = load_spec(model, value(preprocess), trust_code, custom_code)
         if objective:

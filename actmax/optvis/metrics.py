@@ -32,6 +32,31 @@ def grey_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...]) -> np
     return tf.reduce_mean(values, axis=list(range(values.shape.rank - 1))).numpy()
 
 
+def flat_colours(count: int, channels: int) -> np.ndarray:
+    """About `count` flat colours spread over the colour cube, shape (colours, channels): every colour whose channels
+    take the same evenly spaced levels (3 levels give 27 for RGB), or `count` greys where that leaves under 3 levels
+    (a grey model, or one with many channels)."""
+    levels = int(count ** (1 / channels) + 1e-9)
+    if levels < 3:
+        return np.repeat(np.linspace(0, 1, count, dtype=np.float32)[:, None], channels, axis=1)
+    grid = np.meshgrid(*[np.linspace(0, 1, levels, dtype=np.float32)] * channels, indexing="ij")
+    return np.stack(grid, axis=-1).reshape(-1, channels)
+
+
+@functools.lru_cache(maxsize=32)
+def flat_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...], count: int,
+               *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """The flat colours of flat_colours(count) and every filter's mean post-activation on a flat image of each, shape
+    (colours, filters): what a filter gives for no pattern at all, measured once per layer and size."""
+    colours = flat_colours(count, shape[-1])
+    features, means = models.scoring_features(spec, layer), []
+    for start in range(0, len(colours), batch):
+        flats = tf.ones((1, *shape)) * colours[start:start + batch, None, None, :]
+        values = features(flats)[layer]
+        means.append(tf.reduce_mean(values, axis=list(range(1, values.shape.rank - 1))).numpy())
+    return colours, np.concatenate(means)
+
+
 def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
              *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Per filter, on its own image: the mean post-activation, and the share of map positions where it fires, above

@@ -34,6 +34,7 @@ class Settings:
     revive: int = 0
     wake: int = 0
     boost: int = 0
+    flat: int = 0  # flat colours tried against each image (rescue.FlatPass)
     precision: str = "auto"
 
     def override(self, **changes) -> Settings:
@@ -59,9 +60,10 @@ PRESETS = {
     # them get a third, on Lucid's recipe for a lattice of positions one receptive field apart; then images with
     # contrast to spare try two stretches of it, short of clipping (optvis.rescue). The revive pass (Lucid's recipe
     # on the mean, for the same filters) stays off: on the sweep the lattice pass replaced every image it kept but
-    # one, and did better on that filter without it.
+    # one, and did better on that filter without it. Last, a filter that some flat colour drives harder than its
+    # image (one that any pattern weakens) gets that flat colour, out of 27.
     "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
-                        wake=256, boost=2),
+                        wake=256, boost=2, flat=27),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 MIN_SIDE = 8

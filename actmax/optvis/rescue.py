@@ -1,6 +1,6 @@
 """Second chances: filters the main render leaves weak get other images, each kept only if it holds better.
 
-Four passes, each for the filters the ones before left behind:
+Five passes, each for the filters the ones before left behind:
 - *rescue* (filters silent, active on less than half their map, or whose image loses more than half its activation
   when shifted, scaled or rotated a little): the classic schedule, many octaves grown from a small image with no
   robustness transforms, so patterns come out large and a barely reachable filter (one that lives at the image
@@ -19,6 +19,10 @@ Four passes, each for the filters the ones before left behind:
   pattern is free and, for most filters, drives them harder — not for all (a filter tuned to a faint tint), hence
   the check. It stops before clipping more than CLIP_SHARE of the values: clipped patterns lose their shape, and
   a boost up to the cap cut robust activation at equal contrast by 6% over the sweep (19% on block5_conv2).
+- *flat* (images that some flat colour beats by FLAT_MARGIN): that flat colour. A unit that any pattern weakens
+  (common among linear convs before their normalisation, e.g. in fer's emotion model) peaks on a blank tile of the
+  right brightness, and the ascent, whose steps never shrink, ends on a faint texture that drives it less than
+  that blank; the image then says it wants that texture. A pattern within the margin is kept: it says more.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
@@ -42,6 +46,7 @@ WEAK_COVERAGE = 0.5
 WEAK_HOLD = 0.5  # the share of its activation an image must keep under the robustness perturbations
 BOOST_ROOM = 0.95  # an image within 5% of its headroom leaves no room worth a search
 CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
+FLAT_MARGIN = 1.25  # how much harder than its image a flat colour must drive a filter to be tried in its place
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
@@ -66,6 +71,14 @@ def unheld_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> l
 def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image could be stretched to a contrast worth trying (none without a cap)."""
     return [int(i) for i in np.flatnonzero(headroom(part.images, part.settings.contrast) > 1 / BOOST_ROOM)]
+
+
+def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
+    """Items whose image some flat colour beats clearly (by FLAT_MARGIN, above the firing floor): a pattern that
+    comes close to a blank tile says more about its filter than the blank tile does (FlatPass)."""
+    best = metrics.flat_means(spec, part.layer, part.images.shape[1:], part.settings.flat)[1][:, part.filters]
+    above = part.activations - part.floor
+    return [int(i) for i in np.flatnonzero(best.max(axis=0) - part.floor > FLAT_MARGIN * np.maximum(above, 0))]
 
 
 def headroom(images: np.ndarray, cap: float) -> np.ndarray:
@@ -127,6 +140,20 @@ class Boost:
             yield quantise(metrics.stretched(images, 1 + (room - 1) * point / self.points)), None
 
 
+class FlatPass:
+    """The flat pass: the flat colour (metrics.flat_colours, `flat` of them) that drives each filter hardest. A unit
+    that any pattern weakens (a linear conv before its normalisation, often) is best shown by no pattern at all, and
+    no ascent from noise gets back there: its steps leave a faint texture weaker than a blank tile."""
+
+    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings):
+        self.spec, self.layer, self.count = spec, layer, settings.flat
+
+    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+        colours, means = metrics.flat_means(self.spec, self.layer, part.images.shape[1:], self.count)
+        best = colours[means[:, [part.filters[i] for i in items]].argmax(axis=0)]
+        yield quantise(np.broadcast_to(best[:, None, None, :], (len(items), *part.images.shape[1:]))), None
+
+
 def ascent_pass(settings_for: Callable[[Settings], Settings]) -> Callable:
     """How an ascent pass is made: an AscentPass under the settings `settings_for` derives from the render's."""
     return lambda spec, layer, settings, batch: AscentPass(spec, layer, settings_for(settings), batch)
@@ -138,6 +165,7 @@ PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
     ("revive", unheld_items, ascent_pass(lucid_recipe), "revived"),
     ("wake", unheld_items, ascent_pass(lattice_recipe), "woken"),
     ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted"),
+    ("flat", flat_items, lambda spec, layer, settings, batch: FlatPass(spec, layer, settings), "flattened"),
 )
 
 

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 
 import actmax
@@ -24,7 +25,8 @@ def test_headroom_stops_at_the_contrast_cap_or_short_of_clipping():
 
 
 def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, transforms=JITTER_128)
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0,
+                  transforms=JITTER_128)
     plain = actmax.render("block1_conv2", "0-3", boost=0, **kwargs)
     boosted = actmax.render("block1_conv2", "0-3", boost=2, **kwargs)
     assert boosted.extra["boosted"] == 4
@@ -36,7 +38,8 @@ def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_b
 
 
 def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, transforms=JITTER_128)
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0,
+                  transforms=JITTER_128)
     plain = actmax.render("block2_conv1", "0,17,93,119", boost=0, **kwargs)
     boosted = actmax.render("block2_conv1", "0,17,93,119", boost=2, **kwargs)
     assert (rescue.headroom(plain.images, plain.settings.contrast) > 2).all()  # every image was tried
@@ -93,3 +96,54 @@ def test_an_image_that_loses_half_its_activation_when_perturbed_is_weak(monkeypa
     part.floor = 0.5  # a sigmoid: 0.9 above it, and 0.55 keeps only an eighth of that
     part.activations = np.array([0.9, 0.9, 0.9])
     assert rescue.weak_items(None, part, np.array([0.8, 0.55, 0.75])) == [1]
+
+
+def test_flat_colours_spread_over_the_colour_cube_or_over_greys():
+    rgb = metrics.flat_colours(27, 3)
+    assert len(np.unique(rgb, axis=0)) == 27 and {0.0, 0.5, 1.0} == set(rgb.ravel())
+    grey = metrics.flat_colours(27, 1)
+    np.testing.assert_allclose(grey[:, 0], np.linspace(0, 1, 27))
+    many = metrics.flat_colours(27, 5)  # 27 ** (1/5) leaves 1 level: greys, every channel equal
+    assert len(many) == 27 and (many == many[:, :1]).all()
+
+
+def negative_size(values):
+    return -keras.ops.abs(values)
+
+
+def flatness_model() -> keras.Model:
+    """Units that any pattern weakens: 'flatness' unit k is 1 + k/4 minus the size of the edges of channel k, so a flat
+    image of any colour is their maximum; 'mood' unit k also wants dark (k = 0) or bright (k = 1) images."""
+    inputs = keras.Input((None, None, 3))
+    laplacian = 8 * np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
+    edges = keras.layers.DepthwiseConv2D(3, use_bias=False, name="edges")  # no padding: a flat image has no edges
+    x = keras.layers.Activation(negative_size, name="smooth")(edges(inputs))
+    flatness = keras.layers.Conv2D(2, 1, name="flatness")
+    mood = keras.layers.Conv2D(2, 1, name="mood")
+    outputs = mood(keras.layers.Concatenate()([flatness(x), keras.layers.Cropping2D(1)(inputs)]))
+    edges.set_weights([np.repeat(laplacian[:, :, None, None], 3, axis=2)])
+    flatness.set_weights([np.eye(3, 2, dtype=np.float32)[None, None], np.array([1.0, 1.25], np.float32)])
+    brightness = np.array([[1, 1], [1, 1], [-1, 1], [-1, 1], [-1, 1]], np.float32)
+    mood.set_weights([brightness[None, None], np.array([3.0, 0.0], np.float32)])
+    return keras.Model(inputs, outputs)
+
+
+def test_a_unit_that_any_pattern_weakens_gets_the_flat_colour_that_drives_it_hardest():
+    spec = actmax.models.ModelSpec("flatness", flatness_model(), "unit", "units that want flat images")
+    kwargs = dict(model=spec, size=32, octaves=2, steps=10, seed=0)
+    ascended = actmax.render("flatness", [0, 1], flat=0, **kwargs)
+    flat = actmax.render("flatness", [0, 1], **kwargs)
+    assert flat.extra["flattened"] == 2
+    assert (metrics.rms_contrast(flat.images) == 0).all() and (metrics.rms_contrast(ascended.images) > 0).all()
+    np.testing.assert_allclose(flat.activations, [1.0, 1.25], atol=1e-5)
+    assert (flat.activations > ascended.activations).all()
+    moods = actmax.render("mood", [0, 1], **kwargs)
+    assert (moods.images[0] == 0).all() and (moods.images[1] == 1).all()  # black, white
+
+
+def test_a_flat_colour_is_tried_only_where_it_beats_the_image_clearly(monkeypatch):
+    part = actmax.Rendering("m", "conv", [0, 1, 2, 3], np.zeros((4, 4, 4, 3), np.float32),
+                            np.array([1.0, 0.5, -1.0, -1.0]), np.zeros(4), actmax.PRESETS["default"], 0, 0.0)
+    flats = np.array([[1.2, 1.2, 0.1, -0.5], [0.0, 0.0, 0.0, -0.2]])  # two flat colours' means, per filter
+    monkeypatch.setattr(metrics, "flat_means", lambda spec, layer, shape, count: (None, flats))
+    assert rescue.flat_items(None, part, None) == [1, 2]  # 1.2 is within the margin of 1.0; -0.2 does not fire
