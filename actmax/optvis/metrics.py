@@ -24,12 +24,22 @@ def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Seq
     return activity(spec, layer, images, filters, batch=batch)[0]
 
 
+def flat_responses(spec: models.ModelSpec, layer: str, shape: tuple[int, ...], colours: np.ndarray,
+                   *, batch: int = 16) -> np.ndarray:
+    """Every filter's mean post-activation on a flat image of `shape` (height, width, channels) in each of `colours`,
+    shape (colours, filters): what a filter gives for no pattern at all."""
+    features, means = models.scoring_features(spec, layer), []
+    for start in range(0, len(colours), batch):
+        values = features(tf.ones((1, *shape)) * colours[start:start + batch, None, None, :])[layer]
+        means.append(tf.reduce_mean(values, axis=list(range(1, values.shape.rank - 1))).numpy())
+    return np.concatenate(means)
+
+
 @functools.lru_cache(maxsize=32)
 def grey_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...]) -> np.ndarray:
-    """Mean post-activation of every filter of `layer` on one flat grey image of `shape` (height, width, channels):
-    what a filter gives for nothing, measured once per layer and size, not per batch."""
-    values = models.scoring_features(spec, layer)(tf.fill((1, *shape), 0.5))[layer]
-    return tf.reduce_mean(values, axis=list(range(values.shape.rank - 1))).numpy()
+    """Mean post-activation of every filter of `layer` on one flat grey image of `shape`: what a filter gives for
+    nothing, measured once per layer and size, not per batch."""
+    return flat_responses(spec, layer, shape, np.full((1, shape[-1]), 0.5, np.float32))[0]
 
 
 def flat_colours(count: int, channels: int) -> np.ndarray:
@@ -44,17 +54,11 @@ def flat_colours(count: int, channels: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def flat_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...], count: int,
-               *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """The flat colours of flat_colours(count) and every filter's mean post-activation on a flat image of each, shape
-    (colours, filters): what a filter gives for no pattern at all, measured once per layer and size."""
+def flat_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...], count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The colours of flat_colours(count) and every filter's response to each (flat_responses), measured once per
+    layer and size."""
     colours = flat_colours(count, shape[-1])
-    features, means = models.scoring_features(spec, layer), []
-    for start in range(0, len(colours), batch):
-        flats = tf.ones((1, *shape)) * colours[start:start + batch, None, None, :]
-        values = features(flats)[layer]
-        means.append(tf.reduce_mean(values, axis=list(range(1, values.shape.rank - 1))).numpy())
-    return colours, np.concatenate(means)
+    return colours, flat_responses(spec, layer, shape, colours)
 
 
 def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
