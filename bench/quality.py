@@ -70,7 +70,7 @@ def score(spec, layer, filters, images):
     return {
         "activation": metrics.measure(spec, layer, saved, filters),
         "robust": metrics.robust_activation(spec, layer, saved, filters),
-        "robust_eq": metrics.robust_activation(spec, layer, metrics.equal_contrast(saved), filters),
+        "robust_eq": metrics.pattern_hold(spec, layer, saved, filters),
     }
 
 

@@ -75,6 +75,10 @@ def render(
     flat: Annotated[Optional[int], typer.Option(min=0, help="Flat colours tried against each image (27: 3 levels "
                                                 "per RGB channel); one that drives the filter harder and holds it "
                                                 "better replaces it (0: none).")] = None,
+    tone: Annotated[Optional[int], typer.Option(min=0, help="Shares of the way to its filter's best flat colour "
+                                                "tried on the mean colour of each image whose tone matters; one "
+                                                "that holds the filter better, its pattern too, is kept (0: none).")] \
+        = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
@@ -118,7 +122,7 @@ def render(
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
                     pre_activation=None if post_relu is None else not post_relu, patience=patience,
                     contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, flat=flat,
-                    tv=tv, l1=l1, l2=l2, blur_every=blur_every)
+                    tone=tone, tv=tv, l1=l1, l2=l2, blur_every=blur_every)
     with user_errors():
         spec = load_spec(model, value(preprocess), trust_code, custom_code)
         if objective:

@@ -61,6 +61,22 @@ def flat_means(spec: models.ModelSpec, layer: str, shape: tuple[int, ...], count
     return colours, flat_responses(spec, layer, shape, colours)
 
 
+def best_flat(spec: models.ModelSpec, layer: str, shape: tuple[int, ...], count: int,
+              filters: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per filter, the flat colour (of flat_colours(count)) that drives it hardest, shape (filters, channels), and
+    its mean post-activation on it."""
+    colours, means = flat_means(spec, layer, shape, count)
+    means = means[:, list(filters)]
+    return colours[means.argmax(axis=0)], means.max(axis=0)
+
+
+def toned(images: np.ndarray, colours: np.ndarray, share: float) -> np.ndarray:
+    """Each image with its mean colour moved `share` of the way to its colour in `colours`, clipped to [0, 1]: the
+    same pattern on another tone."""
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    return np.clip(images + share * (colours[:, None, None, :] - mean), 0.0, 1.0).astype(np.float32)
+
+
 def activity(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
              *, batch: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """Per filter, on its own image: the mean post-activation, and the share of map positions where it fires, above
@@ -119,6 +135,12 @@ def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, fi
             index = tf.constant(list(filters[start:start + batch]), tf.int32)
             totals[start:start + batch] += objectives.channel(layer, index)(features(shown)).numpy()
     return totals / samples
+
+
+def pattern_hold(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int]) -> np.ndarray:
+    """Robust activation at equal contrast (ROBUST_CONTRAST): how well each image's pattern holds its filter, its
+    contrast set aside."""
+    return robust_activation(spec, layer, equal_contrast(images), filters)
 
 
 def geometric_mean(values: np.ndarray, floor: float = 1e-6) -> float:

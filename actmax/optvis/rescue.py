@@ -1,6 +1,6 @@
 """Second chances: filters the main render leaves weak get other images, each kept only if it holds better.
 
-Five passes, each for the filters the ones before left behind:
+Six passes, each for the filters the ones before left behind:
 - *rescue* (filters silent, active on less than half their map, or whose image loses more than half its activation
   when shifted, scaled or rotated a little): the classic schedule, many octaves grown from a small image with no
   robustness transforms, so patterns come out large and a barely reachable filter (one that lives at the image
@@ -23,6 +23,11 @@ Five passes, each for the filters the ones before left behind:
   (common among linear convs before their normalisation, e.g. in fer's emotion model) peaks on a blank tile of the
   right brightness, and the ascent, whose steps never shrink, ends on a faint texture that drives it less than
   that blank; the image then says it wants that texture. A pattern within the margin is kept: it says more.
+- *tone* (images whose filter a flat tile of its best colour alone drives more than TONE_SHARE as hard): the same
+  pattern with its mean colour moved towards that colour. A filter that wants a dark image (common in fer's
+  emotion model) gets a mid-grey pattern from the ascent, whose small steps spend themselves on the pattern before
+  they reach the tone; moved, the pattern fires it harder. Offered only where the moved pattern holds its filter at
+  least as well at equal contrast: clipped out of shape, it would win on its tone alone.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
@@ -31,6 +36,7 @@ recipe's image of it is what it responds to, and a silent image reports an activ
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Callable, Iterator
 
@@ -47,6 +53,8 @@ WEAK_HOLD = 0.5  # the share of its activation an image must keep under the robu
 BOOST_ROOM = 0.95  # an image within 5% of its headroom leaves no room worth a search
 CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
 FLAT_MARGIN = 1.25  # how much harder than its image a flat colour must drive a filter to be tried in its place
+TONE_COLOURS = 27  # the flat colours the tone pass picks each filter's tone from (metrics.flat_colours)
+TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colour alone must drive a filter
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
@@ -76,9 +84,19 @@ def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> li
 def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image some flat colour beats clearly (by FLAT_MARGIN, above the firing floor): a pattern that
     comes close to a blank tile says more about its filter than the blank tile does (FlatPass)."""
-    best = metrics.flat_means(spec, part.layer, part.images.shape[1:], part.settings.flat)[1][:, part.filters]
+    best = metrics.best_flat(spec, part.layer, part.images.shape[1:], part.settings.flat, part.filters)[1]
     above = part.activations - part.floor
-    return [int(i) for i in np.flatnonzero(best.max(axis=0) - part.floor > FLAT_MARGIN * np.maximum(above, 0))]
+    return [int(i) for i in np.flatnonzero(best - part.floor > FLAT_MARGIN * np.maximum(above, 0))]
+
+
+def toned_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
+    """Items whose tone matters (Tone): a flat tile in the colour that drives their filter hardest (of TONE_COLOURS)
+    drives it at least TONE_SHARE as hard as their image does, above the firing floor, and their image's mean colour
+    is not that colour already."""
+    target, best = metrics.best_flat(spec, part.layer, part.images.shape[1:], TONE_COLOURS, part.filters)
+    off = np.abs(part.images.mean(axis=(1, 2)) - target).max(axis=1) > 1 / 255
+    above = np.maximum(part.activations - part.floor, 0)
+    return [int(i) for i in np.flatnonzero(off & (best - part.floor > TONE_SHARE * above))]
 
 
 def headroom(images: np.ndarray, cap: float) -> np.ndarray:
@@ -149,9 +167,30 @@ class FlatPass:
         self.spec, self.layer, self.count = spec, layer, settings.flat
 
     def __call__(self, part: Rendering, items: list[int]) -> Candidates:
-        colours, means = metrics.flat_means(self.spec, self.layer, part.images.shape[1:], self.count)
-        best = colours[means[:, [part.filters[i] for i in items]].argmax(axis=0)]
+        best = metrics.best_flat(self.spec, self.layer, part.images.shape[1:], self.count,
+                                 [part.filters[i] for i in items])[0]
         yield quantise(np.broadcast_to(best[:, None, None, :], (len(items), *part.images.shape[1:]))), None
+
+
+class Tone:
+    """The tone pass: each image's mean colour moved `tone` evenly spaced shares of the way (up to all of it) to the
+    flat colour that drives its filter hardest, the pattern unchanged but for clipping. A filter that wants a dark (or
+    a bright, or a coloured) image gets a pattern on a tone the ascent, whose steps are small, had no time to reach.
+    A shift whose pattern holds its filter less well at equal contrast than the image did (metrics.pattern_hold: its
+    values clipped out of shape) is not offered: it would win on its tone alone, where the flat pass's margin says
+    a pattern should stay."""
+
+    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings):
+        self.spec, self.layer, self.points = spec, layer, settings.tone
+
+    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+        images, group = part.images[items], [part.filters[i] for i in items]
+        target = metrics.best_flat(self.spec, self.layer, images.shape[1:], TONE_COLOURS, group)[0]
+        hold = functools.partial(metrics.pattern_hold, self.spec, self.layer, filters=group)
+        pattern = hold(images)
+        for point in range(1, self.points + 1):
+            moved = quantise(metrics.toned(images, target, point / self.points))
+            yield np.where((hold(moved) >= pattern)[:, None, None, None], moved, part.images[items]), None
 
 
 def ascent_pass(settings_for: Callable[[Settings], Settings]) -> Callable:
@@ -166,6 +205,7 @@ PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
     ("wake", unheld_items, ascent_pass(lattice_recipe), "woken"),
     ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted"),
     ("flat", flat_items, lambda spec, layer, settings, batch: FlatPass(spec, layer, settings), "flattened"),
+    ("tone", toned_items, lambda spec, layer, settings, batch: Tone(spec, layer, settings), "toned"),
 )
 
 

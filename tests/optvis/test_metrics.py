@@ -29,6 +29,17 @@ def test_stretched_scales_every_channels_contrast_by_its_factor_and_keeps_the_pa
     np.testing.assert_allclose(metrics.equal_contrast(out), metrics.equal_contrast(images), atol=1e-5)
 
 
+def test_toned_moves_each_images_mean_colour_by_its_share_and_keeps_the_pattern_short_of_clipping(rng):
+    images = (np.array([0.4, 0.5, 0.6]) + 0.02 * rng.standard_normal((2, 16, 16, 3))).astype(np.float32)
+    colours = np.array([[0.0, 0.5, 1.0], [1.0, 1.0, 1.0]], np.float32)
+    half = metrics.toned(images, colours, 0.5)
+    np.testing.assert_allclose(half.mean(axis=(1, 2)), (images.mean(axis=(1, 2)) + colours) / 2, atol=1e-5)
+    np.testing.assert_allclose(half - half.mean(axis=(1, 2), keepdims=True),
+                               images - images.mean(axis=(1, 2), keepdims=True), atol=1e-5)
+    whole = metrics.toned(images, colours, 1.0)
+    assert whole.min() == 0 and whole.max() == 1 and (whole[1] > 0.9).mean() > 0.4  # clipped at white, not wrapped
+
+
 def test_robust_activation_of_a_flat_image_is_its_activation(hed):
     flat = np.full((2, 48, 48, 3), 0.6, np.float32)
     plain = metrics.measure(hed, "block1_conv1", flat, [3, 7])

@@ -225,7 +225,8 @@ def test_progress_is_reported_per_octave_and_names_each_pass_before_its_batch_is
     assert [at for at, named in seen if not named] == [(0, 4, 1), (0, 4, 2), (2, 4, 2), (2, 4, 1), (2, 4, 2),
                                                         (4, 4, 2)]
     stages = [(at[0], named["stage"]) for at, named in seen if named]
-    assert stages and all(re.fullmatch(r"(rescue|revive|wake|boost|flat): \d+ filters?", stage) for _, stage in stages)
+    stage_line = r"(rescue|revive|wake|boost|flat|tone): \d+ filters?"
+    assert stages and all(re.fullmatch(stage_line, stage) for _, stage in stages)
     assert stages[0][0] == 0  # the first batch's passes run before it counts as done
 
 

@@ -25,7 +25,7 @@ def test_headroom_stops_at_the_contrast_cap_or_short_of_clipping():
 
 
 def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0,
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0, tone=0,
                   transforms=JITTER_128)
     plain = actmax.render("block1_conv2", "0-3", boost=0, **kwargs)
     boosted = actmax.render("block1_conv2", "0-3", boost=2, **kwargs)
@@ -38,7 +38,7 @@ def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_b
 
 
 def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0,
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0, tone=0,
                   transforms=JITTER_128)
     plain = actmax.render("block2_conv1", "0,17,93,119", boost=0, **kwargs)
     boosted = actmax.render("block2_conv1", "0,17,93,119", boost=2, **kwargs)
@@ -145,5 +145,54 @@ def test_a_flat_colour_is_tried_only_where_it_beats_the_image_clearly(monkeypatc
     part = actmax.Rendering("m", "conv", [0, 1, 2, 3], np.zeros((4, 4, 4, 3), np.float32),
                             np.array([1.0, 0.5, -1.0, -1.0]), np.zeros(4), actmax.PRESETS["default"], 0, 0.0)
     flats = np.array([[1.2, 1.2, 0.1, -0.5], [0.0, 0.0, 0.0, -0.2]])  # two flat colours' means, per filter
-    monkeypatch.setattr(metrics, "flat_means", lambda spec, layer, shape, count: (None, flats))
+    monkeypatch.setattr(metrics, "best_flat", lambda spec, layer, shape, count, filters: (None, flats.max(axis=0)))
     assert rescue.flat_items(None, part, None) == [1, 2]  # 1.2 is within the margin of 1.0; -0.2 does not fire
+
+
+def dark_edges_model() -> keras.Model:
+    """One unit that wants edges on a dark image: the size of the edges plus twice the darkness of each channel, so
+    a flat black tile drives it more than half as hard as a mid-grey pattern does, and the pattern drives it harder."""
+    inputs = keras.Input((None, None, 3))
+    laplacian = 8 * np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
+    edges = keras.layers.DepthwiseConv2D(3, use_bias=False)  # no padding: a flat image has no edges
+    size = keras.layers.Activation(keras.ops.abs)(edges(inputs))
+    unit = keras.layers.Conv2D(1, 1, name="dark_edges")
+    outputs = unit(keras.layers.Concatenate()([size, keras.layers.Cropping2D(1)(inputs)]))
+    edges.set_weights([np.repeat(laplacian[:, :, None, None], 3, axis=2)])
+    unit.set_weights([np.array([0.2, 0.2, 0.2, -2, -2, -2], np.float32)[None, None, :, None], np.array([6.0])])
+    return keras.Model(inputs, outputs)
+
+
+def test_an_image_whose_filter_wants_a_darker_tone_is_moved_towards_black_and_keeps_its_pattern():
+    spec = actmax.models.ModelSpec("dark", dark_edges_model(), "unit", "a unit that wants dark edges")
+    kwargs = dict(model=spec, size=32, octaves=2, steps=10, seed=0, rescue=0, wake=0, flat=0)
+    plain = actmax.render("dark_edges", [0], tone=0, **kwargs)
+    toned = actmax.render("dark_edges", [0], **kwargs)
+    assert toned.extra["toned"] == 1 and "toned" not in plain.extra
+    assert toned.images.mean() < plain.images.mean() - 0.1
+    assert metrics.rms_contrast(toned.images)[0] > 0.5 * metrics.rms_contrast(plain.images)[0]
+    held = [metrics.robust_activation(spec, "dark_edges", r.images, [0]) for r in (plain, toned)]
+    assert held[1] > held[0] and toned.activations[0] > plain.activations[0]
+
+
+def test_a_tone_is_tried_where_a_flat_tile_of_it_drives_the_filter_more_than_half_as_hard(monkeypatch):
+    images = np.full((4, 4, 4, 3), 0.5, np.float32)
+    part = actmax.Rendering("m", "conv", [0, 1, 2, 3], images, np.array([1.0, 1.0, 1.0, -1.0]), np.zeros(4),
+                            actmax.PRESETS["default"], 0, 0.0)
+    targets = np.array([[0, 0, 0], [0, 0, 0], [0.5, 0.5, 0.5], [1, 1, 1]], np.float32)
+    monkeypatch.setattr(metrics, "best_flat", lambda *args: (targets, np.array([0.6, 0.4, 0.9, 0.1])))
+    assert rescue.toned_items(None, part, None) == [0, 3]  # 2 is that colour already; 3 is silent, its tone fires it
+
+
+def test_a_shift_whose_pattern_holds_its_filter_less_well_at_equal_contrast_is_not_offered(monkeypatch):
+    rng = np.random.default_rng(0)
+    images = np.clip(0.5 + 0.1 * rng.standard_normal((2, 8, 8, 3)), 0, 1).astype(np.float32)
+    part = actmax.Rendering("m", "conv", [0, 1], images.copy(), np.ones(2), np.zeros(2),
+                            actmax.PRESETS["default"], 0, 0.0)
+    monkeypatch.setattr(metrics, "best_flat", lambda *args: (np.array([[1, 1, 1], [0, 0, 0]], np.float32), None))
+    monkeypatch.setattr(metrics, "pattern_hold", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)))
+    offered = list(rescue.Tone(None, "conv", part.settings.override(tone=2))(part, [0, 1]))
+    assert len(offered) == 2
+    for candidates, _ in offered:  # brighter holds better here: item 0 moves towards white, item 1 stays
+        assert candidates[0].mean() > images[0].mean() + 0.2
+        np.testing.assert_array_equal(candidates[1], images[1])
