@@ -91,8 +91,8 @@ def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> lis
 
 def toned_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose tone matters (Tone): a flat tile in the colour that drives their filter hardest (of TONE_COLOURS)
-    drives it at least TONE_SHARE as hard as their image does, above the firing floor, and their image's mean colour
-    is not that colour already."""
+    drives it more than TONE_SHARE as hard as their image does, above the firing floor (for a silent image: fires
+    it at all), and their image's mean colour is not that colour already."""
     target, best = metrics.best_flat(spec, part.layer, part.images.shape[1:], TONE_COLOURS, part.filters)
     off = np.abs(part.images.mean(axis=(1, 2)) - target).max(axis=1) > 1 / 255
     above = np.maximum(part.activations - part.floor, 0)
