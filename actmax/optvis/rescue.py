@@ -84,19 +84,23 @@ def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> li
 def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image some flat colour beats clearly (by FLAT_MARGIN, above the firing floor): a pattern that
     comes close to a blank tile says more about its filter than the blank tile does (FlatPass)."""
-    best = metrics.best_flat(spec, part.layer, part.images.shape[1:], part.settings.flat, part.filters)[1]
-    above = part.activations - part.floor
-    return [int(i) for i in np.flatnonzero(best - part.floor > FLAT_MARGIN * np.maximum(above, 0))]
+    return [int(i) for i in np.flatnonzero(flat_over(spec, part, part.settings.flat, FLAT_MARGIN)[1])]
 
 
 def toned_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose tone matters (Tone): a flat tile in the colour that drives their filter hardest (of TONE_COLOURS)
     drives it more than TONE_SHARE as hard as their image does, above the firing floor (for a silent image: fires
     it at all), and their image's mean colour is not that colour already."""
-    target, best = metrics.best_flat(spec, part.layer, part.images.shape[1:], TONE_COLOURS, part.filters)
+    target, over = flat_over(spec, part, TONE_COLOURS, TONE_SHARE)
     off = np.abs(part.images.mean(axis=(1, 2)) - target).max(axis=1) > 1 / 255
-    above = np.maximum(part.activations - part.floor, 0)
-    return [int(i) for i in np.flatnonzero(off & (best - part.floor > TONE_SHARE * above))]
+    return [int(i) for i in np.flatnonzero(off & over)]
+
+
+def flat_over(spec: models.ModelSpec, part: Rendering, count: int, factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's best flat colour (of flat_colours(count)), and whether that colour alone drives its filter more
+    than `factor` times as hard as its image does, above the firing floor (for a silent image: fires it at all)."""
+    target, best = metrics.best_flat(spec, part.layer, part.images.shape[1:], count, part.filters)
+    return target, best - part.floor > factor * np.maximum(part.activations - part.floor, 0)
 
 
 def headroom(images: np.ndarray, cap: float) -> np.ndarray:

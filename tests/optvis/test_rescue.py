@@ -107,6 +107,15 @@ def test_flat_colours_spread_over_the_colour_cube_or_over_greys():
     assert len(many) == 27 and (many == many[:, :1]).all()
 
 
+def laplacian_edges(inputs):
+    """Each channel's edges (8 × its Laplacian), with no padding: a flat image has none."""
+    edges = keras.layers.DepthwiseConv2D(3, use_bias=False)
+    outputs = edges(inputs)
+    laplacian = 8 * np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
+    edges.set_weights([np.repeat(laplacian[:, :, None, None], inputs.shape[-1], axis=2)])
+    return outputs
+
+
 def negative_size(values):
     return -keras.ops.abs(values)
 
@@ -115,13 +124,10 @@ def flatness_model() -> keras.Model:
     """Units that any pattern weakens: 'flatness' unit k is 1 + k/4 minus the size of the edges of channel k, so a flat
     image of any colour is their maximum; 'mood' unit k also wants dark (k = 0) or bright (k = 1) images."""
     inputs = keras.Input((None, None, 3))
-    laplacian = 8 * np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
-    edges = keras.layers.DepthwiseConv2D(3, use_bias=False, name="edges")  # no padding: a flat image has no edges
-    x = keras.layers.Activation(negative_size, name="smooth")(edges(inputs))
+    x = keras.layers.Activation(negative_size, name="smooth")(laplacian_edges(inputs))
     flatness = keras.layers.Conv2D(2, 1, name="flatness")
     mood = keras.layers.Conv2D(2, 1, name="mood")
     outputs = mood(keras.layers.Concatenate()([flatness(x), keras.layers.Cropping2D(1)(inputs)]))
-    edges.set_weights([np.repeat(laplacian[:, :, None, None], 3, axis=2)])
     flatness.set_weights([np.eye(3, 2, dtype=np.float32)[None, None], np.array([1.0, 1.25], np.float32)])
     brightness = np.array([[1, 1], [1, 1], [-1, 1], [-1, 1], [-1, 1]], np.float32)
     mood.set_weights([brightness[None, None], np.array([3.0, 0.0], np.float32)])
@@ -153,12 +159,9 @@ def dark_edges_model() -> keras.Model:
     """One unit that wants edges on a dark image: the size of the edges plus twice the darkness of each channel, so
     a flat black tile drives it more than half as hard as a mid-grey pattern does, and the pattern drives it harder."""
     inputs = keras.Input((None, None, 3))
-    laplacian = 8 * np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
-    edges = keras.layers.DepthwiseConv2D(3, use_bias=False)  # no padding: a flat image has no edges
-    size = keras.layers.Activation(keras.ops.abs)(edges(inputs))
+    size = keras.layers.Activation(keras.ops.abs)(laplacian_edges(inputs))
     unit = keras.layers.Conv2D(1, 1, name="dark_edges")
     outputs = unit(keras.layers.Concatenate()([size, keras.layers.Cropping2D(1)(inputs)]))
-    edges.set_weights([np.repeat(laplacian[:, :, None, None], 3, axis=2)])
     unit.set_weights([np.array([0.2, 0.2, 0.2, -2, -2, -2], np.float32)[None, None, :, None], np.array([6.0])])
     return keras.Model(inputs, outputs)
 
