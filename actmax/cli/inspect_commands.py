@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, load_spec, user_errors
-from .options import (CamMethod, Colormap, CustomCodeOpt, DeconvMethod, ImageArg, ModelOpt, OutOpt, PreprocessOpt,
-                      QuietOpt, RayAddressOpt, RayOpt, SizeOpt, TrustOpt, ray_target, value)
+from .options import (CamMethod, ClassNamesOpt, Colormap, CustomCodeOpt, DeconvMethod, ImageArg, ModelOpt, OutOpt,
+                      PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, SizeOpt, TrustOpt, ray_target, value)
 
 
 def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, **loading):
@@ -111,16 +111,19 @@ def occlusion(
     patch: Annotated[int, typer.Option(min=2, help="Grey patch size in px.")] = 32,
     stride: Annotated[int, typer.Option(min=1, help="Patch step in px.")] = 16,
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
+    class_names: ClassNamesOpt = None,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
     custom_code: CustomCodeOpt = None,
     size: SizeOpt = 224, out: OutOpt = None,
 ) -> None:
     """Map how much each region of a photo matters, by occluding it with a sliding grey patch."""
+    from .. import models
     from ..inspect import occlusion as occluding
     with user_errors():
         spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
+        names = models.class_names(spec, class_names) if models.is_classifier(spec.model) else None
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
-                                         colormap=colormap.value)
+                                         colormap=colormap.value, names=names)
         _save(spec, out, "occlusion", image.stem, picture,
               {"image": str(image), "target": name, "patch": patch, "stride": stride})
 
@@ -134,18 +137,20 @@ def cam(
                                                 "feeding the class head).")] = None,
     method: Annotated[CamMethod, typer.Option(help="gradcam or gradcam++.")] = CamMethod.gradcam,
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
+    class_names: ClassNamesOpt = None,
     model: Annotated[str, typer.Option("--model", "-m", help="A classifier: a keras.applications name (with "
                                        "its head) or a .keras/.h5 file.")] = "vgg16-hed",
     preprocess: PreprocessOpt = None, trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,
     size: SizeOpt = 224, out: OutOpt = None,
 ) -> None:
     """Grad-CAM heatmap of a classifier's class over a photo, with the top-5 classes."""
+    from .. import models
     from ..inspect import cam as gradcam
     with user_errors():
         spec, photo = _load(model, preprocess, image, size, classifier=True, trust_code=trust_code,
                             custom_code=custom_code)
         picture, classes = gradcam.figure(spec, photo, class_index=class_index, layer=layer, method=method.value,
-                                          colormap=colormap.value)
+                                          colormap=colormap.value, names=models.class_names(spec, class_names))
         for index, name, probability in classes:
             typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
         _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,

@@ -37,6 +37,10 @@ TrustOpt = Annotated[bool, typer.Option("--trust-code", help="Load a model file'
                                         "file you trust.")]
 CustomCodeOpt = Annotated[Optional[Path], typer.Option("--custom-code", help="A Python file defining a model "
                                                     "file's custom layers (or activations …); it is run first.")]
+ClassNamesOpt = Annotated[Optional[Path], typer.Option(
+    "--class-names", help="A file naming a classifier's classes: one name per line in class order, or a JSON list. "
+    "Labels the class head's gallery and the classes of cam and occlusion; keras.applications ImageNet models are "
+    "named without it.")]
 TopOpt = Annotated[Optional[int], typer.Option(min=1, help="Keep the K filters with the highest activation.")]
 SortOpt = Annotated[Sort, typer.Option(help="Gallery order.")]
 ColsOpt = Annotated[Optional[int], typer.Option(min=1, help="Gallery columns (default: square-ish).")]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, load_spec, user_errors
-from .options import (ColsOpt, CustomCodeOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset,
+from .options import (ClassNamesOpt, ColsOpt, CustomCodeOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset,
                       PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, TrustOpt,
                       ray_target, value)
 
@@ -100,6 +100,7 @@ def render(
     sort: SortOpt = Sort.index,
     cols: ColsOpt = None,
     labels: LabelsOpt = True,
+    class_names: ClassNamesOpt = None,
     stretch: StretchOpt = False,
     animate: Annotated[bool, typer.Option(help="Also save each filter's optimisation as an animated GIF.")] = False,
     layers: Annotated[Optional[list[str]], typer.Option("--layer", help="More layers to render (repeatable).")] = None,
@@ -135,7 +136,7 @@ def render(
         for name, done in jobs.render_layers(
                 spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
                 sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate,
-                ray=ray_target(ray, ray_address), note=say, **settings):
+                class_names=class_names, ray=ray_target(ray, ray_address), note=say, **settings):
             say(f"{name}: {done.rendered} rendered, {done.reused} reused, {done.dead} dead: {done.path}")
 
 

@@ -80,25 +80,20 @@ def _class_gradient(features, head, layer: str, class_index: int | None):
     return run
 
 
-def top_classes(spec: models.ModelSpec, probabilities: np.ndarray, top: int = 5) -> list[tuple[int, str, float]]:
-    """The `top` classes as (index, name, probability); ImageNet names when Keras can provide them."""
+def top_classes(probabilities: np.ndarray, names: list[str] | None = None,
+                top: int = 5) -> list[tuple[int, str, float]]:
+    """The `top` classes as (index, name, probability); names are empty where none are known."""
     order = [int(i) for i in np.argsort(-probabilities)[:top]]
-    names = {i: "" for i in order}
-    if probabilities.shape[-1] == 1000 and spec.name in models.KERAS_APPS:
-        try:
-            import keras
-            decoded = keras.applications.imagenet_utils.decode_predictions(probabilities[None], top=top)[0]
-            names = {i: name for i, (_, name, _) in zip(order, decoded)}
-        except Exception:  # the class-name file downloads once; offline, indices alone still answer
-            pass
-    return [(i, names[i], float(probabilities[i])) for i in order]
+    return [(i, names[i] if names else "", float(probabilities[i])) for i in order]
 
 
 @memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | None = None, layer: str | None = None,
-           method: str = "gradcam", colormap: str = "inferno") -> tuple[np.ndarray, list[tuple[int, str, float]]]:
-    """What `actmax cam` saves: the photo beside the heatmap over it; also returns the top-5 classes."""
+           method: str = "gradcam", colormap: str = "inferno",
+           names: list[str] | None = None) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+    """What `actmax cam` saves: the photo beside the heatmap over it; also returns the top-5 classes (`names`:
+    the classes' names, see `models.class_names`)."""
     heat, index, probabilities = grad_cam(spec, image, class_index=class_index, layer=layer, method=method)
     shown = colormaps.overlay(image, heat, name=colormap)
-    labels = ["input", f"{method}: class {index}"]
-    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=labels), top_classes(spec, probabilities)
+    labels = ["input", f"{method}: {models.class_label(index, names)}"]
+    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=labels), top_classes(probabilities, names)

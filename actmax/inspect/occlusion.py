@@ -72,9 +72,11 @@ def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: i
 
 @memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int = 32,
-           stride: int = 16, colormap: str = "inferno") -> tuple[np.ndarray, str]:
-    """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name."""
+           stride: int = 16, colormap: str = "inferno", names: list[str] | None = None) -> tuple[np.ndarray, str]:
+    """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name
+    (`names`: the classes' names, see `models.class_names`, for a class's label)."""
     score, name = score_function(spec, target, image)
     heat = occlusion_map(score, image, patch=patch, stride=stride)
     shown = colormaps.overlay(image, colormaps.normalise(np.maximum(heat, 0)), name=colormap)
-    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=["input", f"occlusion: {name}"]), name
+    shows = models.class_label(int(name[6:]), names) if name.startswith("class:") else name
+    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=["input", f"occlusion: {shows}"]), name

@@ -107,9 +107,10 @@ class Job:
 @contextlib.contextmanager
 def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="default", seed: int = 0,
              overwrite: bool = False, shard: str | None = None, new_folder: bool = False,
-             **options) -> Iterator[Job]:
+             class_names: Path | str | None = None, **options) -> Iterator[Job]:
     """Open a layer's job in `out`: settings resolved, the folder staged and cleaned, done and missing filters
-    listed. On an ActmaxError inside, the folder is left as it was (`undo_on_error`)."""
+    listed; a class head's units named (`models.unit_names`). On an ActmaxError inside, the folder is left as it
+    was (`undo_on_error`)."""
     shard_of = parse_shard(shard)
     overrides = {k: v for k, v in options.items() if k in Settings.__dataclass_fields__}
     spec, settings = engine.resolve(model or models.DEFAULT_MODEL, preset, overrides)
@@ -123,6 +124,8 @@ def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="d
         for stale in local.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
             stale.unlink()
         done = {} if overwrite else {i: e for i, e in completed(local, head).items() if i in chosen}
+        names = models.unit_names(spec, layer, class_names)
+        head = {**head, "names": names} if names else head  # shown, not identifying: not matched on resume
         yield Job(spec, layer, settings, seed, head, out, local, remote, sync, shard_of, done,
                   [f for f in chosen if f not in done], {k: v for k, v in options.items() if k not in overrides})
 

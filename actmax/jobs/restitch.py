@@ -34,7 +34,7 @@ def _restitch(out_dir: Path, *, top, sort, cols, margin, labels, stretch) -> tup
         tiles = imaging.to_uint8(imaging.stretch(tiles.astype(np.float32) / 255.0))
     grid = gallery.make_grid(gallery.enlarged(tiles, gallery.MIN_TILE), cols=cols, margin=margin,
                              dead=[not e["alive"] for e in shown],
-                             labels=[label(e) for e in shown] if labels else None)
+                             labels=[label(e, head.get("names")) for e in shown] if labels else None)
     imaging.save_png(out_dir / GALLERY, grid)
     write_manifest(out_dir / MANIFEST, head, entries, gallery={"file": GALLERY, "height": grid.shape[0],
                                                               "width": grid.shape[1],
@@ -56,9 +56,11 @@ def _ordered(entries: list[dict], *, top: int | None, sort: str | None) -> list[
     return strongest if sort == "activation" else by_index
 
 
-def label(entry: dict) -> str:
-    """Tile label: filter index and activation, or 'dead' for a filter that stayed silent."""
-    return f"#{entry['index']} {entry['activation']:.3g}" if entry["alive"] else f"#{entry['index']} dead"
+def label(entry: dict, names: list[str] | None = None) -> str:
+    """Tile label: filter index and activation, or 'dead' for a filter that stayed silent; then a class's name,
+    from `names` (last, so that a narrow tile cuts the name short, not the numbers)."""
+    shown = f"#{entry['index']} " + (f"{entry['activation']:.3g}" if entry["alive"] else "dead")
+    return f"{shown} {names[entry['index']]}" if names else shown
 
 
 def build_site(root: Path | str, *, top: int | None = None, sort: str | None = "index", cols: int | None = None,

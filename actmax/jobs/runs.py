@@ -39,9 +39,11 @@ def render_layers(spec: models.ModelSpec, layers: Sequence[str], filters=None, *
     Every layer is checked to fit (size and memory) before the first starts. One layer with `out` writes
     into `out`; several write into `out/<layer>/` (default `outputs/<model>/<layer>/`). In one process each layer
     has its own progress bar; on Ray (`ray`: True or an address) one queue and one bar span all layers. `note` is
-    told when the model's own input size overrides the `size` asked.
+    told when the model's own input size overrides the `size` asked. `class_names` (a names file) labels the class
+    head's units, which must be among `layers`.
     """
     render.check_layers(spec, layers, preset, options.get("size"))
+    models.check_named(spec, layers, options.get("class_names"))
     if note and (line := fixed_size_note(spec, options.get("size"))):
         note(line)
     folders = [(layer, storage.join(out or OUTPUTS / spec.name, file_stem(layer)) if len(layers) > 1 or not out

@@ -40,7 +40,7 @@ def make_grid(tiles: np.ndarray, *, cols: int | None = None, margin: int = 4, la
         if dead is not None and dead[i] and frame:
             canvas[top - frame:top + height + frame, left - frame:left + width + frame] = DEAD_COLOUR
         canvas[top:top + height, left:left + width] = tile
-    return _draw_labels(canvas, labels, cols, cell, width, margin, height) if labels else canvas
+    return _draw_labels(canvas, labels, dead, cols, cell, width, margin, height) if labels else canvas
 
 
 MIN_TILE = 64  # px: smaller images (a 28 px model's) are shown upscaled, pixel for pixel, so they and labels read
@@ -63,14 +63,23 @@ def tile_origin(index: int, cols: int, *, height: int, width: int, margin: int) 
     return margin + row * (height + margin), margin + col * (width + margin)
 
 
-def _draw_labels(canvas, labels, cols, cell, width, margin, height):
+def _draw_labels(canvas, labels, dead, cols, cell, width, margin, height):
     image = Image.fromarray(canvas)
     draw, font = ImageDraw.Draw(image), ImageFont.load_default()
     for i, label in enumerate(labels):
         top, left = tile_origin(i, cols, height=cell, width=width, margin=margin)
-        colour = DEAD_COLOUR if "dead" in label else (230, 230, 230)
-        draw.text((left + 1, top + height), label, fill=colour, font=font)
+        colour = DEAD_COLOUR if (dead[i] if dead is not None else "dead" in label) else (230, 230, 230)
+        draw.text((left + 1, top + height), fitted(label, font, width - 2), fill=colour, font=font)
     return np.asarray(image)
+
+
+def fitted(text: str, font, width: int) -> str:
+    """`text`, cut short with '…' where it would run wider than `width` px (into the next tile)."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None,

@@ -31,11 +31,11 @@ def _layer(root: Path, folder: Path, head: dict, entries: list[dict], crisp_belo
     name = Path(folder).name  # folders are unique; layers may repeat (block5_conv1, block5_conv1-2)
     return {"anchor": name, "prefix": "" if prefix == "." else prefix + "/", "entries": entries,
             "title": f"{head.get('model', '')} · {head.get('layer', '')} ({name})",
-            "dead": sum(not e["alive"] for e in entries), "params": _params(head),
+            "dead": sum(not e["alive"] for e in entries), "params": _params(head), "names": head.get("names"),
             "crisp": head.get("settings", {}).get("size", crisp_below) < crisp_below}
 
 
 def _params(head: dict) -> str:
-    lines = [f"{k}: {v}" for k, v in head.items() if k not in ("settings", "versions", "gallery")]
+    lines = [f"{k}: {v}" for k, v in head.items() if k not in ("settings", "versions", "gallery", "names")]
     lines += [f"  {k}: {v}" for k, v in head.get("settings", {}).items()]
     return "\n".join(lines)

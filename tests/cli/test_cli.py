@@ -345,3 +345,30 @@ def test_a_classifier_file_lists_its_head_and_renders_a_gallery_of_its_classes(t
     assert manifest["layer"] == "predictions" and len(manifest["filters"]) == 4
     refused = runner.invoke(app, ["features", ROCKET, "--layer", "predictions", *model, "--out", str(tmp_path / "f")])
     assert refused.exit_code == 2 and "render its units (one image each) with 'actmax render'" in refused.stderr
+
+
+def test_class_names_label_the_class_gallery_its_page_and_cams_classes(tmp_path):
+    conftest.tiny_cnn().save(tmp_path / "classifier.keras")
+    (tmp_path / "names.txt").write_text("cat\ndog\n<bird>\nfish\n")
+    model = ["--model", str(tmp_path / "classifier.keras"), "--preprocess", "unit"]
+    named = ["--class-names", str(tmp_path / "names.txt")]
+    result = runner.invoke(app, ["render", "predictions", "-f", "all", *FAST, *model, *named, "--out",
+                                 str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r" / "manifest.json").read_text())["names"] == ["cat", "dog", "<bird>", "fish"]
+    assert "#2 &lt;bird&gt;" in (tmp_path / "r" / "index.html").read_text()
+    restitched = runner.invoke(app, ["gallery", str(tmp_path / "r")])  # the names stay with the folder
+    assert restitched.exit_code == 0 and "fish" in (tmp_path / "r" / "index.html").read_text()
+
+    cam = runner.invoke(app, ["cam", ROCKET, *model, *named, "--size", "32", "--out", str(tmp_path / "cam")])
+    assert cam.exit_code == 0, cam.output
+    top = [line.split() for line in cam.output.splitlines()[:4]]
+    assert sorted(row[1] for row in top) == ["<bird>", "cat", "dog", "fish"]
+
+    wrong = runner.invoke(app, ["render", "conv1", *FAST, *model, *named, "--out", str(tmp_path / "w")])
+    assert wrong.exit_code != 0 and "render its class head ('predictions')" in wrong.output
+    (tmp_path / "three.txt").write_text("cat\ndog\nbird\n")
+    short = runner.invoke(app, ["cam", ROCKET, *model, "--class-names", str(tmp_path / "three.txt"), "--size",
+                                "32", "--out", str(tmp_path / "cam2")])
+    assert short.exit_code != 0 and "names 3 classes and the model has 4" in short.output
+    assert len(short.output.strip().splitlines()) == 1 and not (tmp_path / "w").exists()

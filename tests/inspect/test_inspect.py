@@ -312,7 +312,7 @@ def test_grad_cam_on_imagenet_vgg16_names_classes():  # downloads ImageNet weigh
     spec = load_model("vgg16", classifier=True)
     image = imaging.load_image(ROCKET, exact=spec.fixed_size)
     heat, index, probabilities = cam.grad_cam(spec, image)
-    names = cam.top_classes(spec, probabilities)
+    names = cam.top_classes(probabilities, models.class_names(spec))
     assert heat.shape == image.shape[:2] and len(names) == 5 and all(name for _, name, _ in names)
 
 

@@ -1,0 +1,61 @@
+"""Class names for a classifier's head: read from a user's file, checked against the head, given to its units."""
+
+import json
+
+import keras
+import pytest
+from PIL import ImageFont
+
+from actmax import models
+from actmax.errors import ActmaxError, LayerError
+from actmax.output import gallery
+
+
+def test_names_are_read_from_text_and_from_json_lists_and_index_objects(tmp_path):
+    (tmp_path / "names.txt").write_text("cat\n dog \nbird\n\n")
+    (tmp_path / "list.json").write_text(json.dumps(["cat", "dog", "bird"]))
+    (tmp_path / "index.json").write_text(json.dumps({"2": ["n3", "bird"], "0": ["n1", "cat"], "1": ["n2", "dog"]}))
+    for name in ("names.txt", "list.json", "index.json"):
+        assert models.read_names(tmp_path / name, 3) == ["cat", "dog", "bird"]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("cat\ndog\n", "names 2 classes and the model has 3"),
+    ('{"0": "cat", "2": "dog", "3": "bird"}', "not a list of names"),
+    ("[1, 2", "not a list of names"),
+])
+def test_a_names_file_that_does_not_name_the_classes_is_refused_in_one_line(tmp_path, content, expected):
+    path = tmp_path / ("names.json" if content[0] in "[{" else "names.txt")
+    path.write_text(content)
+    with pytest.raises(ActmaxError, match=expected) as error:
+        models.read_names(path, 3)
+    assert "\n" not in str(error.value)
+    with pytest.raises(ActmaxError, match="cannot read class names"):
+        models.read_names(tmp_path / "missing.txt", 3)
+
+
+def test_only_the_class_head_gets_names_and_a_binary_heads_unit_is_class_one(tmp_path, tiny_spec):
+    (tmp_path / "four.txt").write_text("a\nb\nc\nd\n")
+    assert models.unit_names(tiny_spec, "predictions", tmp_path / "four.txt") == ["a", "b", "c", "d"]
+    assert models.unit_names(tiny_spec, "conv1", tmp_path / "four.txt") is None
+    assert models.unit_names(tiny_spec, "predictions") is None  # a model file names nothing by itself
+    with pytest.raises(LayerError, match="render its class head \\('predictions'\\)"):
+        models.check_named(tiny_spec, ["conv1", "conv2"], tmp_path / "four.txt")
+    models.check_named(tiny_spec, ["conv1", "predictions"], tmp_path / "four.txt")
+
+    inputs = keras.Input((None, None, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3, name="c")(inputs))
+    binary = models.ModelSpec("binary", keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid",
+                                                                                 name="is_dog")(pooled)), "unit", "")
+    (tmp_path / "two.txt").write_text("cat\ndog\n")
+    assert models.unit_names(binary, "is_dog", tmp_path / "two.txt") == ["dog"]
+    with pytest.raises(ActmaxError, match="names 4 classes and the model has 2"):
+        models.unit_names(binary, "is_dog", tmp_path / "four.txt")
+
+
+def test_a_label_wider_than_its_tile_is_cut_short_within_it():
+    font = ImageFont.load_default()
+    label = "#207 0.983 golden_retriever_with_a_long_name"
+    short = gallery.fitted(label, font, 64)
+    assert short.startswith("#207 0.98") and short.endswith("…") and font.getlength(short) <= 64
+    assert gallery.fitted("#3 1.5", font, 64) == "#3 1.5"
