@@ -74,12 +74,15 @@ def _draw_labels(canvas, labels, dead, cols, cell, width, margin, height):
 
 
 def fitted(text: str, font, width: int) -> str:
-    """`text`, cut short with '…' where it would run wider than `width` px (into the next tile)."""
+    """`text` cut short with '…' where it would run wider than `width` px (into the next tile): only after its
+    first two words (an index and a number, which a cut would misstate), so a class name gives way first."""
     if font.getlength(text) <= width:
         return text
-    while text and font.getlength(text + "…") > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
+    words = text.split(" ", 2)
+    kept, tail = " ".join(words[:2]), words[2] if len(words) > 2 else ""
+    while tail and font.getlength(f"{kept} {tail}…") > width:
+        tail = tail[:-1]
+    return f"{kept} {tail.rstrip()}…" if tail else kept
 
 
 def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None,

@@ -56,6 +56,7 @@ def test_only_the_class_head_gets_names_and_a_binary_heads_unit_is_class_one(tmp
 def test_a_label_wider_than_its_tile_is_cut_short_within_it():
     font = ImageFont.load_default()
     label = "#207 0.983 golden_retriever_with_a_long_name"
-    short = gallery.fitted(label, font, 64)
-    assert short.startswith("#207 0.98") and short.endswith("…") and font.getlength(short) <= 64
+    short = gallery.fitted(label, font, 100)
+    assert short.startswith("#207 0.983 golden") and short.endswith("…") and font.getlength(short) <= 100
     assert gallery.fitted("#3 1.5", font, 64) == "#3 1.5"
+    assert gallery.fitted("#1234 1.23e-05", font, 40) == "#1234 1.23e-05"  # a number is never cut into another
