@@ -19,12 +19,13 @@ Six passes, each for the filters the ones before left behind:
   pattern is free and, for most filters, drives them harder — not for all (a filter tuned to a faint tint), hence
   the check. It stops before clipping more than CLIP_SHARE of the values: clipped patterns lose their shape, and
   a boost up to the cap cut robust activation at equal contrast by 6% over the sweep (19% on block5_conv2).
-- *flat* (images that some flat colour beats by FLAT_MARGIN, or beats at all where their texture adds next to
-  nothing over a blank of their own mean colour): that flat colour. A unit that any pattern weakens (common among
+- *flat* (images that some flat colour beats by FLAT_MARGIN, or beats at all where their pattern holds their filter
+  no better than that colour at equal contrast): that flat colour. A unit that any pattern weakens (common among
   linear convs before their normalisation, e.g. in fer's emotion model) peaks on a blank tile of the right
   brightness, and the ascent, whose steps never shrink, ends on a faint texture that drives it less than that
-  blank; the image then says it wants that texture. A pattern within the margin is kept: it says more; a faint
-  noise that the unit ignores (a brightness unit's, on the first layers of small models) says nothing.
+  blank; the image then says it wants that texture. A pattern within the margin that holds its filter better at
+  equal contrast is kept: it says more; one that loses to the blank tile at any contrast (a brightness unit's faint
+  noise, on the first layers of small models) says nothing.
 - *tone* (images whose filter a flat tile of its best colour alone drives more than TONE_SHARE as hard): the same
   pattern with its mean colour moved towards that colour. A filter that wants a dark image (common in fer's
   emotion model) gets a mid-grey pattern from the ascent, whose small steps spend themselves on the pattern before
@@ -55,8 +56,6 @@ WEAK_HOLD = 0.5  # the share of its activation an image must keep under the robu
 BOOST_ROOM = 0.95  # an image within 5% of its headroom leaves no room worth a search
 CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
 FLAT_MARGIN = 1.25  # how much harder than its image a flat colour must drive a filter to be tried in its place
-PATTERN_GAIN = 1.1  # how much harder than a flat tile of its own mean colour an image must drive its filter, for
-#                     its texture to count (below: a blank, which any flat colour that beats it may replace)
 TONE_COLOURS = 27  # the flat colours the tone pass picks each filter's tone from (metrics.flat_colours)
 TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colour alone must drive a filter
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
@@ -87,27 +86,24 @@ def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> li
 
 def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image some flat colour beats clearly (by FLAT_MARGIN, above the firing floor), or beats at all
-    where the image is a blank but for a texture its filter ignores (`textureless`): a pattern that comes close to a
-    blank tile says more about its filter than the blank tile does, a faint noise says nothing (FlatPass)."""
+    where the image's pattern holds its filter no better than that colour does, at equal contrast (`pattern_loses`):
+    a pattern that comes close to a blank tile says more about its filter than the blank tile does, one that loses
+    to it at any contrast says nothing (FlatPass)."""
     clearly = flat_over(spec, part, part.settings.flat, FLAT_MARGIN)[1]
     beaten = np.flatnonzero(flat_over(spec, part, part.settings.flat, 1.0)[1] & ~clearly)
-    blank = beaten[textureless(spec, part, beaten)] if len(beaten) else beaten
-    return sorted([int(i) for i in np.flatnonzero(clearly)] + [int(i) for i in blank])
+    losing = beaten[pattern_loses(spec, part, beaten)] if len(beaten) else beaten
+    return sorted([int(i) for i in np.flatnonzero(clearly)] + [int(i) for i in losing])
 
 
-def textureless(spec: models.ModelSpec, part: Rendering, items: np.ndarray) -> np.ndarray:
-    """Whether each item's texture adds next to nothing: its image drives its filter less than PATTERN_GAIN times as
-    hard as a flat tile of the image's own mean colour does (above the floor), and holds it no better at equal
-    contrast (metrics.pattern_hold) than a tile of the filter's best flat colour does. The first layers of small
-    models show it: a unit near-linear in the image's brightness wants a flat tile, and the ascent leaves faint noise
-    on it. A unit that contrast drives (a ReLU's, by its convexity) wants the texture, however faint; the second
-    test keeps it."""
+def pattern_loses(spec: models.ModelSpec, part: Rendering, items: np.ndarray) -> np.ndarray:
+    """Whether each item's pattern holds its filter no better at equal contrast (metrics.pattern_hold) than a tile of
+    the filter's best flat colour does. The first layers of small models show it: a unit near-linear in the image's
+    brightness wants a flat tile, and the ascent leaves faint noise on it; a unit that contrast drives (a ReLU's, by
+    its convexity) wants the pattern, however faint, and keeps it."""
     images, filters = part.images[items], [part.filters[i] for i in items]
-    own = metrics.measure(spec, part.layer, flat_tiles(images.mean(axis=(1, 2)), images.shape), filters)
-    faint = part.activations[items] - part.floor < PATTERN_GAIN * np.maximum(own - part.floor, 0)
     best = metrics.best_flat(spec, part.layer, images.shape[1:], part.settings.flat, filters)[0]
     hold = functools.partial(metrics.pattern_hold, spec, part.layer, filters=filters)
-    return faint & (hold(images) <= hold(flat_tiles(best, images.shape)))
+    return hold(images) <= hold(flat_tiles(best, images.shape))
 
 
 def flat_tiles(colours: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
