@@ -32,7 +32,7 @@ def _save(spec, out, command: str, name: str, picture, params: dict) -> None:
 @app.command(name="weights", no_args_is_help=True)
 def weights_command(
     layer: Annotated[Optional[str], typer.Argument(help="A conv layer; omit with --summary.")] = None,
-    model: ModelOpt = "vgg16-hed",
+    model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None,
     trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,
     filters: Annotated[Optional[str], typer.Option(help="Filters to show (default: all of a first layer, "
                                                    "else 0-15).")] = None,
@@ -45,7 +45,7 @@ def weights_command(
     from .. import models
     from ..inspect import weights
     with user_errors():
-        spec, _ = _load(model, trust_code=trust_code, custom_code=custom_code)
+        spec, _ = _load(model, preprocess, trust_code=trust_code, custom_code=custom_code)
         if summary or not layer:
             for name, shape, count in weights.summary(spec):
                 typer.echo(f"{name:<28}{str(shape):<22}{count} parameters")

@@ -372,3 +372,22 @@ def test_class_names_label_the_class_gallery_its_page_and_cams_classes(tmp_path)
                                 "32", "--out", str(tmp_path / "cam2")])
     assert short.exit_code != 0 and "names 3 classes and the model has 4" in short.output
     assert len(short.output.strip().splitlines()) == 1 and not (tmp_path / "w").exists()
+
+
+def test_weights_takes_the_models_convention_and_shows_a_bgr_models_kernels_in_rgb(tmp_path):
+    import keras
+    import numpy as np
+    from PIL import Image
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(1, 1, name="conv")
+    model = keras.Model(inputs, conv(inputs))
+    conv.set_weights([np.array([1.0, 0.0, 0.0], np.float32).reshape(1, 1, 3, 1), np.zeros(1, np.float32)])
+    model.save(tmp_path / "bgr.keras")
+    shown = {}
+    for convention in ("caffe", "unit"):
+        result = runner.invoke(app, ["weights", "conv", "-m", str(tmp_path / "bgr.keras"), "--preprocess", convention,
+                                     "--out", str(tmp_path / convention)])
+        assert result.exit_code == 0, result.output
+        picture = np.asarray(Image.open(next((tmp_path / convention).glob("*.png"))).convert("RGB"))
+        shown[convention] = tuple(picture[picture.shape[0] // 2, picture.shape[1] // 2])
+    assert shown["caffe"] == (128, 128, 255) and shown["unit"] == (255, 128, 128)  # channel 0: blue, or red
