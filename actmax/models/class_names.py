@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ActmaxError, LayerError
 from .heads import head
-from .layers import get_layer, is_classifier, logits_layer
+from .layers import get_layer, is_classifier, logits_layer, upstream
 from .loading import KERAS_APPS, ModelSpec
 
 IMAGENET_CLASSES = 1000
@@ -88,8 +88,13 @@ def class_names(spec: ModelSpec, path: Path | str | None = None) -> list[str] | 
 
 
 def is_class_head(spec: ModelSpec, layer: str) -> bool:
-    """Whether the layer is the model's class head, whose units are its classes' logits."""
-    return is_classifier(spec.model) and get_layer(spec.model, layer, units=True).path == logits_layer(spec.model).path
+    """Whether the layer's units are the model's classes: its class head, or the layer that a head with no weights of
+    its own (a Softmax or Activation layer) reads."""
+    if not is_classifier(spec.model):
+        return False
+    path, head_tap = get_layer(spec.model, layer, units=True).path, logits_layer(spec.model)
+    return path == head_tap.path or (not head_tap.layer.weights and
+                                     path in upstream(spec.model, head_tap.path, direct=True))
 
 
 def check_named(spec: ModelSpec, layers, path: Path | str | None) -> None:

@@ -65,8 +65,9 @@ def _reference_input(model: keras.Model) -> tuple:
     return 1, height or 224, width or 224, channels
 
 
-def upstream(model: keras.Model, path: str) -> list[str]:
-    """Paths of the layers whose outputs the layer at `path` is computed from, in call order."""
+def upstream(model: keras.Model, path: str, *, direct: bool = False) -> list[str]:
+    """Paths of the layers whose outputs the layer at `path` is computed from (`direct`: only those it reads), in
+    call order."""
     traced = graph.trace(model)
     taps = traced.taps
     maker = {id(tap.output): name for name, tap in taps.items()}
@@ -76,7 +77,8 @@ def upstream(model: keras.Model, path: str) -> list[str]:
             source = maker.get(id(tensor))
             if source is not None and source not in found:
                 found.add(source)
-                todo.append(source)
+                if not direct:
+                    todo.append(source)
     return [name for name in taps if name in found]
 
 

@@ -45,6 +45,11 @@ def test_only_the_class_head_gets_names_and_a_binary_heads_unit_is_class_one(tmp
 
     inputs = keras.Input((None, None, 3))
     pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3, name="c")(inputs))
+    closed = keras.layers.Activation("softmax", name="probs")(keras.layers.Dense(4, name="logits")(pooled))
+    separate = models.ModelSpec("separate", keras.Model(inputs, closed), "unit", "")
+    for layer in ("logits", "probs"):  # the Dense's units are the classes as much as the softmax layer's
+        assert models.unit_names(separate, layer, tmp_path / "four.txt") == ["a", "b", "c", "d"]
+    assert models.unit_names(separate, "c", tmp_path / "four.txt") is None
     binary = models.ModelSpec("binary", keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid",
                                                                                  name="is_dog")(pooled)), "unit", "")
     (tmp_path / "two.txt").write_text("cat\ndog\n")
