@@ -73,12 +73,16 @@ def class_label(index: int, names: list[str] | None) -> str:
 
 def class_names(spec: ModelSpec, path: Path | str | None = None) -> list[str] | None:
     """Names of the classifier head's classes: from `path`, else ImageNet's for a keras.applications classifier,
-    else None (labels show indices).
+    else None (labels show indices; so for a model with no class head).
 
     Raises:
-        LayerError: `path` is given and the model has no classifier head.
+        LayerError: `path` is given and the model has no class head.
         ActmaxError: the file does not name the head's classes.
     """
+    if not is_classifier(spec.model):
+        if path is not None:
+            raise LayerError(f"--class-names names a classifier's classes, and model '{spec.name}' has no class head")
+        return None
     if path is not None:
         return read_names(path, head(spec).classes)
     if spec.name in KERAS_APPS and head(spec).classes == IMAGENET_CLASSES:
@@ -103,9 +107,11 @@ def check_named(spec: ModelSpec, layers, path: Path | str | None) -> None:
     Raises:
         LayerError: none of the layers is the class head.
     """
-    if path is not None and not any(is_class_head(spec, layer) for layer in layers):
-        head_layer = f"'{logits_layer(spec.model).path}'" if is_classifier(spec.model) else "none in this model"
-        raise LayerError(f"--class-names names a classifier's classes; render its class head ({head_layer})")
+    if path is None or any(is_class_head(spec, layer) for layer in layers):
+        return
+    class_names(spec, path)  # a model with no class head is refused here
+    raise LayerError(f"--class-names names a classifier's classes; render its class head "
+                     f"('{logits_layer(spec.model).path}')")
 
 
 def unit_names(spec: ModelSpec, layer: str, path: Path | str | None = None) -> list[str] | None:

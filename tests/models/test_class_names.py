@@ -41,6 +41,11 @@ def test_only_the_class_head_gets_names_and_a_binary_heads_unit_is_class_one(tmp
     assert models.unit_names(tiny_spec, "predictions") is None  # a model file names nothing by itself
     with pytest.raises(LayerError, match="render its class head \\('predictions'\\)"):
         models.check_named(tiny_spec, ["conv1", "conv2"], tmp_path / "four.txt")
+    body = models.ModelSpec("body", keras.Model(tiny_spec.model.inputs, tiny_spec.model.get_layer("relu2").output),
+                            "unit", "")
+    assert models.class_names(body) is None
+    with pytest.raises(LayerError, match="model 'body' has no class head"):
+        models.check_named(body, ["conv1"], tmp_path / "four.txt")
     models.check_named(tiny_spec, ["conv1", "predictions"], tmp_path / "four.txt")
 
     inputs = keras.Input((None, None, 3))
