@@ -105,9 +105,9 @@ def deconv(
 @app.command(no_args_is_help=True)
 def occlusion(
     image: ImageArg,
-    target: Annotated[Optional[str], typer.Option(help="Score to watch: 'class:N' for classifiers (default "
-                                                  "top-1), or 'layer:filter' (default: the strongest filter "
-                                                  "of the last layer).")] = None,
+    target: Annotated[Optional[str], typer.Option(help="Score to watch: 'class:N' or 'class:NAME' for "
+                                                  "classifiers (default top-1), or 'layer:filter' (default: the "
+                                                  "strongest filter of the last layer).")] = None,
     patch: Annotated[int, typer.Option(min=2, help="Grey patch size in px.")] = 32,
     stride: Annotated[int, typer.Option(min=1, help="Patch step in px.")] = 16,
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
@@ -121,8 +121,11 @@ def occlusion(
     from ..inspect import occlusion as occluding
     with user_errors():
         spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
+        names = models.class_names(spec, class_names)
+        if target and target.startswith("class:"):  # a class by name, as cam takes it
+            target = f"class:{models.class_index(target.partition(':')[2], names)}"
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
-                                         colormap=colormap.value, names=models.class_names(spec, class_names))
+                                         colormap=colormap.value, names=names)
         _save(spec, out, "occlusion", image.stem, picture,
               {"image": str(image), "target": name, "patch": patch, "stride": stride})
 
@@ -130,8 +133,8 @@ def occlusion(
 @app.command(no_args_is_help=True)
 def cam(
     image: ImageArg,
-    class_index: Annotated[Optional[int], typer.Option("--class", min=0, help="Class to explain (default: "
-                                                       "top-1).")] = None,
+    class_index: Annotated[Optional[str], typer.Option("--class", help="Class to explain, by index or by its "
+                                                       "name in --class-names (default: top-1).")] = None,
     layer: Annotated[Optional[str], typer.Option(help="Layer to map (default: the deepest conv's block output "
                                                 "feeding the class head).")] = None,
     method: Annotated[CamMethod, typer.Option(help="gradcam or gradcam++.")] = CamMethod.gradcam,
@@ -148,12 +151,14 @@ def cam(
     with user_errors():
         spec, photo = _load(model, preprocess, image, size, classifier=True, trust_code=trust_code,
                             custom_code=custom_code)
-        picture, classes = gradcam.figure(spec, photo, class_index=class_index, layer=layer, method=method.value,
-                                          colormap=colormap.value, names=models.class_names(spec, class_names))
+        names = models.class_names(spec, class_names)
+        chosen = None if class_index is None else models.class_index(class_index, names)
+        picture, classes = gradcam.figure(spec, photo, class_index=chosen, layer=layer, method=method.value,
+                                          colormap=colormap.value, names=names)
         for index, name, probability in classes:
             typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
         _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
-              {"image": str(image), "class": class_index, "layer": layer or gradcam.default_layer(spec),
+              {"image": str(image), "class": chosen, "layer": layer or gradcam.default_layer(spec),
                "method": method.value, "top5": classes})
 
 

@@ -6,6 +6,8 @@ index whose values are names or lists ending in the name (Keras's `imagenet_clas
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import functools
 import json
 from pathlib import Path
@@ -64,6 +66,24 @@ def imagenet_names() -> tuple[str, ...] | None:
     except Exception:  # offline, or the download failed: indices alone still label the classes
         return None
     return tuple(row[0][1] for row in decoded)
+
+
+def class_index(value: str | int, names: list[str] | None) -> int:
+    """A class given by its index or by its name (one of `names`).
+
+    Raises:
+        ActmaxError: a name that is not among `names`, or a name where the classes have none.
+    """
+    with contextlib.suppress(ValueError):
+        return int(value)  # its range is checked where the class is used
+    if not names:
+        raise ActmaxError(f"class '{value}' is a name, and this model's classes have none; give its index, or name "
+                          "them with --class-names FILE")
+    if value in names:
+        return names.index(value)
+    close = difflib.get_close_matches(value, names, n=3)
+    raise ActmaxError(f"no class is named '{value}'; " + (f"did you mean {', '.join(close)}?" if close else
+                                                          "give one of the names in the class names, or an index"))
 
 
 def class_label(index: int, names: list[str] | None) -> str:

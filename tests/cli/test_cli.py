@@ -365,6 +365,16 @@ def test_class_names_label_the_class_gallery_its_page_and_cams_classes(tmp_path)
     top = [line.split() for line in cam.output.splitlines()[:4]]
     assert sorted(row[1] for row in top) == ["<bird>", "cat", "dog", "fish"]
 
+    by_name = runner.invoke(app, ["cam", ROCKET, *model, *named, "--class", "dog", "--size", "32", "--out",
+                                  str(tmp_path / "dog")])
+    assert by_name.exit_code == 0, by_name.output
+    assert json.loads(next((tmp_path / "dog").glob("*.json")).read_text())["class"] == 1
+    occluded = runner.invoke(app, ["occlusion", ROCKET, *model, *named, "--target", "class:fish", "--size", "32",
+                                   "--patch", "8", "--out", str(tmp_path / "occ")])
+    assert occluded.exit_code == 0 and json.loads(next((tmp_path / "occ").glob("*.json")).read_text())["target"] \
+        == "class:3"
+    typo = runner.invoke(app, ["cam", ROCKET, *model, *named, "--class", "dgo", "--size", "32"])
+    assert typo.exit_code != 0 and "no class is named 'dgo'; did you mean dog?" in typo.output
     wrong = runner.invoke(app, ["render", "conv1", *FAST, *model, *named, "--out", str(tmp_path / "w")])
     assert wrong.exit_code != 0 and "render its class head ('predictions')" in wrong.output
     (tmp_path / "three.txt").write_text("cat\ndog\nbird\n")
