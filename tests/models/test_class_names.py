@@ -70,3 +70,13 @@ def test_a_label_wider_than_its_tile_is_cut_short_within_it():
     assert short.startswith("#207 0.983 golden") and short.endswith("…") and font.getlength(short) <= 100
     assert gallery.fitted("#3 1.5", font, 64) == "#3 1.5"
     assert gallery.fitted("#1234 1.23e-05", font, 40) == "#1234 1.23e-05"  # a number is never cut into another
+
+
+def test_a_class_is_taken_by_index_or_by_name_and_a_misspelt_name_gets_the_nearest():
+    names = ["cat", "dog", "bird"]
+    assert models.class_index("2", names) == 2 and models.class_index("dog", names) == 1
+    assert models.class_index("7", None) == 7  # its range is checked where the class is used
+    with pytest.raises(ActmaxError, match="did you mean bird"):
+        models.class_index("brid", names)
+    with pytest.raises(ActmaxError, match="name them with --class-names"):
+        models.class_index("dog", None)
