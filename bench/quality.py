@@ -25,6 +25,7 @@ import actmax
 from actmax.output import gallery, imaging
 from actmax.optvis import metrics, result as results
 from actmax.models.precision import fast_low_precision
+from actmax.jobs import file_stem
 from actmax.models.selection import parse_filters
 
 
@@ -187,7 +188,7 @@ def main():
         filters = spread(count) if args.sweep else parse_filters(args.filters, count)
         runs = {}
         for preset in presets.split(",") + (["tf-keras-vis"] if args.tf_keras_vis else []):
-            key = f"{spec.name}_{layer}_{preset}_{args.size}_{args.seed}_{_span(filters)}"
+            key = f"{spec.name}_{file_stem(layer)}_{preset}_{args.size}_{args.seed}_{_span(filters)}"
             images, seconds = cached(args.out / "cache" / f"{key}.npz", preset in args.reuse.split(","), lambda: (
                 run_tf_keras_vis(spec, layer, filters, args.size, args.seed) if preset == "tf-keras-vis"
                 else run_preset(spec, layer, filters, preset, args.size, args.seed)))
@@ -196,7 +197,8 @@ def main():
         rows.append((layer, summary, weaker(runs, filters), weaker(runs, filters, key="activation")))
         print(f"default more than 2x weaker than classic (robust) on filters: {rows[-1][2] or 'none'}; "
               f"on the saved image's activation: {rows[-1][3] or 'none'}")
-        sheet = (args.results / f"sweep_{layer}.jpg") if args.sweep else args.out / f"quality_{layer}.png"
+        stem = file_stem(layer)  # a nested model's layer path (vgg16/block3_conv1) names no subfolder
+        sheet = (args.results / f"sweep_{stem}.jpg") if args.sweep else args.out / f"quality_{stem}.png"
         side_by_side(runs, filters, sheet, tile=64 if args.sweep else None)
         print(f"\nside by side: {sheet}", flush=True)
     if args.sweep:
