@@ -121,11 +121,8 @@ def occlusion(
     from ..inspect import occlusion as occluding
     with user_errors():
         spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
-        names = models.class_names(spec, class_names)
-        if target and target.startswith("class:"):  # a class by name, as cam takes it
-            target = f"class:{models.class_index(target.partition(':')[2], names)}"
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
-                                         colormap=colormap.value, names=names)
+                                         colormap=colormap.value, names=models.class_names(spec, class_names))
         _save(spec, out, "occlusion", image.stem, picture,
               {"image": str(image), "target": name, "patch": patch, "stride": stride})
 

@@ -22,16 +22,18 @@ def positions(length: int, patch: int, stride: int) -> list[int]:
     return sorted(set(list(range(0, last + 1, stride)) + [last]))
 
 
-def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray) -> tuple[Score, str]:
-    """The score to watch: a class probability for classifiers (`class:N`, default top-1; as the head reports it,
-    `models.Head`), else a filter's mean.
+def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray,
+                   names: list[str] | None = None) -> tuple[Score, str]:
+    """The score to watch: a class probability for classifiers (`class:N`, or `class:NAME` with the classes'
+    `names`; default top-1; as the head reports it, `models.Head`), else a filter's mean.
 
     For a conv body the default is the strongest filter of its last layer; `target` may be `layer:index`.
     """
     if models.is_classifier(spec.model) and (target is None or target.startswith("class:")):
         logits, head = models.FeatureModel(spec, (models.LOGITS,)), models.head(spec)
         probs = lambda x: head.probabilities(logits(x)[models.LOGITS])
-        index = int(target.split(":")[1]) if target else int(np.argmax(probs(tf.constant(image[None]))[0]))
+        index = (models.class_index(target.partition(":")[2], names) if target
+                 else int(np.argmax(probs(tf.constant(image[None]))[0])))
         if not 0 <= index < head.classes:
             raise ActmaxError(f"class {index} is outside this model's range 0-{head.classes - 1}")
         return (lambda x: tf.cast(probs(x)[:, index], tf.float32)), f"class:{index}"
@@ -74,8 +76,8 @@ def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: i
 def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int = 32,
            stride: int = 16, colormap: str = "inferno", names: list[str] | None = None) -> tuple[np.ndarray, str]:
     """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name
-    (`names`: the classes' names, see `models.class_names`, for a class's label)."""
-    score, name = score_function(spec, target, image)
+    (`names`: the classes' names, see `models.class_names`, for a class by name and its label)."""
+    score, name = score_function(spec, target, image, names)
     heat = occlusion_map(score, image, patch=patch, stride=stride)
     shown = colormaps.overlay(image, colormaps.normalise(np.maximum(heat, 0)), name=colormap)
     shows = models.class_label(int(name[6:]), names) if name.startswith("class:") else name

@@ -117,6 +117,7 @@ def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="d
     layer = models.resolve_layer(spec.model, layer, units=True)
     chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
+    names = models.unit_names(spec, layer, class_names)  # a bad names file is refused before the folder is touched
     if new_folder and not overwrite and not storage.is_url(out):
         out = free_folder(out, head)
     with storage.staged(out) as (local, sync, remote), undo_on_error(local):
@@ -124,7 +125,6 @@ def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="d
         for stale in local.glob(".*.tmp"):  # left by a job killed mid-write; never a finished file
             stale.unlink()
         done = {} if overwrite else {i: e for i, e in completed(local, head).items() if i in chosen}
-        names = models.unit_names(spec, layer, class_names)
         head = {**head, "names": names} if names else head  # shown, not identifying: not matched on resume
         yield Job(spec, layer, settings, seed, head, out, local, remote, sync, shard_of, done,
                   [f for f in chosen if f not in done], {k: v for k, v in options.items() if k not in overrides})

@@ -89,21 +89,21 @@ def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> lis
     where the image's pattern holds its filter no better than that colour does, at equal contrast (`pattern_loses`):
     a pattern that comes close to a blank tile says more about its filter than the blank tile does, one that loses
     to it at any contrast says nothing (FlatPass)."""
+    colours, beaten = flat_over(spec, part, part.settings.flat, 1.0)
     clearly = flat_over(spec, part, part.settings.flat, FLAT_MARGIN)[1]
-    beaten = np.flatnonzero(flat_over(spec, part, part.settings.flat, 1.0)[1] & ~clearly)
-    losing = beaten[pattern_loses(spec, part, beaten)] if len(beaten) else beaten
+    within = np.flatnonzero(beaten & ~clearly)
+    losing = within[pattern_loses(spec, part, within, colours[within])] if len(within) else within
     return sorted([int(i) for i in np.flatnonzero(clearly)] + [int(i) for i in losing])
 
 
-def pattern_loses(spec: models.ModelSpec, part: Rendering, items: np.ndarray) -> np.ndarray:
+def pattern_loses(spec: models.ModelSpec, part: Rendering, items: np.ndarray, colours: np.ndarray) -> np.ndarray:
     """Whether each item's pattern holds its filter no better at equal contrast (metrics.pattern_hold) than a tile of
-    the filter's best flat colour does. The first layers of small models show it: a unit near-linear in the image's
-    brightness wants a flat tile, and the ascent leaves faint noise on it; a unit that contrast drives (a ReLU's, by
-    its convexity) wants the pattern, however faint, and keeps it."""
-    images, filters = part.images[items], [part.filters[i] for i in items]
-    best = metrics.best_flat(spec, part.layer, images.shape[1:], part.settings.flat, filters)[0]
-    hold = functools.partial(metrics.pattern_hold, spec, part.layer, filters=filters)
-    return hold(images) <= hold(flat_tiles(best, images.shape))
+    its filter's best flat colour (`colours`, one per item) does. The first layers of small models show it: a unit
+    near-linear in the image's brightness wants a flat tile, and the ascent leaves faint noise on it; a unit that
+    contrast drives (a ReLU's, by its convexity) wants the pattern, however faint, and keeps it."""
+    images = part.images[items]
+    hold = functools.partial(metrics.pattern_hold, spec, part.layer, filters=[part.filters[i] for i in items])
+    return hold(images) <= hold(flat_tiles(colours, images.shape))
 
 
 def flat_tiles(colours: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

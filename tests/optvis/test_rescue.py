@@ -170,7 +170,8 @@ def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leave
     unit.set_weights([np.full((3, 3, 3, 1), 1 / 27, np.float32), np.zeros(1, np.float32)])
     kwargs = dict(model=spec, size=32, octaves=2, steps=20, seed=0, rescue=0, wake=0, tone=0)
     flat = actmax.render("brightness", [0], **kwargs)
-    monkeypatch.setattr(rescue, "pattern_loses", lambda spec, part, items: np.zeros(len(items), bool))  # margin only
+    margin_only = lambda spec, part, items, colours: np.zeros(len(items), bool)  # noqa: E731
+    monkeypatch.setattr(rescue, "pattern_loses", margin_only)
     noisy = actmax.render("brightness", [0], **kwargs)
     assert 1.0 < 1.0 / noisy.activations[0] < rescue.FLAT_MARGIN and metrics.rms_contrast(noisy.images)[0] > 0.05
     assert flat.extra["flattened"] == 1 and (flat.images == 1).all()
