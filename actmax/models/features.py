@@ -25,9 +25,10 @@ class FeatureModel:
     Activation/ReLU layer its input), so that the ReLU never blocks the gradient of a silent filter.
     With `leak` > 0 instead, the values are the layer's output plus `leak` times its pre-activation: the
     output's patterns lead, and a silent filter still has a gradient (a leaky ReLU, for ReLU layers).
-    The name `logit` stands for the classifier's pre-softmax output, and a softmax layer always gives its logits
-    unless `probabilities`: a class's probability has no gradient once another class takes it all (ascent from
-    noise stalls), and rises as much by pushing the other classes down as by showing its own. With
+    The name `logit` stands for the classifier's pre-softmax output, and a softmax layer gives each class's log-odds
+    (`log_odds`) unless `probabilities`: a class's probability has no gradient once another class takes it all
+    (ascent from noise stalls), and its logit alone may rise with a rival's, to an image the model calls the
+    rival. With
     `select={layer: index}` (a (batch,) int variable), a plain Conv2D layer computes only the channels in `index`:
     its output's channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
     """
@@ -42,6 +43,8 @@ class FeatureModel:
         traced = graph.trace(model)
         self.taps = [(name, tap, pre_activation or name == LOGITS or (is_softmax(tap.layer) and not probabilities))
                      for name, tap in ((name, traced.taps[paths[name]]) for name in layer_names)]
+        self.odds = {name for name, tap, _ in self.taps  # a softmax's classes, as log-odds (one class has none)
+                     if name != LOGITS and is_softmax(tap.layer) and not probabilities and tap.output.shape[-1] > 1}
         self.select = {name: index for name, index in (select or {}).items()
                        if sliceable(traced.taps[paths[name]].layer)}
         self.body = keras.Model(traced.input, [tap.input if name in self.select or _needs_input(tap.layer, pre, leak)
@@ -51,8 +54,9 @@ class FeatureModel:
         """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
         tapped = self.body(model_input(self.spec, images, self.step), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
-        return {name: tf.cast(_value(tap.layer, t, pre, self.leak, self.select.get(name)), tf.float32)
-                for (name, tap, pre), t in zip(self.taps, tapped)}
+        values = {name: tf.cast(_value(tap.layer, t, pre, self.leak, self.select.get(name)), tf.float32)
+                  for (name, tap, pre), t in zip(self.taps, tapped)}
+        return {name: log_odds(values[name]) if name in self.odds else values[name] for name in values}
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,6 +64,21 @@ def scoring_features(spec: ModelSpec, layer: str) -> FeatureModel:
     """The post-activation feature model that scores images of a layer (a softmax's probabilities), built once per
     (model, layer)."""
     return FeatureModel(spec, (layer,), pre_activation=False, probabilities=True)
+
+
+def log_odds(logits: tf.Tensor) -> tf.Tensor:
+    """Each class's log-odds, log(p / (1 - p)) under a softmax: its logit less the log-sum-exp of the others'. It
+    rises only where the class gains on its rivals (a logit alone may rise with a rival's), never saturates as the
+    probability does, and stays finite where one class takes all the probability."""
+    top = tf.math.top_k(logits, k=2).values  # over the last axis: a segmenter's softmax is one per pixel
+    first, second = top[..., :1], top[..., 1:]
+    leader = tf.range(tf.shape(logits)[-1]) == tf.argmax(logits, axis=-1, output_type=tf.int32)[..., None]
+    below_first = tf.exp(logits - first)  # every class against the leader, at most 1
+    others = tf.reduce_sum(below_first, axis=-1, keepdims=True) - below_first  # holds the leader's 1 but for it
+    against_second = tf.where(leader, 0.0, tf.exp(tf.minimum(logits - second, 0.0)))  # the leader's rivals
+    rivals = tf.where(leader, second + tf.math.log(tf.reduce_sum(against_second, axis=-1, keepdims=True)),
+                      first + tf.math.log(tf.where(leader, 1.0, others)))  # no log(0), nor its gradient, for it
+    return logits - rivals
 
 
 def _has_activation(layer: keras.layers.Layer) -> bool:

@@ -227,6 +227,28 @@ def test_logits_are_the_pre_softmax_scores(tiny_spec):
     np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), tiny_spec.model(images).numpy(), atol=1e-5)
 
 
+def test_a_softmax_layer_gives_each_classs_log_odds_finite_where_one_class_takes_all(tiny_spec):
+    """Rendered, a softmax head's unit is its class's log-odds, log(p / (1 - p)), which a probability near 1 leaves
+    finite (a segmenter's softmax, one per pixel, too); the scores keep the probabilities."""
+    logits = tf.constant([[1.0, 2.0, 3.0, 0.0], [100.0, 0.0, -5.0, 0.0], [0.0, 0.0, 0.0, 0.0], [5.0, 5.0, 1.0, 0.0]])
+    odds = models.features.log_odds(logits).numpy()
+    p = tf.nn.softmax(tf.cast(logits, tf.float64)).numpy()
+    np.testing.assert_allclose(odds[[0, 2, 3]], np.log(p[[0, 2, 3]] / (1 - p[[0, 2, 3]])), rtol=1e-5)
+    np.testing.assert_allclose(odds[1], [100 - np.log(2 + np.exp(-5)), -100 - np.log1p(np.exp(-100)), -105, -100],
+                               rtol=1e-6)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        top = models.features.log_odds(logits)[1, 0]
+    np.testing.assert_allclose(tape.gradient(top, logits)[1].numpy(), [1, -1 / (2 + np.exp(-5)),
+                                                                       -np.exp(-5) / (2 + np.exp(-5)),
+                                                                       -1 / (2 + np.exp(-5))], atol=1e-6)
+    np.testing.assert_allclose(models.features.log_odds(tf.reshape(logits, (2, 2, 1, 4))).numpy().reshape(4, 4), odds)
+    images = tf.random.stateless_uniform((2, 16, 16, 3), [0, 3])
+    rendered = models.FeatureModel(tiny_spec, ("predictions",))(images)["predictions"]
+    scored = models.scoring_features(tiny_spec, "predictions")(images)["predictions"]
+    np.testing.assert_allclose(tf.sigmoid(rendered).numpy(), scored.numpy(), atol=1e-5)
+
+
 def test_conv_body_has_no_logits(hed):
     with pytest.raises(LayerError, match="no classifier head"):
         models.FeatureModel(hed, ("logit",))

@@ -88,6 +88,7 @@ def test_a_filter_whose_mean_cannot_pass_zero_is_alive_where_its_image_beats_fla
 def test_a_unit_that_is_above_zero_on_any_input_is_dead_unless_its_image_passes_its_firing_floor():
     """A sigmoid or a softmax is above zero whatever the image, so zero cannot tell a raised unit from a silent one:
     each fires above the value its input takes at zero (0.5 for a sigmoid, chance for a softmax)."""
+    keras.utils.set_random_seed(0)  # the weights, whatever tests ran before
     inputs = keras.Input((None, None, 3))
     gate = keras.layers.Conv2D(4, 3, activation="sigmoid", name="gate")(inputs)
     pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu", name="relu")(gate))
@@ -400,6 +401,32 @@ def colour_classifier() -> keras.Model:
     detect.set_weights([kernel, np.array([0, 0, 0, 1.5], np.float32)])
     head.set_weights([200 * np.eye(4, dtype=np.float32), np.array([0, 0, 0, 100], np.float32)])
     return model
+
+
+def rival_classifier() -> keras.Model:
+    """Classes 'warm' (red and green), 'green' and 'dark': whatever raises warm's logit raises green's more but for
+    red, which only warm takes."""
+    inputs = keras.Input((None, None, 3))
+    kernel = np.array([[2, -1, -1], [-1, 2, -1]], np.float32).T.reshape(1, 1, 3, 2)
+    detect = keras.layers.Conv2D(2, 1, activation="relu", name="detect")
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(detect(inputs))
+    head = keras.layers.Dense(3, activation="softmax", name="predictions")
+    model = keras.Model(inputs, head(pooled))
+    detect.set_weights([kernel, np.zeros(2, np.float32)])
+    head.set_weights([np.array([[4, 0, 0], [4, 10, 0]], np.float32), np.zeros(3, np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("preset", ["default", "classic"])
+def test_a_class_image_is_one_the_model_calls_that_class_where_a_rivals_logit_rises_with_its_own(preset):
+    """A softmax class is rendered through its log-odds: warm's logit alone climbs fastest on yellow, which the model
+    calls green; its log-odds climb on red, which it calls warm."""
+    spec = actmax.models.ModelSpec("rivals", rival_classifier(), "unit", "")
+    result = actmax.render("predictions", [0], model=spec, preset=preset, size=32, octaves=2, steps=12)
+    probabilities = spec.model(results.quantise(result.images)).numpy()
+    assert probabilities[0].argmax() == 0 and probabilities[0, 0] > 0.9, probabilities
+    red, green = result.images[0].mean(axis=(0, 1))[:2]
+    assert red > green + 0.2, (red, green)
 
 
 @pytest.mark.parametrize("preset", ["default", "classic"])
