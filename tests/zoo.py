@@ -117,13 +117,25 @@ def mixed_precision() -> keras.Model:
         keras.mixed_precision.set_global_policy("float32")
 
 
+def channels_first() -> keras.Model:
+    """A Theano-era classifier, channels first: BatchNorm on axis 1, a Flatten read by a Dense."""
+    first = {"data_format": "channels_first"}
+    inputs = keras.Input((3, 40, 40))
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_a", **first)(inputs)
+    x = layers.BatchNormalization(axis=1, name="bn")(layers.MaxPooling2D(name="pool_a", **first)(x))
+    x = layers.Conv2D(12, 3, padding="same", activation="relu", name="conv_b", **first)(x)
+    x = layers.Flatten(name="flat")(layers.MaxPooling2D(4, name="pool_b", **first)(x))
+    return keras.Model(inputs, layers.Dense(3, activation="softmax", name="predictions")(x), name="theano")
+
+
 BUILDERS = {"nested": (nested, True, 3, "keras"), "two_deep": (two_deep, True, 3, "keras"),
             "sequential_logits": (sequential_logits, True, 3, "keras"),
             "multi_output": (multi_output, True, 3, "keras"),
             "preprocessing_bn": (preprocessing_bn, True, 3, "keras"), "separable": (separable, False, 3, "keras"),
             "grey_non_square": (grey_non_square, False, 1, "keras"),
             "mixed_precision": (mixed_precision, True, 3, "keras"),
-            "legacy_h5": (nested, True, 3, "h5"), "unet": (unet, False, 3, "keras")}
+            "legacy_h5": (nested, True, 3, "h5"), "unet": (unet, False, 3, "keras"),
+            "channels_first": (channels_first, True, 3, "keras")}
 
 
 def build(folder: Path) -> dict[str, Zoo]:

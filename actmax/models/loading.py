@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from ..errors import ModelError
-from . import graph, legacy
+from . import channels, graph, legacy
 from .precision import in_float32
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -133,7 +133,7 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
             f"unknown model '{name}'; use '{DEFAULT_MODEL}' (embedded), a keras.applications name "
             f"({', '.join(list(KERAS_APPS)[:6])}, …) or a path to a .keras/.h5 file"
         )
-    _check_image_model(spec)
+    spec = _image_model(spec)
     return ModelSpec(spec.name, in_float32(spec.model), preprocess or spec.preprocess, spec.description)
 
 
@@ -240,27 +240,27 @@ def _load_error(path: Path, exc: Exception) -> ModelError:
         else ""))
 
 
-def _check_image_model(spec: ModelSpec) -> None:
+def _image_model(spec: ModelSpec) -> ModelSpec:
+    """The model checked to take one image and to be a graph actmax can follow; a channels-first one rebuilt
+    channels-last (`channels.to_channels_last`)."""
     inputs = getattr(spec.model, "inputs", None) or []
     if len(inputs) > 1:
         raise ModelError(f"model '{spec.name}' has {len(inputs)} inputs {[tuple(t.shape) for t in inputs]}; "
                          "actmax needs a model with one image input (batch, height, width, channels)")
-    shape = graph.input_shape(spec.model)
-    if len(shape) != 4 or not shape[-1]:
-        raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, channels); "
-                         f"its input is {shape}")
     try:
-        traced = graph.trace(spec.model)
+        graph.trace(spec.model)
     except Exception as exc:
         raise ModelError(f"cannot follow the layers of model '{spec.name}' ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); actmax needs a Functional or Sequential "
                          "model") from None
-    first = [tap.path for tap in traced.taps.values() if getattr(tap.layer, "data_format", "") == "channels_first"]
-    if first:
-        raise ModelError(f"model '{spec.name}' reads channels first (layer '{first[0]}' has data_format="
-                         f"'channels_first', input {shape}); actmax needs (height, width, channels) images: build the "
-                         "same layers with data_format='channels_last' and copy the weights over (conv kernels are "
-                         "the same either way)")
+    if channels.reads_channels_first(spec.model):
+        spec = dataclasses.replace(spec, model=channels.to_channels_last(spec.model),
+                                   description=f"{spec.description} (channels-first, rebuilt channels-last)")
+    shape = graph.input_shape(spec.model)
+    if len(shape) != 4 or not shape[-1]:
+        raise ModelError(f"model '{spec.name}' must take one image input (batch, height, width, channels); "
+                         f"its input is {shape}")
+    return spec
 
 
 def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:

@@ -146,12 +146,54 @@ def test_multi_input_model_is_refused(tmp_path):
         models.load_model(str(tmp_path / "two.keras"))
 
 
-def test_a_channels_first_model_is_refused_in_one_line():
-    """Read as channels last, a (3, 64, 64) input would be a 3 px tall image of 64 bands: refused, saying why."""
-    inputs = keras.Input((3, 32, 32))
-    body = keras.layers.Conv2D(4, 3, data_format="channels_first", name="cf")(inputs)
-    with pytest.raises(ModelError, match="reads channels first \\(layer 'cf'.*data_format='channels_last'") as info:
-        models.load_model(keras.Model(inputs, body))
+def channels_first_models() -> tuple[keras.Model, keras.Model]:
+    """A Theano-era classifier (BatchNorm on axis 1, a Flatten read by a Dense) and a Sequential one holding a PReLU
+    with shared axes and a nested block ending in a Concatenate on axis 1, both channels-first."""
+    keras.utils.set_random_seed(0)
+    first = {"data_format": "channels_first"}
+    inputs = keras.Input((3, 16, 16))
+    x = keras.layers.BatchNormalization(axis=1, name="bn")(keras.layers.Conv2D(4, 3, name="conv_a", **first)(inputs))
+    x = keras.layers.Dropout(0.1)(keras.layers.Flatten()(keras.layers.MaxPooling2D(**first)(x)))
+    theano = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="predictions")(x), name="theano")
+    theano.get_layer("bn").set_weights([np.linspace(0.5, 2, 4, dtype=np.float32)] * 4)
+    block_in = keras.Input((4, None, None))
+    block = keras.Model(block_in, keras.layers.Concatenate(axis=1, name="cat")(
+        [keras.layers.Conv2D(2, 1, name="one", **first)(block_in), keras.layers.Conv2D(3, 3, name="three", **first)(
+            keras.layers.ZeroPadding2D(**first)(block_in))]), name="block")
+    prelu = keras.layers.PReLU(shared_axes=[2, 3], name="prelu")
+    sequential = keras.Sequential([keras.Input((3, None, None)), keras.layers.Conv2D(4, 3, name="stem", **first),
+                                   prelu, block, keras.layers.GlobalAveragePooling2D(**first),
+                                   keras.layers.Dense(2, activation="softmax", name="out")], name="sequential_cf")
+    prelu.set_weights([np.linspace(0.1, 0.4, 4, dtype=np.float32).reshape(4, 1, 1)])
+    return theano, sequential
+
+
+def test_a_channels_first_model_is_rebuilt_channels_last_with_the_same_outputs_and_maps(tmp_path):
+    """Read as channels last, a (3, 64, 64) input would be a 3 px tall image of 64 bands: the model is rebuilt to
+    read (height, width, channels), each map and the classes as the original computes them (a Dense after a
+    Flatten takes its rows in the new order; a PReLU's slopes move with their channels)."""
+    images = np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
+    for model in channels_first_models():
+        model.save(tmp_path / f"{model.name}.keras")
+        spec = models.load_model(str(tmp_path / f"{model.name}.keras"), preprocess="unit")
+        assert spec.channels == 3 and "rebuilt channels-last" in spec.description
+        first, second = models.visual_layers(spec.model)[:2]
+        traced = models.graph.trace(model)  # the original's own maps, channels first
+        original = keras.Model(traced.input, [traced.outputs[0], traced.taps[first].output, traced.taps[second].output])
+        expected = [np.asarray(t) for t in original(images.transpose(0, 3, 1, 2))]
+        acts = models.FeatureModel(spec, (first, second, "logit"), pre_activation=False)(images)
+        np.testing.assert_allclose(spec.model(images).numpy(), expected[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(acts[first].numpy(), expected[1].transpose(0, 2, 3, 1), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(acts[second].numpy(), expected[2].transpose(0, 2, 3, 1), rtol=1e-5, atol=1e-5)
+    assert models.visual_layers(spec.model)[-2:] == ["block/three", "block/cat"]
+
+
+def test_a_channels_first_model_whose_order_cannot_be_moved_is_refused_in_one_line():
+    inputs = keras.Input((3, 16, 16))
+    maps = keras.layers.Conv2D(4, 3, data_format="channels_first", name="cf")(inputs)
+    with pytest.raises(ModelError, match="reads channels first and actmax cannot rebuild it channels-last: its "
+                                         "layer 'reshape' \\(Reshape\\).*data_format='channels_last'") as info:
+        models.load_model(keras.Model(inputs, keras.layers.Reshape((4, 196), name="reshape")(maps)))
     assert "\n" not in str(info.value)
 
 
