@@ -86,14 +86,15 @@ def user_errors() -> Iterator[None]:
 
 
 def load_spec(model: str, preprocess: str | None = None, trust_code: bool = False, custom_code=None,
-              **options):
-    """`actmax.load_model`, with a note where a model file is fed pixels 0..255 by default though nothing in it
-    scales them: a model trained on scaled images would then be shown what it never saw."""
+              wants=(), **options):
+    """`actmax.load_model` (with a keras.applications model's classifier head where `wants` names a layer only
+    the head has: `models.load_for`), and a note where a model file is fed pixels 0..255 by default though nothing
+    in it scales them: a model trained on scaled images would then be shown what it never saw."""
     import actmax
     from ..output.progress import say
-    from ..models import objects_in
+    from ..models import load_for, objects_in
     code = custom_code and objects_in(custom_code)
-    spec = actmax.load_model(model, preprocess=preprocess, safe_mode=not trust_code, custom_objects=code, **options)
+    spec = load_for(model, wants, preprocess=preprocess, safe_mode=not trust_code, custom_objects=code, **options)
     if preprocess is None and spec.preprocess == "none" and model not in actmax.models.model_names() \
             and actmax.models.reads_raw_pixels(spec.model):
         say(f"note: model '{spec.name}' is fed pixels 0..255 (--preprocess none) and nothing at its start scales "

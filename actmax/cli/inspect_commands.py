@@ -120,7 +120,8 @@ def occlusion(
     from .. import models
     from ..inspect import occlusion as occluding
     with user_errors():
-        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code)
+        spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code,
+                            wants=["logit"] if target is None or target.startswith("class:") else [])
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
                                          colormap=colormap.value, names=models.class_names(spec, class_names))
         _save(spec, out, "occlusion", image.stem, picture,

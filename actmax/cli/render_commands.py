@@ -118,6 +118,7 @@ def render(
 ) -> None:
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
     from .. import jobs
+    from ..optvis import objectives
     from ..output.progress import say
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
@@ -125,14 +126,16 @@ def render(
                     contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, flat=flat,
                     tone=tone, tv=tv, l1=l1, l2=l2, blur_every=blur_every)
     with user_errors():
-        spec = load_spec(model, value(preprocess), trust_code, custom_code)
+        asked = ([layer] if layer else []) + (layers or [])
+        wants = sorted(objectives.parse(objective).layers) if objective else asked
+        spec = load_spec(model, value(preprocess), trust_code, custom_code, wants=wants)
         if objective:
             path = jobs.objective_job(spec, objective, out=out, quiet=quiet, cols=cols, labels=labels, batch=batch,
                                       variants=variants, diversity=diversity, ray=ray_target(ray, ray_address),
                                       **settings)
             typer.echo(f"{objective}: {path}")
             return
-        chosen = jobs.chosen_layers(spec, ([layer] if layer else []) + (layers or []), all_layers=all_layers)
+        chosen = jobs.chosen_layers(spec, asked, all_layers=all_layers)
         for name, done in jobs.render_layers(
                 spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
                 sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate,

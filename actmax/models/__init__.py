@@ -8,7 +8,7 @@ from .class_names import check_named, class_index, class_label, class_names, rea
 from .custom_code import custom_objects_of, objects_in
 from .features import ACTIVATION_LAYERS, FeatureModel, scoring_features, sliceable
 from .graph import reads_raw_pixels
-from .heads import Head, head
+from .heads import Head, head, load_for
 from .layers import (LOGITS, MIN_SIZES, convolutions, filter_count, firing_floor, get_layer, is_classifier,
                      last_conv_layer, layer_table, logits_layer, min_size, resolve_layer, resolve_layers, shapes_upto,
                      unit_layers, unit_table, visual_layers)
@@ -20,8 +20,8 @@ __all__ = [
     "ACTIVATION_LAYERS", "CAFFE_MEAN_BGR", "DEFAULT_MODEL", "FeatureModel", "HED_MEAN_BGR", "Head", "KERAS_APPS",
     "LOGITS", "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "check_named", "class_index", "class_label",
     "class_names", "convolutions", "custom_objects_of", "filter_count", "firing_floor", "get_layer", "head",
-    "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_model", "logits_layer",
-    "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "objects_in",
+    "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_for", "load_model",
+    "logits_layer", "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "objects_in",
     "preprocess_fn", "read_names", "reads_raw_pixels", "resolve_layer", "resolve_layers", "resolve_precision",
     "scoring_features", "shapes_upto", "sliceable", "unit_layers", "unit_names", "unit_table", "visual_layers",
     "with_precision",

@@ -14,8 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from .features import FeatureModel
-from .layers import LOGITS, classifier_output, logits_layer
-from .loading import ModelSpec, model_input
+from ..errors import LayerError
+from .layers import LOGITS, classifier_output, get_layer, is_classifier, logits_layer
+from .loading import KERAS_APPS, ModelSpec, load_model, model_input
 from .sides import side_step
 
 
@@ -59,3 +60,25 @@ def head(spec: ModelSpec) -> Head:
     reported = np.asarray(keras.tree.flatten(outputs)[classifier_output(spec.model)], np.float32)
     misses = [np.abs(reported - squash(logits).numpy()).max() for squash in (tf.sigmoid, tf.nn.softmax)]
     return Head(units, bool(misses[0] < misses[1]))  # the nearer (a saturated softmax is near a sigmoid too)
+
+
+def load_for(name, wants, **options) -> ModelSpec:
+    """`load_model(name, **options)`, where a keras.applications model comes with its ImageNet classifier head if
+    `wants` (layer names, `logit` for the classes) names a layer only the head has: `actmax render predictions
+    --model vgg16` renders ImageNet's classes, where the body alone (the default, any input size) would not know
+    the layer. The body is loaded first, and the classifier (fixed size, its own weights file) only if needed."""
+    spec = load_model(name, **options)
+    if isinstance(name, str) and name.lower() in KERAS_APPS and not options.get("classifier") \
+            and not all(_has(spec, want) for want in wants):
+        return load_model(name, **{**options, "classifier": True})
+    return spec
+
+
+def _has(spec: ModelSpec, name: str) -> bool:
+    if name == LOGITS:
+        return is_classifier(spec.model)
+    try:
+        get_layer(spec.model, name, units=True)
+    except LayerError:
+        return False
+    return True

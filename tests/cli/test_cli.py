@@ -401,3 +401,31 @@ def test_weights_takes_the_models_convention_and_shows_a_bgr_models_kernels_in_r
         picture = np.asarray(Image.open(next((tmp_path / convention).glob("*.png"))).convert("RGB"))
         shown[convention] = tuple(picture[picture.shape[0] // 2, picture.shape[1] // 2])
     assert shown["caffe"] == (128, 128, 255) and shown["unit"] == (255, 128, 128)  # channel 0: blue, or red
+
+
+def test_a_keras_application_comes_with_its_classifier_head_where_a_command_asks_for_a_class(monkeypatch, tmp_path):
+    """`render predictions --model mobilenet_v2` renders ImageNet classes and `occlusion` watches one: the head is
+    loaded only where asked for (the body alone takes any size, and its weights file is the smaller)."""
+    import keras
+    built, real = [], keras.applications.MobileNetV2
+
+    def random_weights(**kwargs):  # nothing downloaded
+        built.append(kwargs["include_top"])
+        return real(**{**kwargs, "weights": None})
+    monkeypatch.setattr(keras.applications, "MobileNetV2", random_weights)
+    fast = ["--model", "mobilenet_v2", "--preset", "classic", "--octaves", "1", "--steps", "2", "-q"]
+    result = runner.invoke(app, ["render", "predictions", "--filters", "0-1", *fast, "--out", str(tmp_path / "head")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "head" / "manifest.json").read_text())
+    assert built == [False, True] and [f["index"] for f in manifest["filters"]] == [0, 1]
+    built.clear()
+    result = runner.invoke(app, ["render", "--objective", "logit:7", *fast, "--out", str(tmp_path / "objective")])
+    assert result.exit_code == 0 and built == [False, True], result.output
+    built.clear()
+    result = runner.invoke(app, ["render", "block_1_expand", "--filters", "0", *fast, "--out", str(tmp_path / "body")])
+    assert result.exit_code == 0 and built == [False], result.output
+    built.clear()
+    result = runner.invoke(app, ["occlusion", str(conftest.ROCKET), "--model", "mobilenet_v2", "--patch", "64",
+                                 "--stride", "64", "--out", str(tmp_path / "occlusion")])
+    assert result.exit_code == 0 and built == [False, True], result.output
+    assert json.loads((tmp_path / "occlusion" / "rocket.json").read_text())["target"].startswith("class:")
