@@ -199,8 +199,9 @@ def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> Mod
             f"could not download the ImageNet weights of '{name}' (offline?); they download once into the Keras "
             f"cache, so run once online, or use the embedded '{DEFAULT_MODEL}' or a local .keras/.h5 file"
         ) from exc
-    head = "with" if classifier else "without"
-    return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head} classifier")
+    head = "with its classifier" if classifier else \
+        "its classifier head loaded where a command asks for it (render predictions, --objective logit:N)"
+    return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head}")
 
 
 CUSTOM_LAYER_SIGNS = ("Unknown layer", "could not be deserialized", "custom_object")  # Keras's words for them
