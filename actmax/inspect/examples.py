@@ -38,13 +38,21 @@ class Examples:
     skipped: list[str]
 
     @property
+    def flat(self) -> bool:
+        """Whether the layer has no map (a dense layer's units, a classifier's classes): each example is a whole
+        photo."""
+        return self.width == 0
+
+    @property
     def positions(self) -> np.ndarray:
         """(filters, K, 2) (y, x) of each peak in the layer's map."""
-        return np.stack([self.peaks // self.width, self.peaks % self.width], axis=-1)
+        return np.stack([self.peaks // max(self.width, 1), self.peaks % max(self.width, 1)], axis=-1)
 
     def boxes(self, spec: models.ModelSpec) -> np.ndarray:
         """(filters, K, 4) receptive-field boxes (top, left, bottom, right) of each peak, in `size` px images
         (scaled from the model's own input where it takes a fixed size that the photos are resized to)."""
+        if self.flat:
+            return np.broadcast_to(np.array([0, 0, self.size, self.size], np.int64), (*self.peaks.shape, 4)).copy()
         height, width = spec.image_shape(self.size)
         rows, cols = receptive.fields(spec, self.layer, self.size)
         boxes = np.array([[receptive.box(rows, cols, y, x, height, width) for y, x in row]
@@ -85,12 +93,13 @@ def batches(paths: Sequence[str], size: int, *, channels: int = 3, batch: int = 
     return data.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch).prefetch(2)
 
 
-def candidates(acts: tf.Tensor, index: tf.Tensor, readable: tf.Tensor) -> tuple:
-    """A batch's (score, image, peak) per (image, filter): the peak of each map; none (-inf, image -1) for an
-    unreadable image or a filter silent on the whole image, which is no example of what it responds to."""
+def candidates(acts: tf.Tensor, index: tf.Tensor, readable: tf.Tensor, floor: float = 0.0) -> tuple:
+    """A batch's (score, image, peak) per (image, filter): the peak of each map (a unit's value, for a layer with
+    no map); none (-inf, image -1) for an unreadable image or a filter silent on the whole image (at or below its
+    layer's firing floor), which is no example of what it responds to."""
     flat = tf.reshape(acts, (tf.shape(acts)[0], -1, tf.shape(acts)[-1]))
     peak = tf.reduce_max(flat, axis=1)
-    fired = readable[:, None] & (peak > 0)
+    fired = readable[:, None] & (peak > floor)
     spot = tf.argmax(flat, axis=1, output_type=tf.int64)
     image = tf.broadcast_to(tf.cast(index, tf.int64)[:, None], tf.shape(spot))
     return tf.where(fired, peak, -np.inf), tf.where(fired, image, -1), spot
@@ -113,13 +122,13 @@ def collect(spec: models.ModelSpec, layer: str, paths: Sequence[str], *, filters
     known = previous.paths if previous else []
     seen = set(known)
     new = [p for p in paths if p not in seen]
-    features = models.FeatureModel(spec, (layer,), pre_activation=False)
+    features, floor = models.scoring_features(spec, layer), models.firing_floor(spec.model, layer)
     chosen = tf.constant(list(filters), tf.int32)
     state = start(previous, len(filters), top)
     skipped, done = list(previous.skipped) if previous else [], 0
     for images, readable, index in batches(new, size, channels=spec.channels, batch=batch):
         acts = tf.gather(features(images)[layer], chosen, axis=-1)
-        state = merge(state, candidates(acts, index + len(known), readable))
+        state = merge(state, candidates(acts, index + len(known), readable, floor))
         skipped += [new[i] for i in index.numpy()[~readable.numpy()]]
         done += len(index)
         if progress:
@@ -130,7 +139,8 @@ def collect(spec: models.ModelSpec, layer: str, paths: Sequence[str], *, filters
 def finish(spec: models.ModelSpec, layer: str, filters: Sequence[int], size: int, paths: list[str], state: tuple,
            skipped: list[str]) -> Examples:
     """The Examples a finished pass over `paths` found, from its running top-K `state`."""
-    width = int(models.shapes_upto(spec, layer, size)[-1][2][2])
+    shape = models.shapes_upto(spec, layer, size)[-1][2]
+    width = int(shape[2]) if len(shape) == 4 else 0  # no map: a dense layer's units
     scores, images, peaks = (np.asarray(t).T for t in state)
     return Examples(layer, list(filters), size, width, paths, scores, images, peaks, skipped)
 

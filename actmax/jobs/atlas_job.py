@@ -49,7 +49,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
     Raises:
         ActmaxError: bad layers, filters, images or settings; `out` holds an atlas of another model or preset.
     """
-    chosen = models.resolve_layers(spec.model, layers) if layers else models.convolutions(spec.model)
+    chosen = models.resolve_layers(spec.model, layers, units=True) if layers else models.convolutions(spec.model)
     filters = "all" if filters is None else filters
     for layer in chosen:  # every layer's filters checked before the first is rendered
         filter_list(spec, layer, filters)

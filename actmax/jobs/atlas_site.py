@@ -30,13 +30,15 @@ def build_atlas(out: Path, spec: models.ModelSpec) -> tuple[Path, int, int]:
     made = read_manifest(out / ATLAS) or {}
     size = spec.fixed_size[0] if spec.fixed_size else 224
     input_shape = "×".join(map(str, spec.image_shape(size)))
-    table = models.layer_table(spec, size)
+    table = [(name, kind, f"{shape[0]}×{shape[1]}", count) for name, kind, shape, count in
+             models.layer_table(spec, size)] + [(name, kind, "units", count)
+                                                for name, kind, count in models.unit_table(spec.model)]
     layers = [_layer(out, spec, name, kind, count, made.get("variants", 1), size)
               for name, kind, _, count in table if (render_folder(out, name) / "manifest.json").exists()]
     atlas = {"model": spec.name, "about": spec.description, "settings": _settings(made, out, layers),
              "input_size": input_shape, "weights": {"layer": weights.conv_layers(spec.model)[0], "file": "weights.png"}
              if (out / "weights.png").exists() else None, "layers": layers,
-             "network": [{"name": name, "kind": kind, "shape": f"{shape[0]}×{shape[1]}", "filters": count}
+             "network": [{"name": name, "kind": kind, "shape": shape, "filters": count}
                          for name, kind, shape, count in table]}
     for path, text in [*site.assets(atlas), *site.pages(atlas)]:
         (out / path).parent.mkdir(parents=True, exist_ok=True)
@@ -53,10 +55,10 @@ def _layer(out: Path, spec: models.ModelSpec, name: str, kind: str, count: int, 
     examples = {unit["index"]: [{**e, "photo": _photo(out, e["image"], found["size"], spec.channels),
                                  "size": found["size"]} for e in unit["examples"]]
                 for unit in found["units"]} if found else None
-    rows, cols = receptive.fields(spec, name, size)
     imaging.prepare_dir(folder / "thumbs")
-    return {"name": name, "stem": file_stem(name), "kind": kind, "filters": count,
-            "field": _field(rows, cols),
+    flat = name in models.unit_layers(spec.model)  # units with no map: a dense layer's, a classifier's classes
+    return {"name": name, "stem": file_stem(name), "kind": kind, "filters": count, "flat": flat,
+            "field": "the whole image" if flat else _field(*receptive.fields(spec, name, size)),
             "gallery": "render/gallery.png", "sheet": "examples/examples.png" if found else None,
             "units": [_unit(folder, entry, variants, examples) for _, entry in sorted(entries.items())]}
 

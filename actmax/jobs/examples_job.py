@@ -47,7 +47,7 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
         ActmaxError: no images among the sources, a model photos cannot feed, or `out` holds examples made with
             other settings.
     """
-    layer = models.resolve_layer(spec.model, layer)
+    layer = models.resolve_layer(spec.model, layer, units=True)
     imaging.photo_mode(spec.channels)
     paths = photos(sources)
     fixed = {side for side in spec.model_sides if side}  # square photos: a fixed side's length, seen unresized

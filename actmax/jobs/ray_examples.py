@@ -22,14 +22,15 @@ class TopK:
     def __init__(self, model: list, layer: str, filters: Sequence[int], top: int, size: int):
         import ray
         self.spec: models.ModelSpec = ray.get(model[0])  # one copy per node in the object store
-        self.features = models.FeatureModel(self.spec, (layer,), pre_activation=False)
+        self.features = models.scoring_features(self.spec, layer)  # as examples.collect scores them
+        self.floor = models.firing_floor(self.spec.model, layer)
         self.layer, self.filters, self.top, self.size = layer, list(filters), top, size
 
     def __call__(self, rows: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import tensorflow as tf
         pictures, readable = zip(*(self._read(path) for path in rows["path"]))
         acts = tf.gather(self.features(np.stack(pictures))[self.layer], self.filters, axis=-1)
-        found = examples.candidates(acts, tf.constant(rows["index"]), tf.constant(readable))
+        found = examples.candidates(acts, tf.constant(rows["index"]), tf.constant(readable), self.floor)
         state = examples.merge(examples.start(None, len(self.filters), self.top), found)
         unread = "\n".join(path for path, ok in zip(rows["path"], readable) if not ok)
         return {"first": rows["index"][:1], "scores": state[0].numpy()[None], "images": state[1].numpy()[None],

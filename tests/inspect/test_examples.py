@@ -1,5 +1,7 @@
 """Dataset examples: the streaming top-K equals brute force, runs add up, unreadable images are counted."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -83,3 +85,27 @@ def test_boxes_of_a_fixed_non_square_model_are_in_the_photo_frame():
     corner = examples.Examples("conv", [0], 40, 40, ["p.png"], np.zeros((1, 1), np.float32), np.zeros((1, 1), int),
                                np.array([[19 * 40 + 39]]), [])
     assert corner.boxes(spec)[0, 0].tolist() == [36, 38, 40, 40]  # rows 18-20 of 20, twice as tall in the photo
+
+
+def test_a_classifiers_classes_have_whole_photo_examples_ranked_by_probability(tmp_path):
+    """A class head's examples are the photos the model gives that class most confidently, whole (the unit has no
+    map); a photo at or below chance (1 / classes) is no example of it."""
+    from actmax.jobs.examples_job import examples_job
+    inputs = keras.Input((None, None, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 1, name="detect")(inputs))
+    head = keras.layers.Dense(3, activation="softmax", name="colours")
+    model = keras.Model(inputs, head(pooled))
+    model.get_layer("detect").set_weights([np.eye(3, dtype=np.float32).reshape(1, 1, 3, 3), np.zeros(3, np.float32)])
+    head.set_weights([8 * np.eye(3, dtype=np.float32), np.zeros(3, np.float32)])
+    spec = models.ModelSpec("colours", model, "unit", "")
+    for name, colour in [("red", (220, 30, 30)), ("pink", (200, 110, 110)), ("green", (30, 220, 30))]:
+        Image.fromarray(np.full((20, 30, 3), colour, np.uint8)).save(tmp_path / f"{name}.png")
+    done = examples_job(spec, [tmp_path], "colours", "all", top=3, size=SIZE, out=tmp_path / "out")
+    saved = json.loads((done.path.parent / "examples.json").read_text())  # what a user reads
+    units = {unit["index"]: unit["examples"] for unit in saved["units"]}
+    assert [e["image"].rsplit("/", 1)[1] for e in units[0]] == ["red.png", "pink.png"] and not units[2]
+    assert [e["image"].rsplit("/", 1)[1] for e in units[1]] == ["green.png"]
+    probabilities = model(np.stack([examples.imaging.load_square(str(tmp_path / n), SIZE) for n in
+                                    ("red.png", "pink.png")])).numpy()[:, 0]
+    np.testing.assert_allclose([e["score"] for e in units[0]], probabilities, rtol=1e-5)
+    assert all(e["box"] == [0, 0, SIZE, SIZE] for e in units[0])

@@ -79,3 +79,18 @@ def test_a_sequential_model_with_a_nested_block(tmp_path):
     assert done.units == 10  # every convolution (6 + 4 filters) by default
     assert (tmp_path / "block.inner" / "unit_0003.html").is_file()
     assert '<a href="block.inner/index.html">block/inner</a>' in (tmp_path / "index.html").read_text()
+
+
+def test_a_classifiers_head_gets_class_pages_with_whole_photo_examples(tiny_spec, tmp_path):
+    """Asked for, the class head is a layer of the atlas: one image per class, and as examples the photos the
+    model gives that class most confidently, whole (its receptive field is the whole image)."""
+    done = jobs.atlas_job(tiny_spec, ["conv1", "predictions"], images=[DATA / "photos"], top=2, photo_size=32,
+                          out=tmp_path, **FAST)
+    assert done.units == 8 + 4 and len(list((tmp_path / "predictions" / "render").glob("filter_*.png"))) == 4
+    index = (tmp_path / "index.html").read_text()
+    assert '<a href="predictions/index.html">predictions</a>' in index and "the whole image" in index
+    page = (tmp_path / "predictions" / "unit_0001.html").read_text()
+    saved = json.loads((tmp_path / "predictions" / "examples" / "examples.json").read_text())
+    shown = [e for unit in saved["units"] for e in unit["examples"]]
+    assert shown and all(e["box"] == [0, 0, 32, 32] and e["score"] > 0.25 for e in shown)
+    assert "a class's probability" in page and 'class="mark"' not in page
