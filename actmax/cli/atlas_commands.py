@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from .app import app, load_spec, user_errors
-from .options import (CustomCodeOpt, ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt,
-                      TrustOpt, ray_target, value)
+from .options import (ClassNamesOpt, CustomCodeOpt, ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt,
+                      RayAddressOpt, RayOpt, TrustOpt, ray_target, value)
 
 
 @app.command()
@@ -40,6 +40,7 @@ def atlas(
                                                            "--help').")] = None,
     out: Annotated[Optional[str], typer.Option(help="Site folder. Default: outputs/<model>/atlas/ (a rerun "
                                                 "resumes and adds layers).")] = None,
+    class_names: ClassNamesOpt = None,
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,
     quiet: QuietOpt = False,
@@ -48,9 +49,9 @@ def atlas(
     from .. import jobs
     chosen = [name for option in layers or [] for name in option.split(",") if name]
     with user_errors():
-        spec = load_spec(model, value(preprocess), trust_code, custom_code)
+        spec = load_spec(model, value(preprocess), trust_code, custom_code, wants=chosen)
         done = jobs.atlas_job(spec, chosen, filters, images=images or [], top=top, photo_size=photo_size,
                               variants=variants, preset=preset.value, size=size, steps=steps, octaves=octaves,
                               seed=seed, batch=batch, precision=value(precision), ray=ray_target(ray, ray_address),
-                              out=out, quiet=quiet)
+                              out=out, quiet=quiet, class_names=class_names)
         typer.echo(f"atlas: {done.units} units ({done.rendered} images rendered, {done.dead} dead): {done.path}")

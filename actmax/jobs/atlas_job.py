@@ -35,7 +35,8 @@ class AtlasResult(NamedTuple):
 
 def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, *, images: Sequence[Path] = (),
               variants: int = 1, top: int = 9, photo_size: int | None = None, out: Path | None = None,
-              preset: str = "default", seed: int = 0, quiet: bool = False, **options) -> AtlasResult:
+              preset: str = "default", seed: int = 0, quiet: bool = False, class_names: Path | str | None = None,
+              **options) -> AtlasResult:
     """Render `layers` (default: every convolution) into an atlas at `out`, resuming whatever is already there.
 
     Args:
@@ -44,6 +45,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
         variants: images per unit; variant K starts from seed + K.
         top: dataset examples kept per unit.
         photo_size: the square size photos are cropped to for examples (default 224, or the model's own).
+        class_names: a file naming the classifier's classes, shown on the class head's pages (`models.read_names`).
         options: render settings (size, steps, …) and `render_batches` options (batch, precision).
 
     Raises:
@@ -53,6 +55,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
     filters = "all" if filters is None else filters
     for layer in chosen:  # every layer's filters checked before the first is rendered
         filter_list(spec, layer, filters)
+    models.check_named(spec, chosen, class_names)
     storage.refuse_url(out, "an atlas")
     out = Path(out or OUTPUTS / spec.name / "atlas")
     made = {"model": spec.name, "preset": preset, "seed": seed}
@@ -64,7 +67,7 @@ def atlas_job(spec: models.ModelSpec, layers: Sequence[str] = (), filters=None, 
     rendered = 0
     for layer in chosen:
         rendered += _render_layer(spec, layer, filters, out, variants=variants, preset=preset, seed=seed,
-                                  quiet=quiet, **options)
+                                  quiet=quiet, class_names=class_names, **options)
         if paths:
             with progress.images(quiet, f"{layer} examples") as report:
                 examples_job(spec, paths, layer, filters, top=top, size=photo_size, progress=report,

@@ -50,7 +50,8 @@ def build_atlas(out: Path, spec: models.ModelSpec) -> tuple[Path, int, int]:
 def _layer(out: Path, spec: models.ModelSpec, name: str, kind: str, count: int, variants: int, size: int) -> dict:
     """One layer as the site shows it: its units with thumbnails, variants and examples, and its field."""
     folder = out / file_stem(name)
-    _, entries = merged(render_folder(out, name))
+    head, entries = merged(render_folder(out, name))
+    names = head.get("names")  # a class head's, where the atlas was given them
     found = read_manifest(folder / "examples" / RESULT)
     examples = {unit["index"]: [{**e, "photo": _photo(out, e["image"], found["size"], spec.channels),
                                  "size": found["size"]} for e in unit["examples"]]
@@ -60,7 +61,7 @@ def _layer(out: Path, spec: models.ModelSpec, name: str, kind: str, count: int, 
     return {"name": name, "stem": file_stem(name), "kind": kind, "filters": count, "flat": flat,
             "field": "the whole image" if flat else _field(*receptive.fields(spec, name, size)),
             "gallery": "render/gallery.png", "sheet": "examples/examples.png" if found else None,
-            "units": [_unit(folder, entry, variants, examples) for _, entry in sorted(entries.items())]}
+            "units": [_unit(folder, entry, variants, examples, names) for _, entry in sorted(entries.items())]}
 
 
 def _field(rows: receptive.Field, cols: receptive.Field) -> str:
@@ -69,8 +70,9 @@ def _field(rows: receptive.Field, cols: receptive.Field) -> str:
     return f"{height} px" if height == width else f"{height}×{width} px"
 
 
-def _unit(folder: Path, entry: dict, variants: int, examples: dict | None) -> dict:
-    """One unit: its image and thumbnail, the variants rendered so far, and its examples (None: none sought)."""
+def _unit(folder: Path, entry: dict, variants: int, examples: dict | None, names: list[str] | None) -> dict:
+    """One unit: its image and thumbnail, the variants rendered so far, its examples (None: none sought), and its
+    class's name where the layer's units are named."""
     index = entry["index"]
     thumb = f"thumbs/{index:04d}.jpg"
     imaging.save_thumbnail(folder / thumb, folder / "render" / entry["file"], THUMB)
@@ -79,7 +81,8 @@ def _unit(folder: Path, entry: dict, variants: int, examples: dict | None) -> di
     shown = None if examples is None else [
         {"photo": f"../{e['photo']}", "name": Path(e["image"]).name, "score": e["score"], "box": e["box"],
          "size": e["size"]} for e in examples.get(index, []) if e["photo"]]
-    return {"index": index, "activation": entry["activation"], "alive": entry["alive"],
+    return {"index": index, "name": names[index] if names else "", "activation": entry["activation"],
+            "alive": entry["alive"],
             "image": f"render/{entry['file']}", "thumb": thumb, "variants": others, "examples": shown}
 
 

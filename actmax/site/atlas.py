@@ -38,7 +38,8 @@ def pages(atlas: dict) -> Iterator[tuple[str, str]]:
             next=_link(layers, number + 1, "../"), layer=layer, **shared)
         for position, unit in enumerate(layer["units"]):
             yield f"{layer['stem']}/{unit['page']}", _render(
-                "atlas_unit.html.j2", root="../", title=f"{layer['name']}:{unit['index']} · {atlas['model']}",
+                "atlas_unit.html.j2", root="../",
+                title=f"{layer['name']}:{unit['index']}{_named(unit)} · {atlas['model']}",
                 here=f"unit {unit['index']}", crumbs=[("atlas", "../index.html"), (layer["name"], "index.html")],
                 prev=_unit_link(layer["units"], position - 1), next=_unit_link(layer["units"], position + 1),
                 layer=layer, unit=unit, **shared)
@@ -126,3 +127,8 @@ def _span(units: list[dict]) -> str:
 def _example(atlas: dict) -> str:
     layers = atlas["layers"]
     return f"{layers[0]['name']}:{layers[0]['units'][0]['index']}" if layers and layers[0]["units"] else "layer:0"
+
+
+def _named(unit: dict) -> str:
+    """' tulip' for a unit with a name (a class), else nothing."""
+    return f" {unit['name']}" if unit.get("name") else ""

@@ -82,10 +82,16 @@ def test_a_sequential_model_with_a_nested_block(tmp_path):
 
 
 def test_a_classifiers_head_gets_class_pages_with_whole_photo_examples(tiny_spec, tmp_path):
-    """Asked for, the class head is a layer of the atlas: one image per class, and as examples the photos the
-    model gives that class most confidently, whole (its receptive field is the whole image)."""
+    """Asked for, the class head is a layer of the atlas: one image per class, named where names are given (a names
+    file with no class head to name is refused before anything is made), and as examples the photos the model gives
+    that class most confidently, whole (its receptive field is the whole image)."""
+    (tmp_path / "names.txt").write_text("cat\ndog\nfox\nowl\n")
+    with pytest.raises(ActmaxError, match="render its class head \\('predictions'\\)"):
+        jobs.atlas_job(tiny_spec, ["conv1"], out=tmp_path / "site", class_names=tmp_path / "names.txt", **FAST)
+    assert not (tmp_path / "site").exists()
     done = jobs.atlas_job(tiny_spec, ["conv1", "predictions"], images=[DATA / "photos"], top=2, photo_size=32,
-                          out=tmp_path, **FAST)
+                          out=tmp_path / "site", class_names=tmp_path / "names.txt", **FAST)
+    tmp_path = tmp_path / "site"
     assert done.units == 8 + 4 and len(list((tmp_path / "predictions" / "render").glob("filter_*.png"))) == 4
     index = (tmp_path / "index.html").read_text()
     assert '<a href="predictions/index.html">predictions</a>' in index and "the whole image" in index
@@ -94,3 +100,4 @@ def test_a_classifiers_head_gets_class_pages_with_whole_photo_examples(tiny_spec
     shown = [e for unit in saved["units"] for e in unit["examples"]]
     assert shown and all(e["box"] == [0, 0, 32, 32] and e["score"] > 0.25 for e in shown)
     assert "a class's probability" in page and 'class="mark"' not in page
+    assert "<title>predictions:1 dog · tiny" in page and "#3 owl ·" in (tmp_path / "predictions" / "index.html").read_text()
