@@ -173,14 +173,15 @@ def examples(
     custom_code: CustomCodeOpt = None,
     out: Annotated[Optional[str], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
                                                 "(a rerun with more images adds to it).")] = None,
+    class_names: ClassNamesOpt = None,
     ray: RayOpt = False, ray_address: RayAddressOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Find the images that excite each filter most, with the crop of each filter's receptive field."""
     from .. import jobs
     from ..output import progress
     with user_errors():
-        spec, _ = _load(model, preprocess, trust_code=trust_code, custom_code=custom_code)
+        spec, _ = _load(model, preprocess, trust_code=trust_code, custom_code=custom_code, wants=[layer])
         with progress.images(quiet) as report:
             done = jobs.examples_job(spec, images, layer, filters, top=top, size=size, batch=batch, out=out,
-                                     progress=report, ray=ray_target(ray, ray_address))
+                                     progress=report, ray=ray_target(ray, ray_address), class_names=class_names)
         typer.echo(f"{done.layer}: {done.images} images ({done.new} new, {done.skipped} unreadable): {done.path}")

@@ -37,17 +37,21 @@ class ExamplesResult(NamedTuple):
 
 def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: str, filters=None, *, top: int = 9,
                  size: int | None = None, batch: int = 32, out: Path | None = None, progress=None,
-                 files: bool = True, ray: str | bool | None = None) -> ExamplesResult:
+                 files: bool = True, ray: str | bool | None = None,
+                 class_names: Path | str | None = None) -> ExamplesResult:
     """Find each filter's top images among `sources` (folders, recursively, or files) and save them under `out`.
 
     With `files` False, no per-example crop or marked photo is written (the atlas draws them from the photos).
     With `ray` (True, or a cluster address), the pass is a Ray Data job (`ray_examples`), with the same result.
+    With `class_names` (a file naming the classifier's classes), the class head's rows are labelled with them.
 
     Raises:
         ActmaxError: no images among the sources, a model photos cannot feed, or `out` holds examples made with
             other settings.
     """
     layer = models.resolve_layer(spec.model, layer, units=True)
+    models.check_named(spec, [layer], class_names)
+    names = models.unit_names(spec, layer, class_names)
     imaging.photo_mode(spec.channels)
     paths = photos(sources)
     fixed = {side for side in spec.model_sides if side}  # square photos: a fixed side's length, seen unresized
@@ -60,7 +64,7 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     collect = functools.partial(ray_examples.collect_on_ray, ray) if ray else examples.collect
     found = collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch, previous=previous,
                     progress=progress)
-    save(out, head, found, spec, files=files)
+    save(out, head, found, spec, files=files, names=names)
     new = len(found.paths) - len(previous.paths if previous else [])
     return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped), layer)
 
@@ -94,9 +98,10 @@ def load(out: Path, head: dict) -> examples.Examples | None:
                                  arrays["scores"], arrays["images"], arrays["peaks"], saved["skipped"])
 
 
-def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec, *, files: bool = True) -> None:
-    """Write the crops and marked photos (with `files`), the contact sheet, then the arrays and the JSON (each
-    file atomically)."""
+def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec, *, files: bool = True,
+         names: list[str] | None = None) -> None:
+    """Write the crops and marked photos (with `files`), the contact sheet (its rows labelled with the units'
+    `names`, where a class head's are known), then the arrays and the JSON (each file atomically)."""
     imaging.prepare_dir(out)
     boxes = found.boxes(spec)
 
@@ -110,7 +115,8 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
             crop = _example(out if files else None, f, rank, photo(found.paths[image]), boxes[row, rank]) \
                 if image >= 0 else np.zeros((TILE, TILE, 3), np.uint8)
             tiles.append(crop)
-            labels.append(f"#{f} {score:.3g}" if image >= 0 else f"#{f} -")
+            name = f" {names[f]}" if names else ""
+            labels.append(f"#{f} {score:.3g}{name}" if image >= 0 else f"#{f} -{name}")
     imaging.save_png(out / SHEET, gallery.make_grid(np.stack(tiles), cols=found.scores.shape[1], labels=labels))
     arrays = io.BytesIO()
     np.savez(arrays, scores=found.scores, images=found.images, peaks=found.peaks)
@@ -120,8 +126,8 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
                                         for rank, (i, s, b) in enumerate(zip(found.images[row], found.scores[row],
                                                                              boxes[row])) if i >= 0]}
                for row, f in enumerate(found.filters)]
-    imaging.save_json(out / RESULT, {**head, "width": found.width, "paths": found.paths, "skipped": found.skipped,
-                                     "units": entries})
+    imaging.save_json(out / RESULT, {**head, **({"names": names} if names else {}), "width": found.width,
+                                     "paths": found.paths, "skipped": found.skipped, "units": entries})
 
 
 def example_file(index: int, rank: int, suffix: str = "") -> str:

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from actmax import models
+from actmax.errors import LayerError
 from actmax.inspect import examples
 
 SIZE, TOP = 32, 3
@@ -100,9 +101,15 @@ def test_a_classifiers_classes_have_whole_photo_examples_ranked_by_probability(t
     spec = models.ModelSpec("colours", model, "unit", "")
     for name, colour in [("red", (220, 30, 30)), ("pink", (200, 110, 110)), ("green", (30, 220, 30))]:
         Image.fromarray(np.full((20, 30, 3), colour, np.uint8)).save(tmp_path / f"{name}.png")
-    done = examples_job(spec, [tmp_path], "colours", "all", top=3, size=SIZE, out=tmp_path / "out")
+    (tmp_path / "names.txt").write_text("red\ngreen\nblue\n")
+    with pytest.raises(LayerError, match="render its class head \\('colours'\\)"):
+        examples_job(spec, [tmp_path], "detect", "all", out=tmp_path / "refused", class_names=tmp_path / "names.txt")
+    assert not (tmp_path / "refused").exists()
+    done = examples_job(spec, [tmp_path], "colours", "all", top=3, size=SIZE, out=tmp_path / "out",
+                        class_names=tmp_path / "names.txt")
     saved = json.loads((done.path.parent / "examples.json").read_text())  # what a user reads
     units = {unit["index"]: unit["examples"] for unit in saved["units"]}
+    assert saved["names"] == ["red", "green", "blue"]
     assert [e["image"].rsplit("/", 1)[1] for e in units[0]] == ["red.png", "pink.png"] and not units[2]
     assert [e["image"].rsplit("/", 1)[1] for e in units[1]] == ["green.png"]
     probabilities = model(np.stack([examples.imaging.load_square(str(tmp_path / n), SIZE) for n in
