@@ -13,7 +13,7 @@ import keras
 import tensorflow as tf
 
 from ..errors import ModelError
-from . import channels, graph, legacy
+from . import channels, graph, legacy, trained
 from .precision import in_float32
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -217,7 +217,9 @@ def _load_file(path: Path, safe_mode: bool = True, custom_objects: dict | None =
         model = legacy.load(path, safe_mode, custom_objects)
     except Exception as exc:
         raise _load_error(path, exc) from exc
-    return ModelSpec(path.stem, model, "none", f"model file {path}")
+    closed = trained.close_with_softmax(model, trained.training_loss(path))
+    return ModelSpec(path.stem, model, "none", f"model file {path}" + (
+        " (its logits, trained under a softmax cross-entropy, read through that softmax)" if closed else ""))
 
 
 def _load_error(path: Path, exc: Exception) -> ModelError:

@@ -197,6 +197,31 @@ def test_a_channels_first_model_whose_order_cannot_be_moved_is_refused_in_one_li
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+def test_a_head_of_logits_trained_under_a_softmax_cross_entropy_is_read_through_that_softmax(tmp_path, suffix):
+    """Keras's tutorials end in a linear Dense and put the softmax in the loss (from_logits=True): saved so, the
+    head gets its softmax back, and its classes render, score and fire as a softmax's; saved without that loss
+    (uncompiled, or a loss on probabilities) it stays as it is."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, name="outputs")])
+    images = np.random.default_rng(0).uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
+    logits = model(images).numpy()
+    for loss, closed in [(keras.losses.SparseCategoricalCrossentropy(from_logits=True), True),
+                         (keras.losses.CategoricalCrossentropy(from_logits=False), False), (None, False)]:
+        path = tmp_path / f"tutorial-{closed}-{loss is None}.{suffix}"
+        if loss is not None:
+            model.compile("adam", loss)
+        model.save(path)
+        spec = models.load_model(str(path), preprocess="unit")
+        head = spec.model.get_layer("outputs")
+        assert models.layers.is_softmax(head) is closed and ("softmax" in spec.description) is closed
+        expected = tf.nn.softmax(logits).numpy() if closed else logits
+        np.testing.assert_allclose(spec.model(images).numpy(), expected, rtol=1e-5, atol=1e-6)
+        assert models.firing_floor(spec.model, "outputs") == pytest.approx(1 / 3 if closed else 0.0)
+    assert not models.layers.is_softmax(model.get_layer("outputs"))  # the user's own model object is not changed
+
+
 def test_a_model_in_memory_renders_as_its_saved_file_does(tmp_path):
     """A notebook's freshly trained model goes straight in; it renders what its saved file renders."""
     model = tiny_cnn(seed=3)
