@@ -118,6 +118,7 @@ def render(
 ) -> None:
     """Render one image per filter of LAYER and stitch them into a gallery (resumable; see --shard)."""
     from .. import jobs
+    from ..models.heads import raw_logits
     from ..optvis import objectives
     from ..output.progress import say
     settings = dict(preset=preset.value, seed=seed, size=size, steps=steps, octaves=octaves, octave_scale=octave_scale,
@@ -136,6 +137,10 @@ def render(
             typer.echo(f"{objective}: {path}")
             return
         chosen = jobs.chosen_layers(spec, asked, all_layers=all_layers)
+        for name in [name for name in chosen if raw_logits(spec, name)]:
+            say(f"note: '{name}' reports raw logits (no softmax in the model), rendered as they are; if the model "
+                "was trained with a softmax cross-entropy, save it compiled with that loss (from_logits=True) and "
+                "actmax renders its classes through the softmax (a logit alone can rise with a rival class's)")
         for name, done in jobs.render_layers(
                 spec, chosen, filters, out=out, quiet=quiet, overwrite=overwrite, shard=shard, top=top,
                 sort=sort.value, cols=cols, labels=labels, stretch=stretch, batch=batch, animate=animate,

@@ -13,8 +13,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .features import FeatureModel
 from ..errors import LayerError
+from . import graph
+from .features import FeatureModel
 from .layers import LOGITS, classifier_output, get_layer, is_classifier, logits_layer
 from .loading import KERAS_APPS, ModelSpec, load_model, model_input
 from .sides import side_step
@@ -82,3 +83,14 @@ def _has(spec: ModelSpec, name: str) -> bool:
     except LayerError:
         return False
     return True
+
+
+def raw_logits(spec: ModelSpec, layer: str) -> bool:
+    """Whether `layer` is the class head and the model reports its raw logits: a linear layer that nothing in the
+    model closes (the softmax or sigmoid it was trained under lived in its loss, which the file did not keep)."""
+    if not is_classifier(spec.model):
+        return False
+    tap = logits_layer(spec.model)
+    return (tap.path == get_layer(spec.model, layer, units=True).path
+            and getattr(tap.layer, "activation", None) is keras.activations.linear
+            and any(output is tap.output for output in graph.trace(spec.model).outputs))

@@ -429,3 +429,24 @@ def test_a_keras_application_comes_with_its_classifier_head_where_a_command_asks
                                  "--stride", "64", "--out", str(tmp_path / "occlusion")])
     assert result.exit_code == 0 and built == [False, True], result.output
     assert json.loads((tmp_path / "occlusion" / "rocket.json").read_text())["target"].startswith("class:")
+
+
+def test_a_head_of_raw_logits_is_rendered_with_a_note_saying_how_to_give_it_its_softmax(tmp_path):
+    """Saved uncompiled, a tutorial's logits head renders as it is, with one note; saved compiled with its softmax
+    cross-entropy (from_logits=True), it is read through that softmax, and no note is needed."""
+    import keras
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, name="outputs")])
+    model.save(tmp_path / "plain.keras")
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.save(tmp_path / "compiled.keras")
+    fast = ["--filters", "all", "--preprocess", "unit", "--size", "16", "--octaves", "1", "--steps", "2", "-q"]
+    for name, noted in [("plain", True), ("compiled", False)]:
+        result = runner.invoke(app, ["render", "outputs", "--model", str(tmp_path / f"{name}.keras"), *fast,
+                                     "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("note: 'outputs' reports raw logits") is noted
+    conv = runner.invoke(app, ["render", "conv", "--model", str(tmp_path / "plain.keras"), *fast,
+                               "--out", str(tmp_path / "conv")])
+    assert conv.exit_code == 0 and "raw logits" not in conv.output
