@@ -121,7 +121,7 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
     if preprocess is not None and preprocess not in PREPROCESS_MODES:
         raise ModelError(f"unknown preprocessing '{preprocess}'; use one of: {', '.join(PREPROCESS_MODES)}")
     if isinstance(name, keras.Model):
-        spec = ModelSpec(name.name, name, "none", f"Keras model '{name.name}' given in memory")
+        spec = _in_memory(name)
     elif name == DEFAULT_MODEL:
         spec = _load_hed()
     elif name.lower() in KERAS_APPS:
@@ -135,6 +135,19 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
         )
     spec = _image_model(spec)
     return ModelSpec(spec.name, in_float32(spec.model), preprocess or spec.preprocess, spec.description)
+
+
+def _in_memory(model: keras.Model) -> ModelSpec:
+    """A model given in memory; one compiled with a softmax cross-entropy on its logits head is read through that
+    softmax, on a copy (`trained`), so the caller's model stays as it is."""
+    about, loss = f"Keras model '{model.name}' given in memory", trained.compiled_loss(model)
+    if trained.softmax_of_logits(loss):
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+        if trained.close_with_softmax(copy, loss):
+            return ModelSpec(model.name, copy, "none", f"{about} (its logits, trained under a softmax "
+                                                        "cross-entropy, read through that softmax)")
+    return ModelSpec(model.name, model, "none", about)
 
 
 def _load_hed() -> ModelSpec:

@@ -35,6 +35,15 @@ def training_loss(path: Path):
     return config.get("loss") if isinstance(config, dict) else None
 
 
+def compiled_loss(model: keras.Model):
+    """The loss a model in memory was compiled with, serialized as a saved file holds it, or None."""
+    loss = getattr(model, "loss", None)
+    try:
+        return keras.saving.serialize_keras_object(loss) if loss is not None else None
+    except (TypeError, ValueError):  # a loss Keras cannot serialize: nothing to read from it
+        return None
+
+
 def softmax_of_logits(loss) -> bool:
     """Whether a saved loss is a softmax cross-entropy taking logits (`from_logits=True`)."""
     return (isinstance(loss, dict) and loss.get("class_name") in SOFTMAX_LOSSES
@@ -43,7 +52,8 @@ def softmax_of_logits(loss) -> bool:
 
 def close_with_softmax(model: keras.Model, loss) -> bool:
     """Give the model's one output, a linear Dense layer's logits trained under a softmax cross-entropy (`loss`),
-    its softmax back (the layer's activation, so its path and weights stay); whether it did."""
+    its softmax back (the layer's activation, so its path and weights stay); whether it did. The model is changed:
+    give it one loaded for actmax, or a copy."""
     if not softmax_of_logits(loss) or len(getattr(model, "outputs", None) or []) != 1:
         return False
     try:

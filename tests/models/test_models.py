@@ -222,6 +222,22 @@ def test_a_head_of_logits_trained_under_a_softmax_cross_entropy_is_read_through_
     assert not models.layers.is_softmax(model.get_layer("outputs"))  # the user's own model object is not changed
 
 
+def test_a_model_in_memory_compiled_under_a_softmax_of_its_logits_is_read_through_it_on_a_copy():
+    """A notebook's model, just trained with from_logits=True: actmax reads a copy through the softmax, and the
+    caller's model still reports its logits."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, name="outputs")])
+    images = np.random.default_rng(1).uniform(0, 1, (2, 16, 16, 3)).astype(np.float32)
+    logits = model(images).numpy()
+    assert "softmax" not in models.load_model(model).description  # not compiled: nothing says so
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    spec = models.load_model(model, preprocess="unit")
+    assert spec.model is not model and "read through that softmax" in spec.description
+    np.testing.assert_allclose(spec.model(images).numpy(), tf.nn.softmax(logits).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(images).numpy(), logits, rtol=1e-6)
+
+
 def test_a_model_in_memory_renders_as_its_saved_file_does(tmp_path):
     """A notebook's freshly trained model goes straight in; it renders what its saved file renders."""
     model = tiny_cnn(seed=3)
