@@ -45,8 +45,8 @@ class Examples:
 
     @property
     def positions(self) -> np.ndarray:
-        """(filters, K, 2) (y, x) of each peak in the layer's map."""
-        return np.stack([self.peaks // max(self.width, 1), self.peaks % max(self.width, 1)], axis=-1)
+        """(filters, K, 2) (y, x) of each peak in the layer's map (a layer with a map: see `flat`)."""
+        return np.stack([self.peaks // self.width, self.peaks % self.width], axis=-1)
 
     def boxes(self, spec: models.ModelSpec) -> np.ndarray:
         """(filters, K, 4) receptive-field boxes (top, left, bottom, right) of each peak, in `size` px images

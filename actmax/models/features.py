@@ -56,7 +56,7 @@ class FeatureModel:
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
         values = {name: tf.cast(_value(tap.layer, t, pre, self.leak, self.select.get(name)), tf.float32)
                   for (name, tap, pre), t in zip(self.taps, tapped)}
-        return {name: log_odds(values[name]) if name in self.odds else values[name] for name in values}
+        return {**values, **{name: log_odds(values[name]) for name in self.odds}}
 
 
 @functools.lru_cache(maxsize=8)
