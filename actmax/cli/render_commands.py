@@ -79,6 +79,9 @@ def render(
                                                 "tried on the mean colour of each image whose tone matters; one "
                                                 "that holds the filter better, its pattern too, is kept (0: none).")] \
         = None,
+    polish: Annotated[Optional[int], typer.Option(min=0, help="Transform-free steps each patterned image gets last; "
+                                                  "kept where the image as shown drives its filter harder and "
+                                                  "holds it nearly as well (0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,
@@ -125,7 +128,7 @@ def render(
                     lr=lr, param=value(param), transforms=transforms, leak=leak, precision=value(precision),
                     pre_activation=None if post_relu is None else not post_relu, patience=patience,
                     contrast=contrast, rescue=rescue, revive=revive, wake=wake, boost=boost, flat=flat,
-                    tone=tone, tv=tv, l1=l1, l2=l2, blur_every=blur_every)
+                    tone=tone, polish=polish, tv=tv, l1=l1, l2=l2, blur_every=blur_every)
     with user_errors():
         asked = ([layer] if layer else []) + (layers or [])
         wants = sorted(objectives.parse(objective).layers) if objective else asked

@@ -36,6 +36,7 @@ class Settings:
     boost: int = 0
     flat: int = 0  # flat colours tried against each image (rescue.FlatPass)
     tone: int = 0  # shares of the way to its filter's best flat colour tried on each image's mean (rescue.Tone)
+    polish: int = 0  # transform-free steps each patterned image gets last, from itself (rescue.Polish)
     precision: str = "auto"
 
     def override(self, **changes) -> Settings:
@@ -63,9 +64,11 @@ PRESETS = {
     # on the mean, for the same filters) stays off: on the sweep the lattice pass replaced every image it kept but
     # one, and did better on that filter without it. Last, a filter that some flat colour drives harder than its
     # image (one that any pattern weakens) gets that flat colour, out of 27; an image whose filter a flat tile alone
-    # drives more than half as hard tries its pattern on that tile's tone (half-way and all the way).
+    # drives more than half as hard tries its pattern on that tile's tone (half-way and all the way). Then every
+    # patterned image gets 10 transform-free steps, kept where it drives its filter harder as shown and holds it
+    # nearly as well: a network that is not shift-invariant scores the shifted copies the ascent saw, not the image.
     "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
-                        wake=256, boost=2, flat=27, tone=2),
+                        wake=256, boost=2, flat=27, tone=2, polish=10),
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 MIN_SIDE = 8

@@ -44,6 +44,7 @@ import time
 from typing import Callable, Iterator
 
 import numpy as np
+import tensorflow as tf
 
 from .. import models
 from . import metrics
@@ -58,6 +59,7 @@ CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
 FLAT_MARGIN = 1.25  # how much harder than its image a flat colour must drive a filter to be tried in its place
 TONE_COLOURS = 27  # the flat colours the tone pass picks each filter's tone from (metrics.flat_colours)
 TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colour alone must drive a filter
+POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
@@ -125,6 +127,11 @@ def flat_over(spec: models.ModelSpec, part: Rendering, count: int, factor: float
     than `factor` times as hard as its image does, above the firing floor (for a silent image: fires it at all)."""
     target, best = metrics.best_flat(spec, part.layer, part.images.shape[1:], count, part.filters)
     return target, best - part.floor > factor * np.maximum(part.activations - part.floor, 0)
+
+
+def patterned_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
+    """Items whose image has a pattern to polish (not a flat tile)."""
+    return [int(i) for i in np.flatnonzero(metrics.rms_contrast(part.images) > 0)]
 
 
 def headroom(images: np.ndarray, cap: float) -> np.ndarray:
@@ -221,26 +228,59 @@ class Tone:
             yield np.where((hold(moved) >= pattern)[:, None, None, None], moved, part.images[items]), None
 
 
+def polish_schedule(settings: Settings) -> Settings:
+    """The polish pass: `polish` steps at full size with no transforms, from the image as it is."""
+    return settings.override(transforms="none", steps=settings.polish, octaves=1, polish=0)
+
+
+class Polish(AscentPass):
+    """The polish pass: a few transform-free steps from each image as it is. The robustness transforms make the
+    ascent spend itself on what every shifted copy shares; a network that is not shift-invariant (strided
+    convolutions: MobileNet, ResNet) then scores the image as shown far below its shifted copies (a class image it
+    calls another class). The polish makes the pixels as shown drive the filter too, the pattern unchanged."""
+
+    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+        keys = padded([part.filters[i] for i in items], self.batch)
+        self.targets.assign(keys)
+        start = part.images[padded(items, self.batch)]
+        run = self.engine.ascend(self.engine.param.from_image(tf.constant(start)), part.seed)
+        yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
+
+
+def holds_better(holds: float, held: float, activation: float, current: float) -> bool:
+    """A candidate holds its filter better under the perturbations, the plain activation breaking ties."""
+    return (holds, activation) > (held, current)
+
+
+def drives_harder(holds: float, held: float, activation: float, current: float) -> bool:
+    """A candidate drives its filter harder as shown and keeps POLISH_HOLD of how well the image held it."""
+    return activation > current and holds >= POLISH_HOLD * held
+
+
 def ascent_pass(settings_for: Callable[[Settings], Settings]) -> Callable:
     """How an ascent pass is made: an AscentPass under the settings `settings_for` derives from the render's."""
     return lambda spec, layer, settings, batch: AscentPass(spec, layer, settings_for(settings), batch)
 
 
-# (Settings field that turns the pass on, the items it takes, how it is made, extra's counter)
-PASSES: tuple[tuple[str, Callable, Callable, str], ...] = (
-    ("rescue", weak_items, ascent_pass(classic_schedule), "rescued"),
-    ("revive", unheld_items, ascent_pass(lucid_recipe), "revived"),
-    ("wake", unheld_items, ascent_pass(lattice_recipe), "woken"),
-    ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted"),
-    ("flat", flat_items, lambda spec, layer, settings, batch: FlatPass(spec, layer, settings), "flattened"),
-    ("tone", toned_items, lambda spec, layer, settings, batch: Tone(spec, layer, settings), "toned"),
+# (Settings field that turns the pass on, the items it takes, how it is made, extra's counter, when it wins)
+PASSES: tuple[tuple[str, Callable, Callable, str, Callable], ...] = (
+    ("rescue", weak_items, ascent_pass(classic_schedule), "rescued", holds_better),
+    ("revive", unheld_items, ascent_pass(lucid_recipe), "revived", holds_better),
+    ("wake", unheld_items, ascent_pass(lattice_recipe), "woken", holds_better),
+    ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted", holds_better),
+    ("flat", flat_items, lambda spec, layer, settings, batch: FlatPass(spec, layer, settings), "flattened",
+     holds_better),
+    ("tone", toned_items, lambda spec, layer, settings, batch: Tone(spec, layer, settings), "toned", holds_better),
+    ("polish", patterned_items, lambda spec, layer, settings, batch: Polish(spec, layer, polish_schedule(settings),
+                                                                             batch), "polished", drives_harder),
 )
 
 
 def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], images: np.ndarray,
-                scores: np.ndarray | None, held: np.ndarray) -> set[int]:
-    """Put `images` in place of the items' images where they activate their filter (`result.responds`) and hold it
-    better, or where the current image leaves it silent; which.
+                scores: np.ndarray | None, held: np.ndarray, wins: Callable = holds_better) -> set[int]:
+    """Put `images` in place of the items' images where they activate their filter (`result.responds`) and win
+    (`wins(holds, held, activation, current)`: by default, hold it better), or where the current image leaves it
+    silent; which.
 
     `held`: how well the items' current images hold their filters (metrics.robust_activation), kept up to date.
     """
@@ -250,7 +290,7 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
     current, greys = part.activations[items], None if part.greys is None else part.greys[items]
     fires, fired = responds(activations, greys, part.floor), responds(current, greys, part.floor)
     better = [k for k, a in enumerate(activations)
-              if fires[k] and (not fired[k] or (holds[k], a) > (held[k], current[k]))]
+              if fires[k] and (not fired[k] or wins(holds[k], held[k], a, current[k]))]
     for k in better:
         i = items[k]
         part.images[i], part.activations[i], held[k] = images[k], activations[k], holds[k]
@@ -267,11 +307,11 @@ def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: in
     How well each image holds its filter is measured once, and kept up to date as passes replace images."""
     chosen = [entry for entry in PASSES if getattr(part.settings, entry[0])]
     held = metrics.robust_activation(spec, part.layer, part.images, part.filters) if chosen else None
-    for field, pick, make, counter in chosen:
+    for field, pick, make, counter, wins in chosen:
         items = pick(spec, part, held)
         if note and items:
             note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
-        kept = _run_pass(spec, part, items, held, passes, field, make, batch) if items else set()
+        kept = _run_pass(spec, part, items, held, passes, field, make, batch, wins) if items else set()
         part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part
 
@@ -286,14 +326,14 @@ def pass_batch(count: int, batch: int) -> int:
     return min(batch, 3 * power // 4 if 3 * power // 4 >= count else power)
 
 
-def _run_pass(spec, part, items, held, passes, field, make, batch) -> set[int]:
+def _run_pass(spec, part, items, held, passes, field, make, batch, wins) -> set[int]:
     """One pass over `items`: one pass object per pass and batch size (pass_batch), kept in `passes` between
     batches; its time counts in the part's, and `held` (every item's) is updated for the images it keeps."""
     started, size = time.perf_counter(), pass_batch(len(items), batch)
     if (field, size) not in passes:
         passes[field, size] = make(spec, part.layer, part.settings, size)
     holds = held[items]
-    kept = set().union(*(keep_better(spec, part, items, images, scores, holds)
+    kept = set().union(*(keep_better(spec, part, items, images, scores, holds, wins)
                          for images, scores in passes[field, size](part, items)))
     held[items] = holds
     part.seconds += time.perf_counter() - started

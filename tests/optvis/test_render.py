@@ -226,7 +226,7 @@ def test_progress_is_reported_per_octave_and_names_each_pass_before_its_batch_is
     assert [at for at, named in seen if not named] == [(0, 4, 1), (0, 4, 2), (2, 4, 2), (2, 4, 1), (2, 4, 2),
                                                         (4, 4, 2)]
     stages = [(at[0], named["stage"]) for at, named in seen if named]
-    stage_line = r"(rescue|revive|wake|boost|flat|tone): \d+ filters?"
+    stage_line = r"(rescue|revive|wake|boost|flat|tone|polish): \d+ filters?"
     assert stages and all(re.fullmatch(stage_line, stage) for _, stage in stages)
     assert stages[0][0] == 0  # the first batch's passes run before it counts as done
 
@@ -361,7 +361,7 @@ def test_wake_repeats_across_the_tile_a_patch_that_fires_filters_every_mean_obje
 def test_wake_takes_barely_alive_filters_whose_image_does_not_hold_them(hed):
     from actmax.optvis import metrics
     kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, revive=0, precision="float32", boost=0,
-                  transforms="jitter:6,rotate:5")  # the default's 128 px jitter: these images do not hold their filter
+                  polish=0, transforms="jitter:6,rotate:5")  # the default's 128 px jitter: these images do not hold
     grey = actmax.render("block2_conv2", "87,114", wake=0, **kwargs)
     assert grey.alive.all() and (metrics.robust_activation(hed, "block2_conv2", grey.images, [87, 114]) <= 0).all()
     woken = actmax.render("block2_conv2", "87,114", wake=60, **kwargs)

@@ -25,7 +25,7 @@ def test_headroom_stops_at_the_contrast_cap_or_short_of_clipping():
 
 
 def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0, tone=0,
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0, tone=0, polish=0,
                   transforms=JITTER_128)
     plain = actmax.render("block1_conv2", "0-3", boost=0, **kwargs)
     boosted = actmax.render("block1_conv2", "0-3", boost=2, **kwargs)
@@ -38,7 +38,7 @@ def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_b
 
 
 def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
-    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0, tone=0,
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, revive=0, wake=0, flat=0, tone=0, polish=0,
                   transforms=JITTER_128)
     plain = actmax.render("block2_conv1", "0,17,93,119", boost=0, **kwargs)
     boosted = actmax.render("block2_conv1", "0,17,93,119", boost=2, **kwargs)
@@ -168,7 +168,7 @@ def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leave
     unit = keras.layers.Conv2D(1, 3, name="brightness")
     spec = actmax.models.ModelSpec("bright", keras.Model(inputs, unit(inputs)), "unit", "a brightness unit")
     unit.set_weights([np.full((3, 3, 3, 1), 1 / 27, np.float32), np.zeros(1, np.float32)])
-    kwargs = dict(model=spec, size=32, octaves=2, steps=20, seed=0, rescue=0, wake=0, tone=0)
+    kwargs = dict(model=spec, size=32, octaves=2, steps=20, seed=0, rescue=0, wake=0, tone=0, polish=0)
     flat = actmax.render("brightness", [0], **kwargs)
     margin_only = lambda spec, part, items, colours: np.zeros(len(items), bool)  # noqa: E731
     monkeypatch.setattr(rescue, "pattern_loses", margin_only)
@@ -190,7 +190,7 @@ def dark_edges_model() -> keras.Model:
 
 def test_an_image_whose_filter_wants_a_darker_tone_is_moved_towards_black_and_keeps_its_pattern():
     spec = actmax.models.ModelSpec("dark", dark_edges_model(), "unit", "a unit that wants dark edges")
-    kwargs = dict(model=spec, size=32, octaves=2, steps=10, seed=0, rescue=0, wake=0, flat=0)
+    kwargs = dict(model=spec, size=32, octaves=2, steps=10, seed=0, rescue=0, wake=0, flat=0, polish=0)
     plain = actmax.render("dark_edges", [0], tone=0, **kwargs)
     toned = actmax.render("dark_edges", [0], **kwargs)
     assert toned.extra["toned"] == 1 and "toned" not in plain.extra
@@ -221,3 +221,52 @@ def test_a_shift_whose_pattern_holds_its_filter_less_well_at_equal_contrast_is_n
     for candidates, _ in offered:  # brighter holds better here: item 0 moves towards white, item 1 stays
         assert candidates[0].mean() > images[0].mean() + 0.2
         np.testing.assert_array_equal(candidates[1], images[1])
+
+
+def test_a_polished_image_wins_where_it_drives_its_filter_harder_and_keeps_most_of_its_hold():
+    assert rescue.drives_harder(0.8, 1.0, 2.0, 1.0)  # twice the activation as shown, 80% of the hold
+    assert not rescue.drives_harder(0.5, 1.0, 2.0, 1.0)  # the pattern no longer holds its filter under shifts
+    assert not rescue.drives_harder(1.2, 1.0, 0.9, 1.0)  # better held, but weaker as shown: not a polish
+    assert rescue.holds_better(1.2, 1.0, 0.9, 1.0) and not rescue.holds_better(0.8, 1.0, 2.0, 1.0)
+
+
+def test_only_images_with_a_pattern_are_polished():
+    images = np.full((3, 8, 8, 3), 0.5, np.float32)
+    images[1, ::2] = 0.7  # stripes
+    part = actmax.Rendering("m", "conv", [0, 1, 2], images, np.ones(3), np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
+    assert rescue.patterned_items(None, part, np.ones(3)) == [1]
+
+
+def test_the_polish_makes_each_image_as_shown_drive_its_filter_harder_and_hold_it_as_well(hed):
+    """Transform-free steps last: the pixels as saved drive the filter harder, the pattern still holds it."""
+    kwargs = dict(model=hed, size=32, octaves=1, steps=8, seed=0, rescue=0, wake=0, boost=0, flat=0, tone=0)
+    plain = actmax.render("block3_conv1", "0-3", polish=0, **kwargs)
+    polished = actmax.render("block3_conv1", "0-3", polish=5, **kwargs)
+    assert polished.extra["polished"] >= 3 and "polished" not in plain.extra
+    assert (polished.activations >= plain.activations).all()
+    assert (polished.activations > 1.05 * plain.activations).sum() >= 3
+    held = [metrics.robust_activation(hed, "block3_conv1", r.images, r.filters) for r in (plain, polished)]
+    assert (held[1] >= rescue.POLISH_HOLD * held[0]).all()
+
+
+def strided_classifier() -> keras.Model:
+    """Three stride-2 convolutions and a confident softmax head: a network that is not shift-invariant."""
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((32, 32, 3))
+    x = inputs
+    for filters in (8, 16, 16):
+        x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    head = keras.layers.Dense(4, activation="softmax", name="classes")
+    model = keras.Model(inputs, head(keras.layers.GlobalAveragePooling2D()(x)))
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 30, bias])
+    return model
+
+
+def test_a_strided_classifier_calls_each_polished_class_image_its_class():
+    """Jittered steps leave an image whose shifted copies the model calls the class, but not the image as shown;
+    the polish fixes the image as shown."""
+    spec = actmax.load_model(strided_classifier(), preprocess="unit")
+    unpolished = actmax.render("classes", "all", model=spec, polish=0)
+    assert unpolished.activations.min() < 0.8
+    assert actmax.render("classes", "all", model=spec).activations.min() > 0.95
