@@ -73,15 +73,16 @@ def render(
                                                  "up to --contrast and short of clipping; the one that holds its "
                                                  "filter best is kept (0: none).")] = None,
     flat: Annotated[Optional[int], typer.Option(min=0, help="Flat colours tried against each image (27: 3 levels "
-                                                "per RGB channel); one that drives the filter harder and holds it "
-                                                "better replaces it (0: none).")] = None,
+                                                "per RGB channel); one that drives the filter harder replaces an "
+                                                "image whose pattern holds it no better at equal contrast (0: "
+                                                "none).")] = None,
     tone: Annotated[Optional[int], typer.Option(min=0, help="Shares of the way to its filter's best flat colour "
                                                 "tried on the mean colour of each image whose tone matters; one "
                                                 "that holds the filter better, its pattern too, is kept (0: none).")] \
         = None,
     polish: Annotated[Optional[int], typer.Option(min=0, help="Transform-free steps each patterned image gets last; "
                                                   "kept where the image as shown drives its filter harder and "
-                                                  "holds it nearly as well (0: none).")] = None,
+                                                  "holds it at least 3/4 as well (0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,

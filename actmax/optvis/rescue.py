@@ -19,13 +19,14 @@ Six passes, each for the filters the ones before left behind:
   pattern is free and, for most filters, drives them harder — not for all (a filter tuned to a faint tint), hence
   the check. It stops before clipping more than CLIP_SHARE of the values: clipped patterns lose their shape, and
   a boost up to the cap cut robust activation at equal contrast by 6% over the sweep (19% on block5_conv2).
-- *flat* (images that some flat colour beats by FLAT_MARGIN, or beats at all where their pattern holds their filter
-  no better than that colour at equal contrast): that flat colour. A unit that any pattern weakens (common among
-  linear convs before their normalisation, e.g. in fer's emotion model) peaks on a blank tile of the right
-  brightness, and the ascent, whose steps never shrink, ends on a faint texture that drives it less than that
-  blank; the image then says it wants that texture. A pattern within the margin that holds its filter better at
-  equal contrast is kept: it says more; one that loses to the blank tile at any contrast (a brightness unit's faint
-  noise, on the first layers of small models) says nothing.
+- *flat* (images that some flat colour beats, where their pattern holds their filter no better than that colour at
+  equal contrast): that flat colour. A unit that any pattern weakens (common among linear convs before their
+  normalisation, e.g. in fer's emotion model) peaks on a blank tile of the right brightness, and the ascent, whose
+  steps never shrink, ends on a faint texture that drives it less than that blank; the image then says it wants
+  that texture. A pattern that holds its filter better at equal contrast is kept, however much harder the colour
+  drives it: a linear unit also rises with its image's mean colour (MobileNet's, before their batch norm), and a
+  saturated tile that beats a pattern on colour alone says less than the pattern; a pattern that loses to the blank
+  tile at any contrast (a brightness unit's faint noise, on the first layers of small models) says nothing.
 - *tone* (images whose filter a flat tile of its best colour alone drives more than TONE_SHARE as hard): the same
   pattern with its mean colour moved towards that colour. A filter that wants a dark image (common in fer's
   emotion model) gets a mid-grey pattern from the ascent, whose small steps spend themselves on the pattern before
@@ -56,7 +57,6 @@ WEAK_COVERAGE = 0.5
 WEAK_HOLD = 0.5  # the share of its activation an image must keep under the robustness perturbations
 BOOST_ROOM = 0.95  # an image within 5% of its headroom leaves no room worth a search
 CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
-FLAT_MARGIN = 1.25  # how much harder than its image a flat colour must drive a filter to be tried in its place
 TONE_COLOURS = 27  # the flat colours the tone pass picks each filter's tone from (metrics.flat_colours)
 TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colour alone must drive a filter
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
@@ -87,15 +87,13 @@ def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> li
 
 
 def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
-    """Items whose image some flat colour beats clearly (by FLAT_MARGIN, above the firing floor), or beats at all
-    where the image's pattern holds its filter no better than that colour does, at equal contrast (`pattern_loses`):
-    a pattern that comes close to a blank tile says more about its filter than the blank tile does, one that loses
-    to it at any contrast says nothing (FlatPass)."""
+    """Items whose image some flat colour beats (above the firing floor) where the image's pattern holds its filter no
+    better than that colour does, at equal contrast (`pattern_loses`): a pattern that holds it better says more about
+    its filter than the blank tile does, one that loses to it at any contrast says nothing (FlatPass)."""
     colours, beaten = flat_over(spec, part, part.settings.flat, 1.0)
-    clearly = flat_over(spec, part, part.settings.flat, FLAT_MARGIN)[1]
-    within = np.flatnonzero(beaten & ~clearly)
-    losing = within[pattern_loses(spec, part, within, colours[within])] if len(within) else within
-    return sorted([int(i) for i in np.flatnonzero(clearly)] + [int(i) for i in losing])
+    beaten = np.flatnonzero(beaten)
+    losing = beaten[pattern_loses(spec, part, beaten, colours[beaten])] if len(beaten) else beaten
+    return [int(i) for i in losing]
 
 
 def pattern_loses(spec: models.ModelSpec, part: Rendering, items: np.ndarray, colours: np.ndarray) -> np.ndarray:

@@ -147,23 +147,24 @@ def test_a_unit_that_any_pattern_weakens_gets_the_flat_colour_that_drives_it_har
     assert (moods.images[0] == 0).all() and (moods.images[1] == 1).all()  # black, white
 
 
-def test_a_flat_colour_is_tried_where_it_beats_the_image_clearly_or_beats_a_pattern_that_holds_no_better(monkeypatch):
+def test_a_flat_colour_is_tried_where_it_beats_a_pattern_that_holds_its_filter_no_better(monkeypatch):
     part = actmax.Rendering("m", "conv", [0, 1, 2, 3, 4, 5], np.zeros((6, 4, 4, 3), np.float32),
                             np.array([1.0, 0.5, -1.0, -1.0, 1.0, 1.0]), np.zeros(6), actmax.PRESETS["default"], 0, 0.0)
     flats = np.array([[1.2, 1.2, 0.1, -0.5, 1.1, 1.1], [0.0, 0.0, 0.0, -0.2, 0.0, 0.0]])  # two flat colours, per filter
     colours = np.ones((6, 3), np.float32)  # white tiles; the images are black
     monkeypatch.setattr(metrics, "best_flat", lambda spec, layer, shape, count, filters: (
         colours[list(filters)], flats.max(axis=0)[list(filters)]))
-    held = {0.0: np.array([1.5, 0, 0, 0, 1.0, 1.5]), 1.0: np.full(6, 1.2)}  # images, white tiles, at equal contrast
+    held = {0.0: np.array([1.5, 1.5, 0, 0, 1.0, 1.5]), 1.0: np.full(6, 1.2)}  # images, white tiles, at equal contrast
     monkeypatch.setattr(metrics, "pattern_hold",
                         lambda spec, layer, images, filters: held[float(images.max())][list(filters)])
-    # 1.2 beats 1.0 within the margin, and 0's and 5's patterns hold better; -0.2 does not fire; 4's holds worse
-    assert rescue.flat_items(None, part, None) == [1, 2, 4]
+    # 0, 5 and (by 2.4×) 1 are beaten, but their patterns hold better at equal contrast; 2 (a colour that fires a
+    # silent image) and 4: theirs hold worse; 3's colour, -0.2, does not fire
+    assert rescue.flat_items(None, part, None) == [2, 4]
 
 
 def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leaves_within_the_margin(monkeypatch):
-    """A unit linear in brightness peaks on flat white; the ascent ends short of it on a noisy, near-white tile, within
-    FLAT_MARGIN, whose noise holds the unit no better at any contrast: the flat tile replaces it."""
+    """A unit linear in brightness peaks on flat white; the ascent ends short of it on a noisy, near-white tile, close
+    to it, whose noise holds the unit no better at any contrast: the flat tile replaces it."""
     inputs = keras.Input((None, None, 3))
     unit = keras.layers.Conv2D(1, 3, name="brightness")
     spec = actmax.models.ModelSpec("bright", keras.Model(inputs, unit(inputs)), "unit", "a brightness unit")
@@ -173,7 +174,7 @@ def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leave
     margin_only = lambda spec, part, items, colours: np.zeros(len(items), bool)  # noqa: E731
     monkeypatch.setattr(rescue, "pattern_loses", margin_only)
     noisy = actmax.render("brightness", [0], **kwargs)
-    assert 1.0 < 1.0 / noisy.activations[0] < rescue.FLAT_MARGIN and metrics.rms_contrast(noisy.images)[0] > 0.05
+    assert 1.0 < 1.0 / noisy.activations[0] < 1.25 and metrics.rms_contrast(noisy.images)[0] > 0.05
     assert flat.extra["flattened"] == 1 and (flat.images == 1).all()
 
 
