@@ -1,6 +1,6 @@
 """Second chances: filters the main render leaves weak get other images, each kept only if it holds better.
 
-Six passes, each for the filters the ones before left behind:
+Seven passes, each for the filters the ones before left behind:
 - *rescue* (filters silent, active on less than half their map, or whose image loses more than half its activation
   when shifted, scaled or rotated a little): the classic schedule, many octaves grown from a small image with no
   robustness transforms, so patterns come out large and a barely reachable filter (one that lives at the image
@@ -32,6 +32,8 @@ Six passes, each for the filters the ones before left behind:
   emotion model) gets a mid-grey pattern from the ascent, whose small steps spend themselves on the pattern before
   they reach the tone; moved, the pattern fires it harder. Offered only where the moved pattern holds its filter at
   least as well at equal contrast: clipped out of shape, it would win on its tone alone.
+- *polish* (every image with a pattern): `polish` transform-free steps from the image itself (Polish), kept where
+  the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder).
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
