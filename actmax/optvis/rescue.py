@@ -176,8 +176,12 @@ class AscentPass:
     def __call__(self, part: Rendering, items: list[int]) -> Candidates:
         keys = padded([part.filters[i] for i in items], self.batch)
         self.targets.assign(keys)
-        run = self.engine.ascend(initial(self.engine, part.seed, keys), part.seed)
+        run = self.engine.ascend(self.start(part, items, keys), part.seed)
         yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
+
+    def start(self, part: Rendering, items: list[int], keys: list[int]) -> np.ndarray:
+        """The values the ascent starts from: fresh, seeded by (seed, filter)."""
+        return initial(self.engine, part.seed, keys)
 
 
 class Boost:
@@ -239,12 +243,9 @@ class Polish(AscentPass):
     convolutions: MobileNet, ResNet) then scores the image as shown far below its shifted copies (a class image it
     calls another class). The polish makes the pixels as shown drive the filter too, the pattern unchanged."""
 
-    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
-        keys = padded([part.filters[i] for i in items], self.batch)
-        self.targets.assign(keys)
-        start = part.images[padded(items, self.batch)]
-        run = self.engine.ascend(self.engine.param.from_image(tf.constant(start)), part.seed)
-        yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
+    def start(self, part: Rendering, items: list[int], keys: list[int]) -> tf.Tensor:
+        """The items' own images (padded as their keys are)."""
+        return self.engine.param.from_image(tf.constant(part.images[padded(items, self.batch)]))
 
 
 def holds_better(holds: float, held: float, activation: float, current: float) -> bool:

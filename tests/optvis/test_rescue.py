@@ -162,7 +162,7 @@ def test_a_flat_colour_is_tried_where_it_beats_a_pattern_that_holds_its_filter_n
     assert rescue.flat_items(None, part, None) == [2, 4]
 
 
-def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leaves_within_the_margin(monkeypatch):
+def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leaves_close_to_it(monkeypatch):
     """A unit linear in brightness peaks on flat white; the ascent ends short of it on a noisy, near-white tile, close
     to it, whose noise holds the unit no better at any contrast: the flat tile replaces it."""
     inputs = keras.Input((None, None, 3))
@@ -171,8 +171,8 @@ def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leave
     unit.set_weights([np.full((3, 3, 3, 1), 1 / 27, np.float32), np.zeros(1, np.float32)])
     kwargs = dict(model=spec, size=32, octaves=2, steps=20, seed=0, rescue=0, wake=0, tone=0, polish=0)
     flat = actmax.render("brightness", [0], **kwargs)
-    margin_only = lambda spec, part, items, colours: np.zeros(len(items), bool)  # noqa: E731
-    monkeypatch.setattr(rescue, "pattern_loses", margin_only)
+    patterns_hold = lambda spec, part, items, colours: np.zeros(len(items), bool)  # noqa: E731
+    monkeypatch.setattr(rescue, "pattern_loses", patterns_hold)
     noisy = actmax.render("brightness", [0], **kwargs)
     assert 1.0 < 1.0 / noisy.activations[0] < 1.25 and metrics.rms_contrast(noisy.images)[0] > 0.05
     assert flat.extra["flattened"] == 1 and (flat.images == 1).all()
