@@ -9,7 +9,7 @@ import typer
 
 from .app import app, load_spec, user_errors
 from .options import (ClassNamesOpt, CustomCodeOpt, ModelOpt, Precision, Preset, PreprocessOpt, QuietOpt,
-                      RayAddressOpt, RayOpt, TrustOpt, ray_target, value)
+                      RayAddressOpt, RayOpt, TrustOpt, out_option, ray_target, value)
 
 
 @app.command()
@@ -38,8 +38,8 @@ def atlas(
                                                  "automatic).")] = None,
     precision: Annotated[Optional[Precision], typer.Option(help="Network precision (see 'actmax render "
                                                            "--help').")] = None,
-    out: Annotated[Optional[str], typer.Option(help="Site folder. Default: outputs/<model>/atlas/ (a rerun "
-                                                "resumes and adds layers).")] = None,
+    out: Annotated[Optional[str], out_option("Site folder. Default: outputs/<model>/atlas/ (a rerun "
+                                             "resumes and adds layers).")] = None,
     class_names: ClassNamesOpt = None,
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,

@@ -9,7 +9,7 @@ import typer
 
 from .app import app, load_spec, user_errors
 from .options import (CamMethod, ClassNamesOpt, Colormap, CustomCodeOpt, DeconvMethod, ImageArg, ModelOpt, OutOpt,
-                      PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, SizeOpt, TrustOpt, ray_target, value)
+                      PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, SizeOpt, TrustOpt, out_option, ray_target, value)
 
 
 def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, **loading):
@@ -171,8 +171,8 @@ def examples(
     batch: Annotated[int, typer.Option(min=1, help="Images per forward pass.")] = 32,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
     custom_code: CustomCodeOpt = None,
-    out: Annotated[Optional[str], typer.Option(help="Output folder. Default: outputs/<model>/examples/<layer>/ "
-                                                "(a rerun with more images adds to it).")] = None,
+    out: Annotated[Optional[str], out_option("Output folder. Default: outputs/<model>/examples/<layer>/ "
+                                             "(a rerun with more images adds to it).")] = None,
     class_names: ClassNamesOpt = None,
     ray: RayOpt = False, ray_address: RayAddressOpt = None, quiet: QuietOpt = False,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..optvis.presets import PRESETS
-from ..output import colormaps
+from ..output import colormaps, imaging
 
 
 def _choice(name: str, values) -> type[Enum]:
@@ -49,7 +49,24 @@ StretchOpt = Annotated[bool, typer.Option(help="Contrast-stretch gallery tiles f
 ImageArg = Annotated[Path, typer.Argument(help="A photo (any format Pillow reads; EXIF rotation honoured).")]
 SizeOpt = Annotated[int, typer.Option(min=16, help="Resize the photo so its longer side has this many px "
                                       "(a fixed-size model gets its own size).")]
-OutOpt = Annotated[Optional[Path], typer.Option(help="Output folder. Default: outputs/<model>/<command>/.")]
+
+
+def folder_only(out: str | Path | None):
+    """Refuse an --out that names a picture ('dream.png'): --out is a folder, and actmax names the files in it."""
+    suffix = Path(str(out)).suffix
+    if out and suffix.lower() in imaging.PHOTO_SUFFIXES and not Path(out).is_dir():
+        typer.echo(f"error: --out is a folder (actmax names the files in it), and '{out}' looks like a file name; "
+                   f"pass a folder, e.g. --out {str(out)[:-len(suffix)]}", err=True)
+        raise typer.Exit(2)
+    return out
+
+
+def out_option(help: str):
+    """An --out option: a folder, never a picture's file name (`folder_only`)."""
+    return typer.Option(callback=folder_only, help=help)
+
+
+OutOpt = Annotated[Optional[Path], out_option("Output folder. Default: outputs/<model>/<command>/.")]
 RayOpt = Annotated[bool, typer.Option("--ray", help="Render on Ray: the cluster RAY_ADDRESS names, else a new "
                                       "local one (pip install \"actmax\\[ray]\").")]
 RayAddressOpt = Annotated[Optional[str], typer.Option(help="Render on the Ray cluster at this address ('auto', "

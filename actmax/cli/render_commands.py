@@ -10,7 +10,7 @@ import typer
 from .app import app, load_spec, user_errors
 from .options import (ClassNamesOpt, ColsOpt, CustomCodeOpt, LabelsOpt, ModelOpt, OutOpt, ParamName, Precision, Preset,
                       PreprocessOpt, QuietOpt, RayAddressOpt, RayOpt, SortOpt, Sort, StretchOpt, TopOpt, TrustOpt,
-                      ray_target, value)
+                      out_option, ray_target, value)
 
 
 @app.command()
@@ -113,9 +113,9 @@ def render(
                                             "skipping them).")] = False,
     shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "
                                                  "== i); 'actmax gallery' merges the shards.")] = None,
-    out: Annotated[Optional[str], typer.Option(help="Output folder, or an fsspec URL (gs://…, s3://…) with "
-                                               "actmax\\[ray]. Default: outputs/<model>/<layer>/ (or <layer>-2/, … "
-                                               "when that holds a run with other settings).")] = None,
+    out: Annotated[Optional[str], out_option("Output folder, or an fsspec URL (gs://…, s3://…) with "
+                                             "actmax\\[ray]. Default: outputs/<model>/<layer>/ (or <layer>-2/, … "
+                                             "when that holds a run with other settings).")] = None,
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,

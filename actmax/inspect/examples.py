@@ -19,8 +19,6 @@ from ..errors import ImageError
 from ..models import receptive
 from ..output import imaging
 
-SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
 
 @dataclass
 class Examples:
@@ -71,8 +69,8 @@ def image_paths(sources: Sequence[str | Path]) -> list[str]:
     for source in map(Path, sources):
         if not source.exists():
             raise ImageError(f"'{source}' does not exist; give folders of images or image files")
-        found += sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in SUFFIXES) if source.is_dir() \
-            else [str(source)]
+        photos = (p for p in source.rglob("*") if p.suffix.lower() in imaging.PHOTO_SUFFIXES)
+        found += sorted(str(p) for p in photos) if source.is_dir() else [str(source)]
     return list(dict.fromkeys(found))
 
 

@@ -78,7 +78,7 @@ def photos(sources: Sequence[str | Path]) -> list[str]:
     paths = [str(Path(p).resolve()) for p in examples.image_paths(sources)]
     if not paths:
         raise ActmaxError(f"no images in {', '.join(map(str, sources))}; give folders or files "
-                          f"({', '.join(examples.SUFFIXES)})")
+                          f"({', '.join(imaging.PHOTO_SUFFIXES)})")
     return paths
 
 

@@ -22,6 +22,8 @@ def _current_umask() -> int:
 
 _UMASK = _current_umask()
 
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")  # the photos actmax reads
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Floats in [0, 1] to 8-bit pictures, by clipping and rounding only (no contrast stretch); an image of other

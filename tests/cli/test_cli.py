@@ -89,6 +89,18 @@ def test_unwritable_output_folder(tmp_path):
     assert result.exit_code == 2 and "cannot write to output folder" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["render", "block1_conv1", *FAST], ["dream", str(conftest.ROCKET), "-q"],
+                                     ["weights", "block1_conv1"], ["examples", str(conftest.ROCKET)]])
+def test_an_out_that_names_a_picture_is_refused_in_one_line_before_any_work(tmp_path, command):
+    out = tmp_path / "dream.png"
+    result = runner.invoke(app, [*command, "--out", str(out)])
+    assert result.exit_code == 2 and "--out is a folder" in result.stderr
+    assert f"--out {tmp_path / 'dream'}" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    out.mkdir()  # a folder that happens to be named so is still a folder
+    assert runner.invoke(app, ["weights", "block1_conv1", "--out", str(out)]).exit_code == 0
+
+
 def test_console_script_error_has_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "actmax", "render", "block1_conv1", "--filters", "99",
                            "--out", str(tmp_path / "x")], capture_output=True, text=True)
