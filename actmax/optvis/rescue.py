@@ -33,7 +33,8 @@ Seven passes, each for the filters the ones before left behind:
   they reach the tone; moved, the pattern fires it harder. Offered only where the moved pattern holds its filter at
   least as well at equal contrast: clipped out of shape, it would win on its tone alone.
 - *polish* (every image with a pattern): `polish` transform-free steps from the image itself (Polish), kept where
-  the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder).
+  the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder); where it loses
+  more, the change scaled back to POLISH_SHARES of the way.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
@@ -62,6 +63,7 @@ CLIP_SHARE = 0.01  # the share of an image's values a boost may clip
 TONE_COLOURS = 27  # the flat colours the tone pass picks each filter's tone from (metrics.flat_colours)
 TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colour alone must drive a filter
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
+POLISH_SHARES = (0.5, 0.25, 0.125)  # the shares of the way to its polished image an image is offered next
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 
 
@@ -241,7 +243,18 @@ class Polish(AscentPass):
     """The polish pass: a few transform-free steps from each image as it is. The robustness transforms make the
     ascent spend itself on what every shifted copy shares; a network that is not shift-invariant (strided
     convolutions: MobileNet, ResNet) then scores the image as shown far below its shifted copies (a class image it
-    calls another class). The polish makes the pixels as shown drive the filter too, the pattern unchanged."""
+    calls another class). The polish makes the pixels as shown drive the filter too, the pattern unchanged.
+
+    An image whose full polish loses too much of its hold is offered the same change scaled back (POLISH_SHARES of
+    the way), the first kept ending the search: the first share of a step does most of the gain as shown."""
+
+    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+        original = part.images[items].copy()
+        polished, scores = next(super().__call__(part, items))
+        yield polished, scores
+        for share in POLISH_SHARES:  # an item already kept is offered its own image, which cannot win
+            kept = np.any(part.images[items] != original, axis=(1, 2, 3))[:, None, None, None]
+            yield np.where(kept, part.images[items], quantise((1 - share) * original + share * polished)), None
 
     def start(self, part: Rendering, items: list[int], keys: list[int]) -> tf.Tensor:
         """The items' own images (padded as their keys are)."""
@@ -281,23 +294,26 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
                 scores: np.ndarray | None, held: np.ndarray, wins: Callable = holds_better) -> set[int]:
     """Put `images` in place of the items' images where they activate their filter (`result.responds`) and win
     (`wins(holds, held, activation, current)`: by default, hold it better), or where the current image leaves it
-    silent; which.
+    silent; which. An item offered its own image is not measured: it cannot win.
 
     `held`: how well the items' current images hold their filters (metrics.robust_activation), kept up to date.
     """
-    group = [part.filters[i] for i in items]
-    activations = metrics.measure(spec, part.layer, images, group)
-    holds = metrics.robust_activation(spec, part.layer, images, group)
-    current, greys = part.activations[items], None if part.greys is None else part.greys[items]
+    new = [k for k, i in enumerate(items) if not np.array_equal(images[k], part.images[i])]
+    if not new:
+        return set()
+    chosen, group = [items[k] for k in new], [part.filters[items[k]] for k in new]
+    activations = metrics.measure(spec, part.layer, images[new], group)
+    holds = metrics.robust_activation(spec, part.layer, images[new], group)
+    current, greys = part.activations[chosen], None if part.greys is None else part.greys[chosen]
     fires, fired = responds(activations, greys, part.floor), responds(current, greys, part.floor)
-    better = [k for k, a in enumerate(activations)
-              if fires[k] and (not fired[k] or wins(holds[k], held[k], a, current[k]))]
-    for k in better:
-        i = items[k]
-        part.images[i], part.activations[i], held[k] = images[k], activations[k], holds[k]
+    better = [j for j, a in enumerate(activations)
+              if fires[j] and (not fired[j] or wins(holds[j], held[new[j]], a, current[j]))]
+    for j in better:
+        k, i = new[j], chosen[j]
+        part.images[i], part.activations[i], held[k] = images[k], activations[j], holds[j]
         if scores is not None:
             part.objective_values[i] = scores[k]
-    return {items[k] for k in better}
+    return {chosen[j] for j in better}
 
 
 def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int,

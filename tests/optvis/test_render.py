@@ -326,7 +326,7 @@ def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
 
 
 def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0, wake=0, boost=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0, wake=0, boost=0, polish=0)
     without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)
     rescued = actmax.render("block5_conv1", "8,11,13,5", rescue=30, **kwargs)
     woke = int(rescued.alive.sum() - without.alive.sum())
@@ -336,7 +336,7 @@ def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
 
 
 def test_revive_wakes_filters_the_pixel_ascent_leaves_silent(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, wake=0, boost=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, wake=0, boost=0, polish=0)
     silent = actmax.render("block5_conv1", "0,8,11,13,14", revive=0, **kwargs)
     revived = actmax.render("block5_conv1", "0,8,11,13,14", revive=40, **kwargs)
     assert not silent.alive.any() and revived.alive.sum() >= 1 and revived.extra["revived"] == revived.alive.sum()

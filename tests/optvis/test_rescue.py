@@ -231,6 +231,25 @@ def test_a_polished_image_wins_where_it_drives_its_filter_harder_and_keeps_most_
     assert rescue.holds_better(1.2, 1.0, 0.9, 1.0) and not rescue.holds_better(0.8, 1.0, 2.0, 1.0)
 
 
+def test_a_polish_that_loses_too_much_hold_is_offered_scaled_back_and_the_first_share_kept_ends_it(monkeypatch):
+    """Item 0's full polish keeps a tenth of its hold, half the way about half; a quarter of the way keeps over 3/4
+    and wins. Item 1's full polish wins at once, and it is offered nothing else (no share compounds on a kept one)."""
+    part = actmax.Rendering("m", "conv", [0, 1], np.zeros((2, 4, 4, 3), np.float32), np.ones(2), np.zeros(2),
+                            actmax.PRESETS["default"], 0, 0.0)
+    monkeypatch.setattr(rescue.AscentPass, "__call__", lambda self, part, items: iter(
+        [(np.ones((2, 4, 4, 3), np.float32), np.full(2, 9.0))]))
+    monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: 1 + images.mean(axis=(1, 2, 3)))
+    offered = []
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: offered.append(
+        images.mean(axis=(1, 2, 3))) or 1 - images.mean(axis=(1, 2, 3)) * np.array([0.9, 0.2]))
+    held, polish = np.ones(2), rescue.Polish.__new__(rescue.Polish)
+    assert rescue._run_pass(None, part, [0, 1], held, {("polish", 2): polish}, "polish", None, 2,
+                            rescue.drives_harder) == {0, 1}
+    np.testing.assert_allclose(np.concatenate(offered), [1, 1, 128 / 255, 64 / 255])  # then nothing new to measure
+    assert part.images[0].max() == 64 / 255 and part.images[1].min() == 1 and part.objective_values.tolist() == [0, 9]
+    np.testing.assert_allclose(held, [1 - 0.9 * 64 / 255, 0.8])
+
+
 def test_only_images_with_a_pattern_are_polished():
     images = np.full((3, 8, 8, 3), 0.5, np.float32)
     images[1, ::2] = 0.7  # stripes
