@@ -66,8 +66,8 @@ PRESETS = {
     # image (one that any pattern weakens) gets that flat colour, out of 27; an image whose filter a flat tile alone
     # drives more than half as hard tries its pattern on that tile's tone (half-way and all the way). Then every
     # patterned image gets 10 transform-free steps, kept where it drives its filter harder as shown and holds it
-    # at least 3/4 as well: a network that is not shift-invariant scores the shifted copies the ascent saw, not
-    # the image.
+    # at least 3/4 as well (else the change scaled back to 1/2, 1/4 or 1/8 of the way): a network that is not
+    # shift-invariant scores the shifted copies the ascent saw, not the image.
     "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         wake=256, boost=2, flat=27, tone=2, polish=10),
 }

@@ -267,8 +267,9 @@ def holds_better(holds: float, held: float, activation: float, current: float) -
 
 
 def drives_harder(holds: float, held: float, activation: float, current: float) -> bool:
-    """A candidate drives its filter harder as shown and keeps POLISH_HOLD of how well the image held it."""
-    return activation > current and holds >= POLISH_HOLD * held
+    """A candidate drives its filter harder as shown and keeps POLISH_HOLD of how well the image held it: loses at
+    most the rest of the hold's size, whatever its sign (a linear unit's mean may stay below zero when perturbed)."""
+    return activation > current and holds >= held - (1 - POLISH_HOLD) * abs(held)
 
 
 def ascent_pass(settings_for: Callable[[Settings], Settings]) -> Callable:

@@ -228,6 +228,8 @@ def test_a_polished_image_wins_where_it_drives_its_filter_harder_and_keeps_most_
     assert rescue.drives_harder(0.8, 1.0, 2.0, 1.0)  # twice the activation as shown, 80% of the hold
     assert not rescue.drives_harder(0.5, 1.0, 2.0, 1.0)  # the pattern no longer holds its filter under shifts
     assert not rescue.drives_harder(1.2, 1.0, 0.9, 1.0)  # better held, but weaker as shown: not a polish
+    assert rescue.drives_harder(-0.21, -0.23, 1.6, 1.5) and rescue.drives_harder(-0.12, -0.1, 0.3, -0.2)  # below 0
+    assert not rescue.drives_harder(-0.14, -0.1, 1.2, -0.2)  # 40% further below zero
     assert rescue.holds_better(1.2, 1.0, 0.9, 1.0) and not rescue.holds_better(0.8, 1.0, 2.0, 1.0)
 
 
