@@ -181,7 +181,7 @@ class AscentPass:
         run = self.engine.ascend(self.start(part, items, keys), part.seed)
         yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
 
-    def start(self, part: Rendering, items: list[int], keys: list[int]) -> np.ndarray:
+    def start(self, part: Rendering, items: list[int], keys: list[int]) -> np.ndarray | tf.Tensor:
         """The values the ascent starts from: fresh, seeded by (seed, filter)."""
         return initial(self.engine, part.seed, keys)
 
