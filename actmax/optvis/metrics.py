@@ -7,7 +7,8 @@ activation); measured at equal RMS contrast, it must earn that with its pattern,
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,7 @@ from .. import models
 from . import objectives, transforms
 
 ROBUST_CONTRAST = 0.15
+Goals = Callable[[Sequence[int]], objectives.Objective]  # a chunk of items' keys → the objective they are judged by
 
 
 def measure(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
@@ -125,16 +127,76 @@ def equal_contrast(images: np.ndarray, rms: float = ROBUST_CONTRAST) -> np.ndarr
 def robust_activation(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int],
                       *, samples: int = 8, seed: int = 0, batch: int = 16) -> np.ndarray:
     """Mean post-activation of each filter on its image over `samples` seeded random perturbations."""
-    features = models.scoring_features(spec, layer)
-    perturb = robustness_transform(min(images.shape[1:3]))
-    totals = np.zeros(len(filters), np.float32)
+    return robust_values(models.scoring_features(spec, layer), _own_channels(layer), images, filters,
+                         samples=samples, seed=seed, batch=batch)
+
+
+def robust_values(features: models.FeatureModel, goals: Goals, images: np.ndarray, keys: Sequence[int],
+                  *, samples: int = 8, seed: int = 0, batch: int = 16) -> np.ndarray:
+    """Mean of each item's objective (`goals` of its chunk's keys) on its image over `samples` seeded random
+    perturbations (robustness_transform)."""
+    perturb, totals = robustness_transform(min(images.shape[1:3])), np.zeros(len(keys), np.float32)
     for sample in range(samples):
-        for start in range(0, len(filters), batch):
-            chunk = tf.constant(images[start:start + batch])
-            shown = perturb(chunk, tf.constant([seed, sample], tf.int32))
-            index = tf.constant(list(filters[start:start + batch]), tf.int32)
-            totals[start:start + batch] += objectives.channel(layer, index)(features(shown)).numpy()
+        totals += values_of(features, goals, images, keys, batch=batch,
+                            perturb=lambda chunk: perturb(chunk, tf.constant([seed, sample], tf.int32)))
     return totals / samples
+
+
+def values_of(features: models.FeatureModel, goals: Goals, images: np.ndarray, keys: Sequence[int], *,
+              batch: int = 16, perturb: Callable[[tf.Tensor], tf.Tensor] = lambda chunk: chunk) -> np.ndarray:
+    """Each item's objective (`goals` of its chunk's keys) on its image, as shown or perturbed by `perturb`."""
+    values = [np.zeros(0, np.float32)]
+    for start in range(0, len(keys), batch):
+        shown = perturb(tf.constant(images[start:start + batch]))
+        values.append(goals(keys[start:start + batch])(features(shown)).numpy())
+    return np.concatenate(values)
+
+
+def _own_channels(layer: str) -> Goals:
+    """Each item's own filter of `layer`, its key."""
+    return lambda keys: objectives.channel(layer, tf.constant(list(keys), tf.int32))
+
+
+@dataclass(frozen=True)
+class FilterScorer:
+    """Judges each item's image by its own filter of a layer (its key): as shown, and held under perturbations."""
+
+    spec: models.ModelSpec
+    layer: str
+
+    def shown(self, images: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+        return measure(self.spec, self.layer, images, keys)
+
+    def held(self, images: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+        return robust_activation(self.spec, self.layer, images, keys)
+
+
+@dataclass(frozen=True)
+class GoalScorer:
+    """Judges every item's image by one objective, read after the layers' nonlinearities (a softmax's classes as
+    log-odds): as shown, and held under perturbations."""
+
+    spec: models.ModelSpec
+    goal: objectives.Objective
+
+    def shown(self, images: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+        return values_of(self.features, self._goals, images, keys)
+
+    def held(self, images: np.ndarray, keys: Sequence[int]) -> np.ndarray:
+        return robust_values(self.features, self._goals, images, keys)
+
+    @property
+    def features(self) -> models.FeatureModel:
+        return _goal_features(self.spec, tuple(sorted(self.goal.layers)))
+
+    def _goals(self, keys: Sequence[int]) -> objectives.Objective:
+        return self.goal
+
+
+@functools.lru_cache(maxsize=8)
+def _goal_features(spec: models.ModelSpec, layers: tuple[str, ...]) -> models.FeatureModel:
+    """The post-activation feature model of an objective's layers, built once per (model, layers)."""
+    return models.FeatureModel(spec, layers, pre_activation=False)
 
 
 def pattern_hold(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int]) -> np.ndarray:

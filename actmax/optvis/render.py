@@ -18,9 +18,9 @@ from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
 from .engine import (batch_reporter, check_objective, compile_engine, filter_engine, initial, padded, reporter,
                      resolve)
-from .metrics import grey_means, measure
+from .metrics import GoalScorer, grey_means, measure
 from .presets import Settings
-from .rescue import rescue_weak
+from .rescue import goal_passes, rescue_weak
 from .result import Rendering, combine, order, quantise
 
 
@@ -143,10 +143,20 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     chosen = list(range(variants)) if isinstance(variants, int) else list(variants)
     spec, settings, goal, batch = objective_plan(objective, model=model, preset=preset, diversity=diversity,
                                                  count=len(chosen), batch=batch, overrides=overrides)
-    engine = compile_engine(spec, goal, settings)
-    return combine([_variants(engine, spec, goal, settings, seed, chosen[first:first + batch], batch,
-                              reporter(progress, min(first + batch, len(chosen)), len(chosen), settings.octaves))
+    engine, aim, polishes = compile_engine(spec, goal, settings), as_objective(objective), {}
+    return combine([_variants(engine, spec, goal, aim, settings, seed, chosen[first:first + batch], batch,
+                              reporter(progress, min(first + batch, len(chosen)), len(chosen), settings.octaves),
+                              polishes)
                     for first in range(0, len(chosen), batch)])
+
+
+def as_objective(objective: str | objectives.Objective) -> objectives.Objective:
+    """An objective given as text or as an Objective.
+
+    Raises:
+        ObjectiveError: text that does not parse.
+    """
+    return objectives.parse(objective) if isinstance(objective, str) else objective
 
 
 def objective_plan(objective: str | objectives.Objective, *, model, preset, diversity: float, count: int,
@@ -159,7 +169,7 @@ def objective_plan(objective: str | objectives.Objective, *, model, preset, dive
         ActmaxError: bad model, settings or objective, or an image size that does not fit.
     """
     spec, settings = resolve(model, preset, overrides)
-    goal = objectives.parse(objective) if isinstance(objective, str) else objective
+    goal = as_objective(objective)
     if diversity:
         goal = goal + diversity * objectives.diversity(sorted(goal.layers)[0])
     check_fits(spec, sorted(goal.layers), settings.size)
@@ -168,12 +178,20 @@ def objective_plan(objective: str | objectives.Objective, *, model, preset, dive
     return spec, settings, goal, count if diversity else batch_size(spec, deepest, settings.size, count, batch)
 
 
-def _variants(engine, spec, goal, settings, seed: int, group: list[int], batch: int, report) -> Rendering:
-    """One batch of an objective's variants, padded to `batch` (one batch shape: one trace, the same numbers)."""
+def _variants(engine, spec, goal, aim, settings, seed: int, group: list[int], batch: int, report,
+              polishes: dict) -> Rendering:
+    """One batch of an objective's variants, padded to `batch` (one batch shape: one trace, the same numbers), then
+    polished (rescue.goal_passes; the pass objects kept in `polishes` between batches).
+
+    Each image is scored by `aim` (the objective without its diversity term) as saved and shown, after the layers'
+    nonlinearities, and counts as alive where that is above zero or clearly above a flat grey image's."""
     started = time.perf_counter()
     with memory.guard("lower --size, --variants or --batch"):
         run = engine.ascend(initial(engine, seed, padded(group, batch)), seed, report)
-    scores = run.scores.numpy()[:len(group)]
-    return Rendering(spec.name, ",".join(sorted(goal.layers)), group, quantise(run.images.numpy()[:len(group)]),
-                     scores, scores, settings, seed, time.perf_counter() - started, objective=goal.name,
-                     extra={"batch": batch, "batch_steps": int(run.steps)})
+        images, scorer = quantise(run.images.numpy()[:len(group)]), GoalScorer(spec, aim)
+        grey = scorer.shown(np.full((1, *images.shape[1:]), 0.5, np.float32), [0])
+        part = Rendering(spec.name, ",".join(sorted(goal.layers)), group, images, scorer.shown(images, group),
+                         run.scores.numpy()[:len(group)], settings, seed, time.perf_counter() - started,
+                         objective=goal.name, extra={"batch": batch, "batch_steps": int(run.steps)},
+                         greys=np.repeat(grey, len(group)))
+        return rescue_weak(spec, part, polishes, batch, scorer=scorer, entries=goal_passes(aim))

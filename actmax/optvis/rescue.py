@@ -34,7 +34,8 @@ Seven passes, each for the filters the ones before left behind:
   least as well at equal contrast: clipped out of shape, it would win on its tone alone.
 - *polish* (every image with a pattern): `polish` transform-free steps from the image itself (Polish), kept where
   the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder); where it loses
-  more, the change scaled back to POLISH_SHARES of the way.
+  more, the change scaled back to POLISH_SHARES of the way. An objective's variants get this pass alone
+  (goal_passes), judged by the objective (metrics.GoalScorer) where filters are judged by their own channel.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
@@ -52,7 +53,8 @@ import tensorflow as tf
 
 from .. import models
 from . import metrics
-from .engine import filter_engine, initial, padded
+from .engine import compile_engine, filter_engine, initial, padded
+from .objectives import Objective
 from .presets import Settings, get_preset
 from .result import Rendering, quantise, responds
 
@@ -65,6 +67,7 @@ TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colou
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
 POLISH_SHARES = (0.5, 0.25, 0.125)  # the shares of the way to its polished image an image is offered next
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
+Scorer = metrics.FilterScorer | metrics.GoalScorer
 
 
 def weak_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
@@ -169,15 +172,18 @@ def lattice_recipe(settings: Settings) -> Settings:
 
 
 class AscentPass:
-    """An ascent pass's engine for one batch size: grows new images for some items of a part under its settings."""
+    """An ascent pass's engine for one batch size: grows new images for some items of a part under its settings,
+    each for its own filter of a layer, or all for one objective."""
 
-    def __init__(self, spec: models.ModelSpec, layer: str, settings: Settings, batch: int):
+    def __init__(self, spec: models.ModelSpec, target: str | Objective, settings: Settings, batch: int):
         self.batch = batch
-        self.targets, self.engine = filter_engine(spec, layer, settings, batch)
+        self.targets, self.engine = filter_engine(spec, target, settings, batch) if isinstance(target, str) \
+            else (None, compile_engine(spec, target, settings))
 
     def __call__(self, part: Rendering, items: list[int]) -> Candidates:
         keys = padded([part.filters[i] for i in items], self.batch)
-        self.targets.assign(keys)
+        if self.targets is not None:
+            self.targets.assign(keys)
         run = self.engine.ascend(self.start(part, items, keys), part.seed)
         yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
 
@@ -291,20 +297,20 @@ PASSES: tuple[tuple[str, Callable, Callable, str, Callable], ...] = (
 )
 
 
-def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], images: np.ndarray,
-                scores: np.ndarray | None, held: np.ndarray, wins: Callable = holds_better) -> set[int]:
+def keep_better(scorer: Scorer, part: Rendering, items: list[int], images: np.ndarray, scores: np.ndarray | None,
+                held: np.ndarray, wins: Callable = holds_better) -> set[int]:
     """Put `images` in place of the items' images where they activate their filter (`result.responds`) and win
     (`wins(holds, held, activation, current)`: by default, hold it better), or where the current image leaves it
     silent; which. An item offered its own image is not measured: it cannot win.
 
-    `held`: how well the items' current images hold their filters (metrics.robust_activation), kept up to date.
+    `scorer` judges the images (metrics.FilterScorer, or GoalScorer for an objective's variants); `held`: how well
+    the items' current images hold their filters (its `held`), kept up to date.
     """
     new = [k for k, i in enumerate(items) if not np.array_equal(images[k], part.images[i])]
     if not new:
         return set()
     chosen, group = [items[k] for k in new], [part.filters[items[k]] for k in new]
-    activations = metrics.measure(spec, part.layer, images[new], group)
-    holds = metrics.robust_activation(spec, part.layer, images[new], group)
+    activations, holds = scorer.shown(images[new], group), scorer.held(images[new], group)
     current, greys = part.activations[chosen], None if part.greys is None else part.greys[chosen]
     fires, fired = responds(activations, greys, part.floor), responds(current, greys, part.floor)
     better = [j for j, a in enumerate(activations)
@@ -318,20 +324,31 @@ def keep_better(spec: models.ModelSpec, part: Rendering, items: list[int], image
 
 
 def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int,
-                note: Callable[[str], None] | None = None) -> Rendering:
-    """Run each pass the settings turn on over the items the passes before left behind, counting the images kept;
-    `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`).
+                note: Callable[[str], None] | None = None, *, scorer: Scorer | None = None,
+                entries: tuple = PASSES) -> Rendering:
+    """Run each pass of `entries` the settings turn on over the items the passes before left behind, counting the
+    images kept; `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`). `scorer` judges the
+    images (default: each by its own filter of the part's layer).
 
     How well each image holds its filter is measured once, and kept up to date as passes replace images."""
-    chosen = [entry for entry in PASSES if getattr(part.settings, entry[0])]
-    held = metrics.robust_activation(spec, part.layer, part.images, part.filters) if chosen else None
+    scorer = scorer or metrics.FilterScorer(spec, part.layer)
+    chosen = [entry for entry in entries if getattr(part.settings, entry[0])]
+    held = scorer.held(part.images, part.filters) if chosen else None
     for field, pick, make, counter, wins in chosen:
         items = pick(spec, part, held)
         if note and items:
             note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
-        kept = _run_pass(spec, part, items, held, passes, field, make, batch, wins) if items else set()
+        build = functools.partial(make, spec, part.layer, part.settings)
+        kept = _run_pass(scorer, part, items, held, passes, field, build, batch, wins) if items else set()
         part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part
+
+
+def goal_passes(goal: Objective) -> tuple:
+    """The passes an objective's variants get (entries for rescue_weak, with metrics.GoalScorer): the polish alone,
+    towards the objective; the others read one filter per image."""
+    return (("polish", patterned_items, lambda spec, layer, settings, batch: Polish(
+        spec, goal, polish_schedule(settings), batch), "polished", drives_harder),)
 
 
 def pass_batch(count: int, batch: int) -> int:
@@ -344,14 +361,15 @@ def pass_batch(count: int, batch: int) -> int:
     return min(batch, 3 * power // 4 if 3 * power // 4 >= count else power)
 
 
-def _run_pass(spec, part, items, held, passes, field, make, batch, wins) -> set[int]:
-    """One pass over `items`: one pass object per pass and batch size (pass_batch), kept in `passes` between
-    batches; its time counts in the part's, and `held` (every item's) is updated for the images it keeps."""
+def _run_pass(scorer, part, items, held, passes, field, make, batch, wins) -> set[int]:
+    """One pass over `items`: one pass object per pass and batch size (pass_batch), made by `make(size)` and kept in
+    `passes` between batches; its time counts in the part's, and `held` (every item's) is updated for the images it
+    keeps."""
     started, size = time.perf_counter(), pass_batch(len(items), batch)
     if (field, size) not in passes:
-        passes[field, size] = make(spec, part.layer, part.settings, size)
+        passes[field, size] = make(size)
     holds = held[items]
-    kept = set().union(*(keep_better(spec, part, items, images, scores, holds, wins)
+    kept = set().union(*(keep_better(scorer, part, items, images, scores, holds, wins)
                          for images, scores in passes[field, size](part, items)))
     held[items] = holds
     part.seconds += time.perf_counter() - started

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import actmax
-from actmax.optvis import metrics, result
+from actmax.optvis import metrics, objectives, result
 
 
 def test_equal_contrast_sets_rms_and_keeps_mean(rng):
@@ -57,3 +57,13 @@ def test_a_rendered_pattern_is_more_robust_than_noise(hed, rng):
 def test_geometric_mean():
     assert metrics.geometric_mean(np.array([1.0, 4.0])) == pytest.approx(2.0)
     assert metrics.geometric_mean(np.array([])) == 0.0
+
+
+def test_an_objective_of_one_channel_scores_images_as_that_filter_does(hed):
+    """The objective scorer (objective renders' polish) and the filter scorer agree where they ask the same."""
+    images = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
+    goal = metrics.GoalScorer(hed, objectives.channel("block1_conv1", 3))
+    own = metrics.FilterScorer(hed, "block1_conv1")
+    np.testing.assert_allclose(goal.shown(images, [0, 1]), own.shown(images, [3, 3]), rtol=1e-5)
+    np.testing.assert_allclose(goal.held(images, [0, 1]), own.held(images, [3, 3]), rtol=1e-5)
+    assert own.held(images, [3, 7])[0] == pytest.approx(own.held(images, [3, 3])[0], rel=1e-5)

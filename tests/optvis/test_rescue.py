@@ -2,6 +2,7 @@ import keras
 import numpy as np
 
 import actmax
+from actmax import models
 from actmax.optvis import metrics, rescue
 
 JITTER_128 = "jitter:6,rotate:5"  # the default preset's transforms at 128 px, where these images were chosen
@@ -70,7 +71,7 @@ def test_an_image_that_fires_its_filter_replaces_a_silent_one_however_it_holds(m
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: np.array([2e-4, -1e-4, 0.9]))
     monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([-1e-4] * 3))
     held = np.array([1e-5, 1e-5, 0.2])  # the current images hold their filters better than the candidates
-    assert rescue.keep_better(None, part, [0, 1, 2], candidates, None, held) == {0}
+    assert rescue.keep_better(metrics.FilterScorer(None, "conv"), part, [0, 1, 2], candidates, None, held) == {0}
     assert part.activations.tolist() == [2e-4, 0.0, 0.5] and part.images[0].min() == 1 and held[0] == -1e-4
 
 
@@ -82,7 +83,8 @@ def test_a_filter_that_cannot_pass_zero_takes_a_better_held_image_that_beats_gre
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: np.array([-0.6, -0.95]))
     monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([-0.5, -0.4]))
     held = np.array([-0.7, -0.6])
-    assert rescue.keep_better(None, part, [0, 1], np.ones((2, 4, 4, 3), np.float32), None, held) == {0}
+    assert rescue.keep_better(metrics.FilterScorer(None, "conv"), part, [0, 1], np.ones((2, 4, 4, 3), np.float32),
+                              None, held) == {0}
     assert part.activations.tolist() == [-0.6, -0.5] and part.alive.all()
 
 
@@ -245,7 +247,8 @@ def test_a_polish_that_loses_too_much_hold_is_offered_scaled_back_and_the_first_
     monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: offered.append(
         images.mean(axis=(1, 2, 3))) or 1 - images.mean(axis=(1, 2, 3)) * np.array([0.9, 0.2]))
     held, polish = np.ones(2), rescue.Polish.__new__(rescue.Polish)
-    assert rescue._run_pass(None, part, [0, 1], held, {("polish", 2): polish}, "polish", None, 2,
+    scorer = metrics.FilterScorer(None, "conv")
+    assert rescue._run_pass(scorer, part, [0, 1], held, {("polish", 2): polish}, "polish", None, 2,
                             rescue.drives_harder) == {0, 1}
     np.testing.assert_allclose(np.concatenate(offered), [1, 1, 128 / 255, 64 / 255])  # then nothing new to measure
     assert part.images[0].max() == 64 / 255 and part.images[1].min() == 1 and part.objective_values.tolist() == [0, 9]
@@ -292,3 +295,15 @@ def test_a_strided_classifier_calls_each_polished_class_image_its_class():
     unpolished = actmax.render("classes", "all", model=spec, polish=0)
     assert unpolished.activations.min() < 0.8
     assert actmax.render("classes", "all", model=spec).activations.min() > 0.95
+
+
+def test_an_objective_render_is_polished_too_and_scored_as_its_image_is_shown():
+    """An objective's variants get the polish, judged by the objective itself; their activation is the objective on
+    the saved image as shown (here a softmax class's log-odds, which the model's own probabilities give back)."""
+    spec = actmax.load_model(strided_classifier(), preprocess="unit")
+    unpolished = actmax.render_objective("classes:1", model=spec, variants=2, polish=0)
+    polished = actmax.render_objective("classes:1", model=spec, variants=2)
+    p = [spec.model(models.model_input(spec, r.images)).numpy()[:, 1] for r in (unpolished, polished)]
+    assert p[0].max() < 0.8 and p[1].min() > 0.95 and polished.extra["polished"] == 2
+    np.testing.assert_allclose(polished.activations, np.log(p[1] / (1 - p[1])), rtol=1e-3)
+    assert polished.alive.all()
