@@ -62,7 +62,8 @@ def render(
     contrast: Annotated[Optional[float], typer.Option(min=0.0, help="Cap each image's RMS contrast (0: no cap).")] \
         = None,
     rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps per octave of a second pass, on the classic "
-                                                  "schedule, for filters left weak (0: none).")] = None,
+                                                  "schedule, for filters (or --objective variants) left weak (0: "
+                                                  "none).")] = None,
     revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass before --wake's, on Lucid's recipe "
                                                   "at full size, for filters whose image does not hold them (0: "
                                                   "none, the default's).")] = None,

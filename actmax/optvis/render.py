@@ -20,7 +20,7 @@ from .engine import (batch_reporter, check_objective, compile_engine, filter_eng
                      resolve)
 from .metrics import GoalScorer, grey_means, measure
 from .presets import Settings
-from .rescue import goal_passes, rescue_weak
+from .rescue import rescue_weak
 from .result import Rendering, combine, order, quantise
 
 
@@ -143,10 +143,10 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     chosen = list(range(variants)) if isinstance(variants, int) else list(variants)
     spec, settings, goal, batch = objective_plan(objective, model=model, preset=preset, diversity=diversity,
                                                  count=len(chosen), batch=batch, overrides=overrides)
-    engine, aim, polishes = compile_engine(spec, goal, settings), as_objective(objective), {}
+    engine, aim, passes = compile_engine(spec, goal, settings), as_objective(objective), {}
     return combine([_variants(engine, spec, goal, aim, settings, seed, chosen[first:first + batch], batch,
                               reporter(progress, min(first + batch, len(chosen)), len(chosen), settings.octaves),
-                              polishes)
+                              passes)
                     for first in range(0, len(chosen), batch)])
 
 
@@ -179,9 +179,10 @@ def objective_plan(objective: str | objectives.Objective, *, model, preset, dive
 
 
 def _variants(engine, spec, goal, aim, settings, seed: int, group: list[int], batch: int, report,
-              polishes: dict) -> Rendering:
+              passes: dict) -> Rendering:
     """One batch of an objective's variants, padded to `batch` (one batch shape: one trace, the same numbers), then
-    polished (rescue.goal_passes; the pass objects kept in `polishes` between batches).
+    given the second chances that read no single filter (rescue.GOAL_PASSES; the pass objects kept in `passes`
+    between batches).
 
     Each image is scored by `aim` (the objective without its diversity term) as saved and shown, after the layers'
     nonlinearities, and counts as alive where that is above zero or clearly above a flat grey image's."""
@@ -194,4 +195,4 @@ def _variants(engine, spec, goal, aim, settings, seed: int, group: list[int], ba
                          run.scores.numpy()[:len(group)], settings, seed, time.perf_counter() - started,
                          objective=goal.name, extra={"batch": batch, "batch_steps": int(run.steps)},
                          greys=np.repeat(grey, len(group)))
-        return rescue_weak(spec, part, polishes, batch, scorer=scorer, entries=goal_passes(aim))
+        return rescue_weak(spec, part, passes, batch, goal=aim)

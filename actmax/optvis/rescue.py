@@ -34,8 +34,9 @@ Seven passes, each for the filters the ones before left behind:
   least as well at equal contrast: clipped out of shape, it would win on its tone alone.
 - *polish* (every image with a pattern): `polish` transform-free steps from the image itself (Polish), kept where
   the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder); where it loses
-  more, the change scaled back to POLISH_SHARES of the way. An objective's variants get this pass alone
-  (goal_passes), judged by the objective (metrics.GoalScorer) where filters are judged by their own channel.
+  more, the change scaled back to POLISH_SHARES of the way.
+An objective's variants get the rescue (for images that leave it silent or do not hold it), boost and polish passes
+(GOAL_PASSES), judged by the objective (metrics.GoalScorer) where filters are judged by their own channel.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
@@ -67,7 +68,7 @@ TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colou
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
 POLISH_SHARES = (0.5, 0.25, 0.125)  # the shares of the way to its polished image an image is offered next
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
-Scorer = metrics.FilterScorer | metrics.GoalScorer
+Scorer = metrics.FilterScorer | metrics.GoalScorer  # how keep_better judges images
 
 
 def weak_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
@@ -78,8 +79,18 @@ def weak_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> lis
     each image holds its filter (metrics.robust_activation).
     """
     coverage = metrics.activity(spec, part.layer, part.images, part.filters)[1]
-    loose = held - part.floor < WEAK_HOLD * (part.activations - part.floor)
-    return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE) | loose)]
+    return [int(i) for i in np.flatnonzero(~part.alive | (coverage < WEAK_COVERAGE) | _loose(part, held))]
+
+
+def loose_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
+    """Items whose image leaves its objective silent, or loses more than half of it when shifted, scaled or rotated a
+    little: weak_items for an objective's variants, which have no one map to fill."""
+    return [int(i) for i in np.flatnonzero(~part.alive | _loose(part, held))]
+
+
+def _loose(part: Rendering, held: np.ndarray) -> np.ndarray:
+    """Where an image keeps less than WEAK_HOLD of its activation (above the floor) under the perturbations."""
+    return held - part.floor < WEAK_HOLD * (part.activations - part.floor)
 
 
 def unheld_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
@@ -295,6 +306,10 @@ PASSES: tuple[tuple[str, Callable, Callable, str, Callable], ...] = (
     ("polish", patterned_items, lambda spec, layer, settings, batch: Polish(spec, layer, polish_schedule(settings),
                                                                              batch), "polished", drives_harder),
 )
+# An objective's variants (rescue_weak with a goal; the makers get the goal where PASSES' get the layer): the passes
+# that read no single filter. The lattice and the flat colours are a filter's.
+_NAMED = {entry[0]: entry for entry in PASSES}
+GOAL_PASSES = (("rescue", loose_items, *_NAMED["rescue"][2:]), _NAMED["boost"], _NAMED["polish"])
 
 
 def keep_better(scorer: Scorer, part: Rendering, items: list[int], images: np.ndarray, scores: np.ndarray | None,
@@ -324,31 +339,23 @@ def keep_better(scorer: Scorer, part: Rendering, items: list[int], images: np.nd
 
 
 def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: int,
-                note: Callable[[str], None] | None = None, *, scorer: Scorer | None = None,
-                entries: tuple = PASSES) -> Rendering:
-    """Run each pass of `entries` the settings turn on over the items the passes before left behind, counting the
-    images kept; `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`). `scorer` judges the
-    images (default: each by its own filter of the part's layer).
+                note: Callable[[str], None] | None = None, *, goal: Objective | None = None) -> Rendering:
+    """Run each pass the settings turn on over the items the passes before left behind, counting the images kept;
+    `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`). Each item is judged by its own
+    filter of the part's layer, or with `goal` every item by that objective (GOAL_PASSES, metrics.GoalScorer).
 
     How well each image holds its filter is measured once, and kept up to date as passes replace images."""
-    scorer = scorer or metrics.FilterScorer(spec, part.layer)
-    chosen = [entry for entry in entries if getattr(part.settings, entry[0])]
+    scorer = metrics.GoalScorer(spec, goal) if goal else metrics.FilterScorer(spec, part.layer)
+    chosen = [entry for entry in (GOAL_PASSES if goal else PASSES) if getattr(part.settings, entry[0])]
     held = scorer.held(part.images, part.filters) if chosen else None
     for field, pick, make, counter, wins in chosen:
         items = pick(spec, part, held)
         if note and items:
             note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
-        build = functools.partial(make, spec, part.layer, part.settings)
+        build = functools.partial(make, spec, goal or part.layer, part.settings)
         kept = _run_pass(scorer, part, items, held, passes, field, build, batch, wins) if items else set()
         part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part
-
-
-def goal_passes(goal: Objective) -> tuple:
-    """The passes an objective's variants get (entries for rescue_weak, with metrics.GoalScorer): the polish alone,
-    towards the objective; the others read one filter per image."""
-    return (("polish", patterned_items, lambda spec, layer, settings, batch: Polish(
-        spec, goal, polish_schedule(settings), batch), "polished", drives_harder),)
 
 
 def pass_batch(count: int, batch: int) -> int:

@@ -301,9 +301,20 @@ def test_an_objective_render_is_polished_too_and_scored_as_its_image_is_shown():
     """An objective's variants get the polish, judged by the objective itself; their activation is the objective on
     the saved image as shown (here a softmax class's log-odds, which the model's own probabilities give back)."""
     spec = actmax.load_model(strided_classifier(), preprocess="unit")
-    unpolished = actmax.render_objective("classes:1", model=spec, variants=2, polish=0)
-    polished = actmax.render_objective("classes:1", model=spec, variants=2)
+    kwargs = dict(model=spec, variants=2, rescue=0, boost=0)
+    unpolished = actmax.render_objective("classes:1", polish=0, **kwargs)
+    polished = actmax.render_objective("classes:1", **kwargs)
     p = [spec.model(models.model_input(spec, r.images)).numpy()[:, 1] for r in (unpolished, polished)]
     assert p[0].max() < 0.8 and p[1].min() > 0.95 and polished.extra["polished"] == 2
     np.testing.assert_allclose(polished.activations, np.log(p[1] / (1 - p[1])), rtol=1e-3)
     assert polished.alive.all()
+
+
+def test_an_objective_its_ascent_leaves_silent_gets_the_rescue_pass(hed):
+    """An objective's variants get the second chances that read no single filter: a channel that the jittered ascent
+    leaves silent fires after the classic-schedule pass."""
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, boost=0, polish=0)
+    plain = actmax.render_objective("block5_conv1:13", rescue=0, **kwargs)
+    rescued = actmax.render_objective("block5_conv1:13", rescue=30, **kwargs)
+    assert not plain.alive.any() and rescued.alive.all() and rescued.extra["rescued"] == 1
+    assert [entry[0] for entry in rescue.GOAL_PASSES] == ["rescue", "boost", "polish"]
