@@ -68,8 +68,8 @@ def render(
                                                   "at full size, for filters whose image does not hold them (0: "
                                                   "none, the default's).")] = None,
     wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass on Lucid's recipe for positions "
-                                                "one receptive field apart, for filters whose image still does not "
-                                                "hold them (0: none).")] = None,
+                                                "one receptive field apart, for filters (or --objective variants) "
+                                                "whose image still does not hold them (0: none).")] = None,
     boost: Annotated[Optional[int], typer.Option(min=0, help="Higher contrasts tried on each image with room, "
                                                  "up to --contrast and short of clipping; the one that holds its "
                                                  "filter best is kept (0: none).")] = None,

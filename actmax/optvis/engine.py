@@ -51,25 +51,27 @@ def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch:
     Kept for the next call with the same arguments (a Ray actor renders chunk after chunk on one engine).
 
     A plain conv layer computes only the batch's filters (channel k of its output is filter targets[k]).
-    The goal is each filter's mean over its map, or with `settings.lattice` its mean over positions one receptive
-    field apart; a unit of a flat (batch, units) layer has no map, and its goal is its value.
+    The goal is each filter's mean over its map (with `settings.lattice`, see compile_engine); a unit of a flat
+    (batch, units) layer has no map, and its goal is its value.
     """
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    tap = models.get_layer(spec.model, layer, units=True)
-    sliced = models.sliceable(tap.layer) and batch < models.filter_count(spec.model, layer)
-    index = tf.range(batch) if sliced else targets
-    goal = (objectives.lattice(layer, index, receptive.spacing(spec, layer, settings.size))
-            if settings.lattice and len(tap.output.shape) == 4 else objectives.channel(layer, index))
+    sliced = models.sliceable(models.get_layer(spec.model, layer, units=True).layer) and \
+        batch < models.filter_count(spec.model, layer)
+    goal = objectives.channel(layer, tf.range(batch) if sliced else targets)
     select = {layer: targets} if sliced else None
     return targets, compile_engine(spec, goal, settings, snapshot_every=snapshot_every, jit=jit, select=select)
 
 
 def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings,
                    snapshot_every: int = 0, jit: bool = False, select: dict | None = None) -> ascent.Engine:
-    """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling).
+    """The compiled ascent for `goal`, in the precision the settings ask for (float16 with loss scaling); with
+    `settings.lattice`, the goal read on positions one receptive field apart in each of its layers' maps.
 
     `jit` compiles the octave loop with XLA; bench/speed.py measured it slower on CPU, so it is off by default.
     """
+    if settings.lattice:
+        goal = objectives.on_lattice(goal, {layer: receptive.spacing(spec, layer, settings.size)
+                                            for layer in _map_layers(spec, goal.layers)})
     floor = models.min_size(spec, *goal.layers)
     policy = models.resolve_precision(settings.precision)
     make = functools.partial(models.FeatureModel, spec, tuple(sorted(goal.layers)), select=select,
@@ -83,6 +85,12 @@ def compile_engine(spec: models.ModelSpec, goal: objectives.Objective, settings:
     return ascent.build(features, goal, settings, channels=spec.channels, jit=jit, floor=floor,
                         shape=spec.image_shape(settings.size),
                         loss_scale=1024.0 if policy == "mixed_float16" else 1.0, snapshot_every=snapshot_every)
+
+
+def _map_layers(spec: models.ModelSpec, layers) -> list[str]:
+    """Those of `layers` that have a map (not the logits, nor a dense layer's units)."""
+    return [layer for layer in layers if layer != objectives.LOGITS
+            and len(models.get_layer(spec.model, layer, units=True).output.shape) == 4]
 
 
 def check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings: Settings) -> None:

@@ -83,17 +83,23 @@ def neuron(layer: str, index: int | tf.Tensor, *, x: int | None = None, y: int |
     return Objective(fn, frozenset({layer}), f"neuron({layer}:{_label(index)})")
 
 
-def lattice(layer: str, index: int | tf.Tensor, spacing: tuple[int, int]) -> Objective:
-    """Mean of one channel over positions `spacing` (rows, columns) apart, one of them at the map's centre.
+def on_lattice(goal: Objective, spacings: Mapping[str, tuple[int, int]]) -> Objective:
+    """`goal` read on the positions of each layer's map `spacings[layer]` (rows, columns) apart, one of them at the
+    map's centre (layers not in `spacings`, such as the logits, as they are).
 
     A spacing of one receptive field lets no two positions see the same pixels, so each can fire on its own copy
-    of a pattern: a filter that fires on one small patch shows it across the image. `index` as for `channel`.
+    of a pattern: a filter that fires on one small patch shows it across the image.
     """
     def fn(acts):
-        values = _pick(acts[layer], index)
-        top, left = tf.shape(values)[1] // 2 % spacing[0], tf.shape(values)[2] // 2 % spacing[1]
-        return spatial_mean(values[:, top::spacing[0], left::spacing[1]])
-    return Objective(fn, frozenset({layer}), f"lattice({layer}:{_label(index)})")
+        return goal({name: _on_grid(values, spacings[name]) if name in spacings else values
+                     for name, values in acts.items()})
+    return Objective(fn, goal.layers, f"lattice({goal.name})")
+
+
+def _on_grid(values: tf.Tensor, spacing: tuple[int, int]) -> tf.Tensor:
+    """A (batch, height, width, …) map's positions `spacing` apart, through its centre."""
+    top, left = tf.shape(values)[1] // 2 % spacing[0], tf.shape(values)[2] // 2 % spacing[1]
+    return values[:, top::spacing[0], left::spacing[1]]
 
 
 def layer_energy(layer: str) -> Objective:

@@ -17,7 +17,7 @@ class Settings:
     lr: float = 0.01
     transforms: str = "none"
     pre_activation: bool = False
-    lattice: bool = False  # maximise the filter on positions one receptive field apart, not on its whole map
+    lattice: bool = False  # read the goal on positions one receptive field apart, not on its layers' whole maps
     leak: float = 0.0
     size: int = 128
     shape: str = ""  # "WxH" for a model that takes any size, its longer side `size`; "" renders size x size

@@ -10,7 +10,7 @@ Seven passes, each for the filters the ones before left behind:
   filters that pixel ascent leaves below zero (off in the default preset: the wake pass, which takes the same
   filters, replaced or bettered every image it kept on the sweep);
 - *wake* (filters still not held): the same recipe, without the jitter, for the filter on a lattice of positions
-  one receptive field apart (objectives.lattice). A filter whose mean cannot climb above zero may still fire on
+  one receptive field apart (objectives.on_lattice). A filter whose mean cannot climb above zero may still fire on
   one small patch; each position then grows its own copy, so the image shows the patch across the tile, where the
   mean objectives leave the filter dead or barely alive (a grey tile). No jitter: the positions are fixed, and a
   jittered image puts other pixels under them at every step.
@@ -35,8 +35,9 @@ Seven passes, each for the filters the ones before left behind:
 - *polish* (every image with a pattern): `polish` transform-free steps from the image itself (Polish), kept where
   the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder); where it loses
   more, the change scaled back to POLISH_SHARES of the way.
-An objective's variants get the rescue (for images that leave it silent or do not hold it), boost and polish passes
-(GOAL_PASSES), judged by the objective (metrics.GoalScorer) where filters are judged by their own channel.
+An objective's variants get the rescue (for images that leave it silent or do not hold it), wake (on each of its
+layers' lattice), boost and polish passes (GOAL_PASSES), judged by the objective (metrics.GoalScorer) where filters
+are judged by their own channel.
 Only those filters pay for them, and an image is replaced only if it activates its filter and holds it at least as
 well under shifts, scales and rotations (metrics.robust_activation), the plain activation breaking ties, or if it
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
@@ -307,9 +308,9 @@ PASSES: tuple[tuple[str, Callable, Callable, str, Callable], ...] = (
                                                                              batch), "polished", drives_harder),
 )
 # An objective's variants (rescue_weak with a goal; the makers get the goal where PASSES' get the layer): the passes
-# that read no single filter. The lattice and the flat colours are a filter's.
+# that read no single filter's map. The flat colours (and the tone they set) are a filter's.
 _NAMED = {entry[0]: entry for entry in PASSES}
-GOAL_PASSES = (("rescue", loose_items, *_NAMED["rescue"][2:]), _NAMED["boost"], _NAMED["polish"])
+GOAL_PASSES = (("rescue", loose_items, *_NAMED["rescue"][2:]), _NAMED["wake"], _NAMED["boost"], _NAMED["polish"])
 
 
 def keep_better(scorer: Scorer, part: Rendering, items: list[int], images: np.ndarray, scores: np.ndarray | None,

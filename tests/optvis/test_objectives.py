@@ -48,7 +48,8 @@ def test_lattice_averages_each_items_channel_over_positions_spaced_from_the_cent
     values = np.zeros((2, 7, 7, 3), np.float32)
     values[0, :, :, 1] = np.arange(49).reshape(7, 7)
     values[1, 1, 1, 2], values[1, 2, 2, 2] = 8, 100  # (1, 1) is on the lattice through the centre (3, 3); (2, 2) is not
-    got = objectives.lattice("conv", tf.constant([1, 2]), (2, 2))({"conv": tf.constant(values)})
+    goal = objectives.on_lattice(objectives.channel("conv", tf.constant([1, 2])), {"conv": (2, 2)})
+    got = goal({"conv": tf.constant(values)})
     rows = np.arange(1, 7, 2)
     np.testing.assert_allclose(got, [np.arange(49).reshape(7, 7)[np.ix_(rows, rows)].mean(), 8 / 9])
 

@@ -313,8 +313,17 @@ def test_an_objective_render_is_polished_too_and_scored_as_its_image_is_shown():
 def test_an_objective_its_ascent_leaves_silent_gets_the_rescue_pass(hed):
     """An objective's variants get the second chances that read no single filter: a channel that the jittered ascent
     leaves silent fires after the classic-schedule pass."""
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, boost=0, polish=0)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, wake=0, boost=0, polish=0)
     plain = actmax.render_objective("block5_conv1:13", rescue=0, **kwargs)
     rescued = actmax.render_objective("block5_conv1:13", rescue=30, **kwargs)
     assert not plain.alive.any() and rescued.alive.all() and rescued.extra["rescued"] == 1
-    assert [entry[0] for entry in rescue.GOAL_PASSES] == ["rescue", "boost", "polish"]
+    assert [entry[0] for entry in rescue.GOAL_PASSES] == ["rescue", "wake", "boost", "polish"]
+
+
+def test_an_objective_no_mean_wakes_fires_on_its_lattice(hed):
+    """The wake pass reads an objective on its layers' lattice of positions one receptive field apart: a channel
+    whose mean neither the ascent nor the classic schedule lifts fires on a patch repeated across the tile."""
+    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=30, boost=0, polish=0)
+    plain = actmax.render_objective("block5_conv1:11", wake=0, **kwargs)
+    woken = actmax.render_objective("block5_conv1:11", wake=64, **kwargs)
+    assert not plain.alive.any() and woken.alive.all() and woken.extra["woken"] == 1
