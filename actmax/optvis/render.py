@@ -144,9 +144,8 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     spec, settings, goal, batch = objective_plan(objective, model=model, preset=preset, diversity=diversity,
                                                  count=len(chosen), batch=batch, overrides=overrides)
     engine, aim, passes = compile_engine(spec, goal, settings), as_objective(objective), {}
-    return combine([_variants(engine, spec, goal, aim, settings, seed, chosen[first:first + batch], batch,
-                              reporter(progress, min(first + batch, len(chosen)), len(chosen), settings.octaves),
-                              passes)
+    return combine([_variants(engine, spec, goal, aim, settings, seed, chosen[first:first + batch], batch, passes,
+                              progress, first, len(chosen))
                     for first in range(0, len(chosen), batch)])
 
 
@@ -178,16 +177,17 @@ def objective_plan(objective: str | objectives.Objective, *, model, preset, dive
     return spec, settings, goal, count if diversity else batch_size(spec, deepest, settings.size, count, batch)
 
 
-def _variants(engine, spec, goal, aim, settings, seed: int, group: list[int], batch: int, report,
-              passes: dict) -> Rendering:
-    """One batch of an objective's variants, padded to `batch` (one batch shape: one trace, the same numbers), then
-    given the second chances that read no single filter (rescue.GOAL_PASSES; the pass objects kept in `passes`
-    between batches).
+def _variants(engine, spec, goal, aim, settings, seed: int, group: list[int], batch: int, passes: dict,
+              progress: Callable | None, first: int, total: int) -> Rendering:
+    """One batch of an objective's variants (the `first` of `total`, for `progress`), padded to `batch` (one batch
+    shape: one trace, the same numbers), then given the second chances that read no single filter's map
+    (rescue.GOAL_PASSES; the pass objects kept in `passes` between batches).
 
     Each image is scored by `aim` (the objective without its diversity term) as saved and shown, after the layers'
     nonlinearities, and counts as alive where that is above zero or clearly above a flat grey image's."""
     started = time.perf_counter()
     with memory.guard("lower --size, --variants or --batch"):
+        report = reporter(progress, first, total, settings.octaves)
         run = engine.ascend(initial(engine, seed, padded(group, batch)), seed, report)
         images, scorer = quantise(run.images.numpy()[:len(group)]), GoalScorer(spec, aim)
         grey = scorer.shown(np.full((1, *images.shape[1:]), 0.5, np.float32), [0])
@@ -195,4 +195,8 @@ def _variants(engine, spec, goal, aim, settings, seed: int, group: list[int], ba
                          run.scores.numpy()[:len(group)], settings, seed, time.perf_counter() - started,
                          objective=goal.name, extra={"batch": batch, "batch_steps": int(run.steps)},
                          greys=np.repeat(grey, len(group)))
-        return rescue_weak(spec, part, passes, batch, goal=aim)
+        note = batch_reporter(progress, first, total, part)
+        part = rescue_weak(spec, part, passes, batch, note, goal=aim)
+    if note:
+        note(None)
+    return part

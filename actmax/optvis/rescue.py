@@ -352,7 +352,7 @@ def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: in
     for field, pick, make, counter, wins in chosen:
         items = pick(spec, part, held)
         if note and items:
-            note(f"{field}: {len(items)} filter{'s' * (len(items) > 1)}")
+            note(f"{field}: {len(items)} {'variant' if goal else 'filter'}{'s' * (len(items) > 1)}")
         build = functools.partial(make, spec, goal or part.layer, part.settings)
         kept = _run_pass(scorer, part, items, held, passes, field, build, batch, wins) if items else set()
         part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}

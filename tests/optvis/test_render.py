@@ -231,6 +231,15 @@ def test_progress_is_reported_per_octave_and_names_each_pass_before_its_batch_is
     assert stages[0][0] == 0  # the first batch's passes run before it counts as done
 
 
+def test_an_objective_render_reports_its_octaves_then_names_each_pass_on_its_variants(hed):
+    seen = []
+    actmax.render_objective("block5_conv1:13", model=hed, variants=2, size=32, octaves=2, steps=4, wake=8,
+                            progress=lambda *a, **k: seen.append((a[:3], k.get("stage"))))
+    assert [at for at, stage in seen if not stage] == [(0, 2, 1), (0, 2, 2), (2, 2, 2)]
+    stages = [stage for _, stage in seen if stage]
+    assert stages and all(re.fullmatch(r"(rescue|wake|boost|polish): \d+ variants?", stage) for stage in stages)
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(layer="block9_conv1"), ActmaxError, "unknown layer"),
     (dict(layer="block1_conv1", filters="64"), FilterError, "0-63"),
