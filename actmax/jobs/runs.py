@@ -78,7 +78,7 @@ def objective_job(spec: models.ModelSpec, objective: str, *, out: Path | str | N
     an fsspec URL; returns the gallery file."""
     target = out or OUTPUTS / spec.name / "objective" / slug(objective)
     imaging.check_writable(target)
-    with bar(quiet) as report:
+    with bar(quiet, unit="variant") as report:
         result = (ray_backend.objective_on_ray(ray, objective, model=spec, progress=report, **options) if ray
                   else render.render_objective(objective, model=spec, progress=report, **options))
     target = target if out else free_folder(target, header_of(result))

@@ -10,12 +10,14 @@ from tqdm import tqdm
 Report = Callable[[int, int, int, int, float], None]
 
 
-def bar(quiet: bool = False, label: str | None = None) -> contextlib.AbstractContextManager[Report | None]:
-    """A `report(done, total, octave, octaves, value[, dead][, stage=])` callback over filters, or None when quiet.
+def bar(quiet: bool = False, label: str | None = None, unit: str = "filter"
+        ) -> contextlib.AbstractContextManager[Report | None]:
+    """A `report(done, total, octave, octaves, value[, dead][, stage=])` callback over filters (or another `unit`,
+    an objective's variants), or None when quiet.
 
     A Ray job, which learns of filters a chunk at a time, also reports the dead so far; a render names each
     second-chance pass it runs (`stage`), shown in place of the octave."""
-    return _lazy(quiet, "filter", _show_octave, label)
+    return _lazy(quiet, unit, _show_octave, label)
 
 
 def images(quiet: bool = False, label: str | None = None

@@ -14,3 +14,9 @@ def test_bar_shows_a_pass_in_place_of_the_octave_and_advances_only_as_filters_fi
 def test_quiet_bar_is_none():
     with progress.bar(quiet=True) as report:
         assert report is None
+
+
+def test_an_objective_bar_counts_variants(capsys):
+    with progress.bar(unit="variant") as report:
+        report(2, 4, 1, 3, 0.5)
+    assert "variant" in capsys.readouterr().err
