@@ -97,6 +97,15 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
     param = params_module.PARAMS[settings.param]()
     optimizer = optim.OPTIMIZERS[settings.optimizer](settings.lr)
     side = min(shape) if shape else settings.size
+    step = _step(features, objective, settings, param, optimizer, side, loss_scale)
+    run_octave = _octave_loop(step, settings, param, optimizer, jit, snapshot_every)
+    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every, floor, channels,
+                  shape)
+
+
+def _step(features: Features, objective: Objective, settings: Settings, param: params_module.Param,
+          optimizer: optim.Optimizer, side: int, loss_scale: float) -> Callable:
+    """One ascent step: transform → model → objective → gradient → update, then the contrast projection."""
     transform = transforms.from_spec(settings.transforms, side) or (lambda images, seed: images)
     penalty = regularisers.penalty(settings)
     project = regularisers.contrast_projection(param, settings.contrast)
@@ -111,6 +120,14 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
         grad = tf.ensure_shape(tape.gradient(total, values), values.shape) / loss_scale
         delta, state = optimizer.update(grad, state, t)
         return tf.ensure_shape(project(values + delta), values.shape), state, tf.ensure_shape(scores, values.shape[:1])
+
+    return step
+
+
+def _octave_loop(step: Callable, settings: Settings, param: params_module.Param, optimizer: optim.Optimizer,
+                 jit: bool, snapshot_every: int) -> Callable:
+    """One octave's `steps` steps as one compiled call: (values, seed, steps) → (values, scores, steps taken,
+    snapshots), stopping early once no item improves for `settings.patience` steps."""
 
     def going(t, steps, since):
         """Whether step `t` runs: `steps` not reached and, with patience, some item still improving."""
@@ -141,8 +158,7 @@ def build(features: Features, objective: Objective, settings: Settings, *, chann
             return values, scores, taken, tf.zeros((0,))
         return values, scores, taken, snapshots.write(snapshots.size(), param.to_image(values)).stack()
 
-    return Engine(settings, param, optimizer, run_octave, param.layout(channels), snapshot_every, floor, channels,
-                  shape)
+    return run_octave
 
 
 def _track_best(scores: tf.Tensor, best: tf.Tensor, since: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
