@@ -49,8 +49,10 @@ class Engine:
         """How many times the octave loop was compiled (bounded by the distinct image shapes)."""
         return self.run_octave.experimental_get_tracing_count()
 
-    def ascend(self, start: np.ndarray, seed: int, on_octave: Callable | None = None) -> Ascent:
-        """Optimise starting values over every octave, from a `(seed, octave)` seed per octave."""
+    def ascend(self, start: np.ndarray, seed: int, on_octave: Callable | None = None, *,
+               steps: int | None = None) -> Ascent:
+        """Optimise starting values over every octave, from a `(seed, octave)` seed per octave; `steps` per octave
+        (default the settings'), with no new trace."""
         s = self.settings
         values, steps_run, frames = tf.constant(start), 0, []
         if not self.traces():
@@ -61,7 +63,7 @@ class Engine:
             if octave:
                 values = resize(self.param, values, shape)
             values, scores, steps, snapshots = self.run_octave(values, tf.constant([seed, octave], tf.int32),
-                                                               tf.constant(s.steps))
+                                                               tf.constant(steps or s.steps))
             steps_run += steps
             frames.extend(tf.image.resize(snapshot, self.shapes()[-1], method="bicubic") for snapshot in snapshots)
             if on_octave:

@@ -68,6 +68,7 @@ TONE_COLOURS = 27  # the flat colours the tone pass picks each filter's tone fro
 TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colour alone must drive a filter
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
 POLISH_SHARES = (0.5, 0.25, 0.125)  # the shares of the way to its polished image an image is offered next
+POLISH_LONGER = 5  # how many times its steps an image still silent as shown is polished on for
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 Scorer = metrics.FilterScorer | metrics.GoalScorer  # how keep_better judges images
 
@@ -192,11 +193,11 @@ class AscentPass:
         self.targets, self.engine = filter_engine(spec, target, settings, batch) if isinstance(target, str) \
             else (None, compile_engine(spec, target, settings))
 
-    def __call__(self, part: Rendering, items: list[int]) -> Candidates:
+    def __call__(self, part: Rendering, items: list[int], steps: int | None = None) -> Candidates:
         keys = padded([part.filters[i] for i in items], self.batch)
         if self.targets is not None:
             self.targets.assign(keys)
-        run = self.engine.ascend(self.start(part, items, keys), part.seed)
+        run = self.engine.ascend(self.start(part, items, keys), part.seed, steps=steps)
         yield quantise(run.images.numpy()[:len(items)]), run.scores.numpy()[:len(items)]
 
     def start(self, part: Rendering, items: list[int], keys: list[int]) -> np.ndarray | tf.Tensor:
@@ -264,7 +265,9 @@ class Polish(AscentPass):
     calls another class). The polish makes the pixels as shown drive the filter too, the pattern unchanged.
 
     An image whose full polish loses too much of its hold is offered the same change scaled back (POLISH_SHARES of
-    the way), the first kept ending the search: the first share of a step does most of the gain as shown."""
+    the way), the first kept ending the search: the first share of a step does most of the gain as shown. One that
+    still leaves its filter at or below the firing floor as shown (a linear unit's image, alive only against flat
+    grey) is polished on for POLISH_LONGER times the steps, from where it stands: its filter should fire on it."""
 
     def __call__(self, part: Rendering, items: list[int]) -> Candidates:
         original = part.images[items].copy()
@@ -273,6 +276,17 @@ class Polish(AscentPass):
         for share in POLISH_SHARES:  # an item already kept is offered its own image, which cannot win
             kept = np.any(part.images[items] != original, axis=(1, 2, 3))[:, None, None, None]
             yield np.where(kept, part.images[items], quantise((1 - share) * original + share * polished)), None
+        silent = [k for k, i in enumerate(items) if part.activations[i] <= part.floor]
+        if silent:
+            yield self.polished_on(part, items, silent)
+
+    def polished_on(self, part: Rendering, items: list[int], silent: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The items' images, those at `silent` positions polished POLISH_LONGER times as long from themselves."""
+        chosen = [items[k] for k in silent]
+        longer, values = next(super().__call__(part, chosen, POLISH_LONGER * self.engine.settings.steps))
+        images, scores = part.images[items].copy(), part.objective_values[items].copy()
+        images[silent], scores[silent] = longer, values
+        return images, scores
 
     def start(self, part: Rendering, items: list[int], keys: list[int]) -> tf.Tensor:
         """The items' own images (padded as their keys are)."""

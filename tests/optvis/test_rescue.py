@@ -1,3 +1,5 @@
+import types
+
 import keras
 import numpy as np
 
@@ -253,6 +255,29 @@ def test_a_polish_that_loses_too_much_hold_is_offered_scaled_back_and_the_first_
     np.testing.assert_allclose(np.concatenate(offered), [1, 1, 128 / 255, 64 / 255])  # then nothing new to measure
     assert part.images[0].max() == 64 / 255 and part.images[1].min() == 1 and part.objective_values.tolist() == [0, 9]
     np.testing.assert_allclose(held, [1 - 0.9 * 64 / 255, 0.8])
+
+
+def test_an_image_still_silent_as_shown_after_its_polish_is_polished_on_for_longer(monkeypatch):
+    """Item 0's polish and its shares leave its filter below zero as shown: it alone is polished on, from itself, for
+    POLISH_LONGER times the steps, and kept once its filter fires. Item 1 fires already and is offered nothing more."""
+    part = actmax.Rendering("m", "conv", [0, 1], np.zeros((2, 4, 4, 3), np.float32), np.array([-1.0, 1.0]),
+                            np.zeros(2), actmax.PRESETS["default"], 0, 0.0)
+    runs = []
+
+    def ascent(self, part, items, steps=None):
+        runs.append((list(items), steps, part.images[items].mean()))
+        yield np.full((len(items), 4, 4, 3), 0.9 if steps else 0.2, np.float32), np.full(len(items), 7.0)
+
+    monkeypatch.setattr(rescue.AscentPass, "__call__", ascent)
+    monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)) - 0.5)
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)))
+    polish = rescue.Polish.__new__(rescue.Polish)
+    polish.engine = types.SimpleNamespace(settings=types.SimpleNamespace(steps=10))
+    kept = rescue._run_pass(metrics.FilterScorer(None, "conv"), part, [0, 1], np.zeros(2), {("polish", 2): polish},
+                            "polish", None, 2, rescue.drives_harder)
+    assert kept == {0} and runs == [([0, 1], None, 0.0), ([0], 10 * rescue.POLISH_LONGER, 0.0)]
+    assert part.activations[0] > 0 and np.allclose(part.images[0], 0.9) and part.images[1].max() == 0
+    assert part.objective_values.tolist() == [7.0, 0.0]
 
 
 def test_only_images_with_a_pattern_are_polished():
