@@ -84,7 +84,8 @@ def render(
     polish: Annotated[Optional[int], typer.Option(min=0, help="Transform-free steps each patterned image gets last; "
                                                   "kept where the image as shown drives its filter (or the "
                                                   "--objective) harder and holds it at least 3/4 as well, else "
-                                                  "scaled back to 1/2, 1/4 or 1/8 of the way (0: none).")] = None,
+                                                  "scaled back to 1/2, 1/4 or 1/8 of the way; an image still "
+                                                  "silent as shown gets 5 times the steps more (0: none).")] = None,
     tv: Annotated[Optional[float], typer.Option(min=0.0, help="Total-variation penalty weight.")] = None,
     l1: Annotated[Optional[float], typer.Option(min=0.0, help="L1 penalty weight (distance from grey).")] = None,
     l2: Annotated[Optional[float], typer.Option(min=0.0, help="L2 penalty weight (distance from grey).")] = None,

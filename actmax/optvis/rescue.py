@@ -34,7 +34,8 @@ Seven passes, each for the filters the ones before left behind:
   least as well at equal contrast: clipped out of shape, it would win on its tone alone.
 - *polish* (every image with a pattern): `polish` transform-free steps from the image itself (Polish), kept where
   the image as shown drives its filter harder and keeps POLISH_HOLD of its hold (drives_harder); where it loses
-  more, the change scaled back to POLISH_SHARES of the way.
+  more, the change scaled back to POLISH_SHARES of the way; one its filter still does not fire on as shown, polished
+  on for POLISH_LONGER times the steps.
 An objective's variants get the rescue (for images that leave it silent or do not hold it), wake (on each of its
 layers' lattice), boost and polish passes (GOAL_PASSES), judged by the objective (metrics.GoalScorer) where filters
 are judged by their own channel.
