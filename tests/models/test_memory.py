@@ -55,9 +55,9 @@ def test_rescue_out_of_memory_retries_the_batch_smaller(hed, monkeypatch):
     calls = []
     original = rescue.AscentPass.__call__
 
-    def once_exhausted(self, part, items):
+    def once_exhausted(self, part, items, steps=None):
         calls.append(self.batch)
-        return exhausted() if len(calls) == 1 else original(self, part, items)
+        return exhausted() if len(calls) == 1 else original(self, part, items, steps)
     monkeypatch.setattr(rescue.AscentPass, "__call__", once_exhausted)
     result = actmax.render("block5_conv1", "0-3", model=hed, batch=4, size=32, octaves=1, steps=2, rescue=2, revive=4,
                            wake=4)
