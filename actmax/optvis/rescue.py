@@ -268,7 +268,8 @@ class Polish(AscentPass):
     An image whose full polish loses too much of its hold is offered the same change scaled back (POLISH_SHARES of
     the way), the first kept ending the search: the first share of a step does most of the gain as shown. One that
     still leaves its filter at or below the firing floor as shown (a linear unit's image, alive only against flat
-    grey) is polished on for POLISH_LONGER times the steps, from where it stands: its filter should fire on it."""
+    grey) and that the polish moved is polished on for POLISH_LONGER times the steps, from where it stands: its
+    filter should fire on it."""
 
     def __call__(self, part: Rendering, items: list[int]) -> Candidates:
         original = part.images[items].copy()
@@ -277,7 +278,8 @@ class Polish(AscentPass):
         for share in POLISH_SHARES:  # an item already kept is offered its own image, which cannot win
             kept = np.any(part.images[items] != original, axis=(1, 2, 3))[:, None, None, None]
             yield np.where(kept, part.images[items], quantise((1 - share) * original + share * polished)), None
-        silent = [k for k, i in enumerate(items) if part.activations[i] <= part.floor]
+        moved = np.any(polished != original, axis=(1, 2, 3))  # no step moves an image whose gradient is zero
+        silent = [k for k, i in enumerate(items) if moved[k] and part.activations[i] <= part.floor]
         if silent:
             yield self.polished_on(part, items, silent)
 

@@ -259,25 +259,28 @@ def test_a_polish_that_loses_too_much_hold_is_offered_scaled_back_and_the_first_
 
 def test_an_image_still_silent_as_shown_after_its_polish_is_polished_on_for_longer(monkeypatch):
     """Item 0's polish and its shares leave its filter below zero as shown: it alone is polished on, from itself, for
-    POLISH_LONGER times the steps, and kept once its filter fires. Item 1 fires already and is offered nothing more."""
-    part = actmax.Rendering("m", "conv", [0, 1], np.zeros((2, 4, 4, 3), np.float32), np.array([-1.0, 1.0]),
-                            np.zeros(2), actmax.PRESETS["default"], 0, 0.0)
+    POLISH_LONGER times the steps, and kept once its filter fires. Item 1 fires already; item 2's polish did not move
+    it (a zero gradient), so no longer polish would: neither is offered more."""
+    part = actmax.Rendering("m", "conv", [0, 1, 2], np.zeros((3, 4, 4, 3), np.float32), np.array([-1.0, 1.0, -1.0]),
+                            np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
     runs = []
 
     def ascent(self, part, items, steps=None):
         runs.append((list(items), steps, part.images[items].mean()))
-        yield np.full((len(items), 4, 4, 3), 0.9 if steps else 0.2, np.float32), np.full(len(items), 7.0)
+        first = np.array([0.2, 0.2, 0.0], np.float32)[items]  # item 2 unmoved
+        yield np.full((len(items), 4, 4, 3), 0.9, np.float32) if steps else first[:, None, None, None] * np.ones(
+            (len(items), 4, 4, 3), np.float32), np.full(len(items), 7.0)
 
     monkeypatch.setattr(rescue.AscentPass, "__call__", ascent)
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)) - 0.5)
     monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)))
     polish = rescue.Polish.__new__(rescue.Polish)
     polish.engine = types.SimpleNamespace(settings=types.SimpleNamespace(steps=10))
-    kept = rescue._run_pass(metrics.FilterScorer(None, "conv"), part, [0, 1], np.zeros(2), {("polish", 2): polish},
-                            "polish", None, 2, rescue.drives_harder)
-    assert kept == {0} and runs == [([0, 1], None, 0.0), ([0], 10 * rescue.POLISH_LONGER, 0.0)]
-    assert part.activations[0] > 0 and np.allclose(part.images[0], 0.9) and part.images[1].max() == 0
-    assert part.objective_values.tolist() == [7.0, 0.0]
+    kept = rescue._run_pass(metrics.FilterScorer(None, "conv"), part, [0, 1, 2], np.zeros(3),
+                            {("polish", 3): polish}, "polish", None, 3, rescue.drives_harder)
+    assert kept == {0} and runs == [([0, 1, 2], None, 0.0), ([0], 10 * rescue.POLISH_LONGER, 0.0)]
+    assert part.activations[0] > 0 and np.allclose(part.images[0], 0.9) and part.images[1:].max() == 0
+    assert part.objective_values.tolist() == [7.0, 0.0, 0.0]
 
 
 def test_only_images_with_a_pattern_are_polished():
