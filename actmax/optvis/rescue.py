@@ -284,9 +284,11 @@ class Polish(AscentPass):
             yield self.polished_on(part, items, silent)
 
     def polished_on(self, part: Rendering, items: list[int], silent: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The items' images, those at `silent` positions polished POLISH_LONGER times as long from themselves."""
+        """The items' images, those at `silent` positions polished POLISH_LONGER times as long from themselves, at most
+        as many steps as the main ascent took."""
         chosen = [items[k] for k in silent]
-        longer, values = next(super().__call__(part, chosen, POLISH_LONGER * self.engine.settings.steps))
+        main = part.settings.steps * part.settings.octaves  # never more than the main ascent took (a quick preview)
+        longer, values = next(super().__call__(part, chosen, min(POLISH_LONGER * self.engine.settings.steps, main)))
         images, scores = part.images[items].copy(), part.objective_values[items].copy()
         images[silent], scores[silent] = longer, values
         return images, scores
