@@ -31,11 +31,13 @@ class FeatureModel:
     rival. With
     `select={layer: index}` (a (batch,) int variable), a plain Conv2D layer computes only the channels in `index`:
     its output's channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
+    With `compiled`, each call runs as one compiled graph (traced once for any batch and size): a model called
+    eagerly pays Python for every layer, 0.8 s a call on EfficientNetV2S, where scoring calls it hundreds of times.
     """
 
     def __init__(self, spec: ModelSpec, layer_names: tuple[str, ...], *, pre_activation: bool = True,
                  leak: float = 0.0, policy: str = "float32", select: dict[str, tf.Variable] | None = None,
-                 probabilities: bool = False):
+                 probabilities: bool = False, compiled: bool = False):
         self.spec, self.leak, self.step = spec, leak, side_step(spec.model)
         paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name, units=True).path
                  for name in layer_names}
@@ -49,9 +51,14 @@ class FeatureModel:
                        if sliceable(traced.taps[paths[name]].layer)}
         self.body = keras.Model(traced.input, [tap.input if name in self.select or _needs_input(tap.layer, pre, leak)
                                               else tap.output for name, tap, pre in self.taps])
+        self._run = tf.function(self._activations, reduce_retracing=True, autograph=False, input_signature=[
+            tf.TensorSpec([None, None, None, spec.channels], tf.float32)]) if compiled else self._activations
 
     def __call__(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """Activations (float32) of each layer for images of shape (batch, height, width, channels) in [0, 1]."""
+        return self._run(tf.cast(images, tf.float32))
+
+    def _activations(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         tapped = self.body(model_input(self.spec, images, self.step), training=False)
         tapped = tapped if isinstance(tapped, (list, tuple)) else [tapped]
         values = {name: tf.cast(_value(tap.layer, t, pre, self.leak, self.select.get(name)), tf.float32)
@@ -63,7 +70,7 @@ class FeatureModel:
 def scoring_features(spec: ModelSpec, layer: str) -> FeatureModel:
     """The post-activation feature model that scores images of a layer (a softmax's probabilities), built once per
     (model, layer)."""
-    return FeatureModel(spec, (layer,), pre_activation=False, probabilities=True)
+    return FeatureModel(spec, (layer,), pre_activation=False, probabilities=True, compiled=True)
 
 
 def log_odds(logits: tf.Tensor) -> tf.Tensor:

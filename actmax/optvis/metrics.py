@@ -102,6 +102,14 @@ def robustness_transform(size: int) -> transforms.Transform:
                               transforms.rotate(tuple(range(-10, 11))))
 
 
+@functools.lru_cache(maxsize=16)
+def compiled_perturbation(size: int) -> transforms.Transform:
+    """robustness_transform(size) as one compiled graph: run eagerly, its ops' dispatch cost more than the model's
+    forward pass on small images."""
+    return tf.function(robustness_transform(size), autograph=False, reduce_retracing=True,
+                       input_signature=[tf.TensorSpec(None, tf.float32), tf.TensorSpec([2], tf.int32)])
+
+
 def rms_contrast(images: np.ndarray, *, per_channel: bool = False) -> np.ndarray:
     """Each image's RMS contrast about its mean: one grey mean over pixels and channels (the benchmark's), or each
     channel's own mean (the ascent's cap, regularisers.limit_contrast)."""
@@ -135,7 +143,7 @@ def robust_values(features: models.FeatureModel, goals: Goals, images: np.ndarra
                   *, samples: int = 8, seed: int = 0, batch: int = 16) -> np.ndarray:
     """Mean of each item's objective (`goals` of its chunk's keys) on its image over `samples` seeded random
     perturbations (robustness_transform)."""
-    perturb, totals = robustness_transform(min(images.shape[1:3])), np.zeros(len(keys), np.float32)
+    perturb, totals = compiled_perturbation(min(images.shape[1:3])), np.zeros(len(keys), np.float32)
     for sample in range(samples):
         totals += values_of(features, goals, images, keys, batch=batch,
                             perturb=lambda chunk: perturb(chunk, tf.constant([seed, sample], tf.int32)))
@@ -196,7 +204,7 @@ class GoalScorer:
 @functools.lru_cache(maxsize=8)
 def _goal_features(spec: models.ModelSpec, layers: tuple[str, ...]) -> models.FeatureModel:
     """The post-activation feature model of an objective's layers, built once per (model, layers)."""
-    return models.FeatureModel(spec, layers, pre_activation=False)
+    return models.FeatureModel(spec, layers, pre_activation=False, compiled=True)
 
 
 def pattern_hold(spec: models.ModelSpec, layer: str, images: np.ndarray, filters: Sequence[int]) -> np.ndarray:
