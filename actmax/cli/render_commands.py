@@ -47,7 +47,9 @@ def render(
     size: Annotated[Optional[str], typer.Option(help="Final image size in pixels, or WxH (e.g. 320x180) for a "
                                                 "rectangle; a fixed-size model renders at its own input size.")] \
         = None,
-    steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave.")] = None,
+    steps: Annotated[Optional[int], typer.Option(min=1, help="Ascent steps per octave; each later pass takes at "
+                                                 "most 4 times the ascent's steps in all (a quick preview stays "
+                                                 "quick).")] = None,
     octaves: Annotated[Optional[int], typer.Option(min=1, help="Number of octaves (image grows each one).")] = None,
     octave_scale: Annotated[Optional[float], typer.Option(min=1.0, help="Growth factor between octaves.")] = None,
     lr: Annotated[Optional[float], typer.Option(min=0.0, help="Step size (learning rate).")] = None,

@@ -70,6 +70,7 @@ TONE_SHARE = 0.5  # how hard (a share of its image's activation) that flat colou
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
 POLISH_SHARES = (0.5, 0.25, 0.125)  # the shares of the way to its polished image an image is offered next
 POLISH_LONGER = 5  # how many times its steps an image still silent as shown is polished on for
+PASS_BUDGET = 4  # a pass's steps in all, at most this many times the main ascent's (the default's passes fit)
 Candidates = Iterator[tuple[np.ndarray, np.ndarray | None]]  # images for the items, with objective values if known
 Scorer = metrics.FilterScorer | metrics.GoalScorer  # how keep_better judges images
 
@@ -165,24 +166,32 @@ def headroom(images: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(cap / np.maximum(metrics.rms_contrast(images, per_channel=True), 1e-6), unclipped)
 
 
+def pass_steps(settings: Settings, steps: int, octaves: int = 1) -> int:
+    """The steps per octave a pass asking `steps` per octave over `octaves` takes under the render's settings: at
+    most PASS_BUDGET times the main ascent's steps in all, at least one. A quick preview (`--steps 2`) stays quick:
+    every filter it leaves weak would otherwise pay the passes' full hundreds of steps."""
+    return max(1, min(steps, PASS_BUDGET * settings.steps * settings.octaves // octaves))
+
+
 def classic_schedule(settings: Settings) -> Settings:
-    """The rescue pass: the classic octaves, `rescue` steps each, no transforms."""
+    """The rescue pass: the classic octaves, `rescue` steps each (pass_steps), no transforms."""
     classic = get_preset("classic")
-    return settings.override(transforms="none", steps=settings.rescue, octaves=classic.octaves,
-                             octave_scale=classic.octave_scale)
+    return settings.override(transforms="none", steps=pass_steps(settings, settings.rescue, classic.octaves),
+                             octaves=classic.octaves, octave_scale=classic.octave_scale)
 
 
-def lucid_recipe(settings: Settings) -> Settings:
-    """The revive pass: Lucid's parameterisation, optimiser and objective at full size, `revive` steps, jitter 1."""
+def lucid_recipe(settings: Settings, steps: int | None = None) -> Settings:
+    """The revive pass: Lucid's parameterisation, optimiser and objective at full size, `revive` steps (or `steps`;
+    pass_steps), jitter 1."""
     lucid = get_preset("lucid")
     return Settings(param=lucid.param, optimizer=lucid.optimizer, lr=lucid.lr, pre_activation=True,
-                    transforms="jitter:1", size=settings.size, steps=settings.revive, octaves=1,
-                    precision=settings.precision)
+                    transforms="jitter:1", size=settings.size, steps=pass_steps(settings, steps or settings.revive),
+                    octaves=1, precision=settings.precision)
 
 
 def lattice_recipe(settings: Settings) -> Settings:
-    """The wake pass: Lucid's recipe for positions one receptive field apart, `wake` steps, no jitter."""
-    return lucid_recipe(settings).override(steps=settings.wake, lattice=True, transforms="none")
+    """The wake pass: Lucid's recipe for positions one receptive field apart, `wake` steps (pass_steps), no jitter."""
+    return lucid_recipe(settings, settings.wake).override(lattice=True, transforms="none")
 
 
 class AscentPass:
@@ -255,8 +264,8 @@ class Tone:
 
 
 def polish_schedule(settings: Settings) -> Settings:
-    """The polish pass: `polish` steps at full size with no transforms, from the image as it is."""
-    return settings.override(transforms="none", steps=settings.polish, octaves=1, polish=0)
+    """The polish pass: `polish` steps (pass_steps) at full size with no transforms, from the image as it is."""
+    return settings.override(transforms="none", steps=pass_steps(settings, settings.polish), octaves=1, polish=0)
 
 
 class Polish(AscentPass):

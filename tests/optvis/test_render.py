@@ -335,8 +335,8 @@ def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
 
 
 def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, revive=0, wake=0, boost=0, polish=0)
-    without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)
+    kwargs = dict(model=hed, size=64, octaves=2, steps=38, seed=0, revive=0, wake=0, boost=0, polish=0)  # 76 steps:
+    without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)  # 30 a rescue octave fit its budget
     rescued = actmax.render("block5_conv1", "8,11,13,5", rescue=30, **kwargs)
     woke = int(rescued.alive.sum() - without.alive.sum())
     assert woke >= 1 and rescued.extra["rescued"] == woke

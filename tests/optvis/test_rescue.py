@@ -57,6 +57,16 @@ def test_boost_needs_a_contrast_cap_to_search_up_to(hed):
     assert result.extra["boosted"] == 0
 
 
+def test_a_quick_preview_gives_each_pass_at_most_four_times_its_steps_and_the_default_all_it_asks():
+    default = actmax.get_preset("default")
+    passes = (rescue.classic_schedule, rescue.lucid_recipe, rescue.lattice_recipe, rescue.polish_schedule)
+    asked = [default.rescue, 40, default.wake, default.polish]  # revive: off in the default; 40 asked here
+    assert [schedule(default.override(revive=40)).steps for schedule in passes] == asked
+    preview = default.override(steps=2, octaves=1, revive=40)  # 2 steps in all: each pass gets at most 8
+    assert [schedule(preview).steps for schedule in passes] == [1, 8, 8, 8]  # rescue: one on each of its 10 octaves
+    assert rescue.classic_schedule(preview).octaves == 10
+
+
 def test_a_pass_pads_its_items_by_at_most_a_third_in_few_batch_sizes():
     sizes = [rescue.pass_batch(count, 16) for count in range(1, 17)]
     assert set(sizes) == {1, 2, 3, 4, 6, 8, 12, 16}
@@ -341,8 +351,8 @@ def test_an_objective_render_is_polished_too_and_scored_as_its_image_is_shown():
 def test_an_objective_its_ascent_leaves_silent_gets_the_rescue_pass(hed):
     """An objective's variants get the second chances that read no single filter: a channel that the jittered ascent
     leaves silent fires after the classic-schedule pass."""
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, wake=0, boost=0, polish=0)
-    plain = actmax.render_objective("block5_conv1:13", rescue=0, **kwargs)
+    kwargs = dict(model=hed, size=64, octaves=4, steps=19, seed=0, wake=0, boost=0, polish=0)  # 76 steps: room for
+    plain = actmax.render_objective("block5_conv1:13", rescue=0, **kwargs)  # 30 a rescue octave (rescue.PASS_BUDGET)
     rescued = actmax.render_objective("block5_conv1:13", rescue=30, **kwargs)
     assert not plain.alive.any() and rescued.alive.all() and rescued.extra["rescued"] == 1
     assert [entry[0] for entry in rescue.GOAL_PASSES] == ["rescue", "wake", "boost", "polish"]
