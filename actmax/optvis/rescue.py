@@ -166,11 +166,16 @@ def headroom(images: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(cap / np.maximum(metrics.rms_contrast(images, per_channel=True), 1e-6), unclipped)
 
 
+def main_steps(settings: Settings) -> int:
+    """The steps the render's main ascent takes in all: the yardstick of what a pass may spend."""
+    return settings.steps * settings.octaves
+
+
 def pass_steps(settings: Settings, steps: int, octaves: int = 1) -> int:
     """The steps per octave a pass asking `steps` per octave over `octaves` takes under the render's settings: at
     most PASS_BUDGET times the main ascent's steps in all, at least one. A quick preview (`--steps 2`) stays quick:
     every filter it leaves weak would otherwise pay the passes' full hundreds of steps."""
-    return max(1, min(steps, PASS_BUDGET * settings.steps * settings.octaves // octaves))
+    return max(1, min(steps, PASS_BUDGET * main_steps(settings) // octaves))
 
 
 def classic_schedule(settings: Settings) -> Settings:
@@ -296,8 +301,8 @@ class Polish(AscentPass):
         """The items' images, those at `silent` positions polished POLISH_LONGER times as long from themselves, at most
         as many steps as the main ascent took."""
         chosen = [items[k] for k in silent]
-        main = part.settings.steps * part.settings.octaves  # never more than the main ascent took (a quick preview)
-        longer, values = next(super().__call__(part, chosen, min(POLISH_LONGER * self.engine.settings.steps, main)))
+        steps = min(POLISH_LONGER * self.engine.settings.steps, main_steps(part.settings))  # a preview stays quick
+        longer, values = next(super().__call__(part, chosen, steps))
         images, scores = part.images[items].copy(), part.objective_values[items].copy()
         images[silent], scores[silent] = longer, values
         return images, scores
