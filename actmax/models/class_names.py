@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ActmaxError, LayerError
 from .heads import head
 from .layers import get_layer, is_classifier, logits_layer, upstream
-from .loading import KERAS_APPS, ModelSpec
+from .loading import ModelSpec
 
 IMAGENET_CLASSES = 1000
 
@@ -92,7 +92,8 @@ def class_label(index: int, names: list[str] | None) -> str:
 
 
 def class_names(spec: ModelSpec, path: Path | str | None = None) -> list[str] | None:
-    """Names of the classifier head's classes: from `path`, else ImageNet's for a keras.applications classifier,
+    """Names of the classifier head's classes: from `path`, else ImageNet's for a keras.applications classifier with
+    its ImageNet weights,
     else None (labels show indices; so for a model with no class head).
 
     Raises:
@@ -105,7 +106,7 @@ def class_names(spec: ModelSpec, path: Path | str | None = None) -> list[str] | 
         return None
     if path is not None:
         return read_names(path, head(spec).classes)
-    if spec.name in KERAS_APPS and head(spec).classes == IMAGENET_CLASSES:
+    if spec.imagenet and head(spec).classes == IMAGENET_CLASSES:
         names = imagenet_names()
         return list(names) if names else None
     return None

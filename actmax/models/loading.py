@@ -59,6 +59,7 @@ class ModelSpec:
     preprocess: str
     description: str
     shape: tuple[int, int] | None = None  # the (height, width) asked for where the model takes any size
+    imagenet: bool = False  # its class head is ImageNet's (a keras.applications classifier), so its names are known
 
     @property
     def channels(self) -> int:
@@ -134,7 +135,7 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
             f"({', '.join(list(KERAS_APPS)[:6])}, …) or a path to a .keras/.h5 file"
         )
     spec = _image_model(spec)
-    return ModelSpec(spec.name, in_float32(spec.model), preprocess or spec.preprocess, spec.description)
+    return dataclasses.replace(spec, model=in_float32(spec.model), preprocess=preprocess or spec.preprocess)
 
 
 def _in_memory(model: keras.Model) -> ModelSpec:
@@ -214,7 +215,8 @@ def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> Mod
         ) from exc
     head = "with its classifier" if classifier else \
         "its classifier head loaded where a command asks for it (render predictions, --objective logit:N)"
-    return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head}")
+    return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, ImageNet weights, {head}",
+                     imagenet=True)
 
 
 CUSTOM_LAYER_SIGNS = ("Unknown layer", "could not be deserialized", "custom_object")  # Keras's words for them

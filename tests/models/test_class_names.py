@@ -1,5 +1,7 @@
 """Class names for a classifier's head: read from a user's file, checked against the head, given to its units."""
 
+import dataclasses
+import importlib
 import json
 
 import keras
@@ -61,6 +63,19 @@ def test_only_the_class_head_gets_names_and_a_binary_heads_unit_is_class_one(tmp
     assert models.unit_names(binary, "is_dog", tmp_path / "two.txt") == ["dog"]
     with pytest.raises(ActmaxError, match="names 4 classes and the model has 2"):
         models.unit_names(binary, "is_dog", tmp_path / "four.txt")
+
+
+def test_a_model_file_named_like_a_keras_application_is_not_given_imagenets_names(tmp_path, monkeypatch):
+    fetched, module = [], importlib.import_module("actmax.models.class_names")
+    monkeypatch.setattr(module, "imagenet_names", lambda: fetched.append(1) or ("x",) * 1000)
+    inputs = keras.Input((8, 8, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
+    keras.Model(inputs, keras.layers.Dense(1000, activation="softmax", name="predictions")(pooled)).save(
+        tmp_path / "resnet50.keras")
+    spec = models.load_model(str(tmp_path / "resnet50.keras"))
+    assert spec.name == "resnet50" and not spec.imagenet
+    assert models.unit_names(spec, "predictions") is None and not fetched  # its own 1,000 classes, unnamed
+    assert models.class_names(dataclasses.replace(spec, imagenet=True)) == ["x"] * 1000
 
 
 def test_a_label_wider_than_its_tile_is_cut_short_within_it():
