@@ -62,8 +62,8 @@ def folder_only(out: str | Path | None):
 
 
 def out_option(help: str):
-    """An --out option: a folder, never a picture's file name (`folder_only`)."""
-    return typer.Option(callback=folder_only, help=help)
+    """An --out (-o) option: a folder, never a picture's file name (`folder_only`)."""
+    return typer.Option("--out", "-o", callback=folder_only, help=help)
 
 
 OutOpt = Annotated[Optional[Path], out_option("Output folder. Default: outputs/<model>/<command>/.")]

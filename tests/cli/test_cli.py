@@ -97,8 +97,9 @@ def test_an_out_that_names_a_picture_is_refused_in_one_line_before_any_work(tmp_
     assert result.exit_code == 2 and "--out is a folder" in result.stderr
     assert f"--out {tmp_path / 'dream'}" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
-    out.mkdir()  # a folder that happens to be named so is still a folder
-    assert runner.invoke(app, ["weights", "block1_conv1", "--out", str(out)]).exit_code == 0
+    out.mkdir()  # a folder that happens to be named so is still a folder; -o is --out's short form
+    assert runner.invoke(app, ["weights", "block1_conv1", "-o", str(out)]).exit_code == 0
+    assert (out / "block1_conv1.png").exists()
 
 
 def test_console_script_error_has_no_traceback(tmp_path):
