@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from ..errors import ModelError
 from . import channels, graph, legacy, trained
+from .depthwise import as_depthwise
 from .precision import in_float32
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -135,7 +136,8 @@ def load_model(name: str | keras.Model = DEFAULT_MODEL, *, preprocess: str | Non
             f"({', '.join(list(KERAS_APPS)[:6])}, …) or a path to a .keras/.h5 file"
         )
     spec = _image_model(spec)
-    return dataclasses.replace(spec, model=in_float32(spec.model), preprocess=preprocess or spec.preprocess)
+    return dataclasses.replace(spec, model=as_depthwise(in_float32(spec.model)),
+                               preprocess=preprocess or spec.preprocess)
 
 
 def _in_memory(model: keras.Model) -> ModelSpec:
