@@ -108,8 +108,9 @@ def occlusion(
     target: Annotated[Optional[str], typer.Option(help="Score to watch: 'class:N' or 'class:NAME' for "
                                                   "classifiers (default top-1), or 'layer:filter' (default: the "
                                                   "strongest filter of the last layer).")] = None,
-    patch: Annotated[int, typer.Option(min=2, help="Grey patch size in px.")] = 32,
-    stride: Annotated[int, typer.Option(min=1, help="Patch step in px.")] = 16,
+    patch: Annotated[Optional[int], typer.Option(min=2, help="Grey patch size in px. Default: a seventh of the "
+                                                 "photo's shorter side (32 at 224 px).")] = None,
+    stride: Annotated[Optional[int], typer.Option(min=1, help="Patch step in px. Default: half the patch.")] = None,
     colormap: Annotated[Colormap, typer.Option(help="Heatmap colours.")] = Colormap.inferno,
     class_names: ClassNamesOpt = None,
     model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
@@ -122,6 +123,7 @@ def occlusion(
     with user_errors():
         spec, photo = _load(model, preprocess, image, size, trust_code=trust_code, custom_code=custom_code,
                             wants=["logit"] if target is None or target.startswith("class:") else [])
+        patch, stride = occluding.patch_and_stride(photo, patch, stride)
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
                                          colormap=colormap.value, names=models.class_names(spec, class_names))
         _save(spec, out, "occlusion", image.stem, picture,

@@ -46,17 +46,26 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
     return (lambda x: goal(features(x))), target
 
 
-def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: int = 16, batch: int = 32,
-                  fill: float = 0.5) -> np.ndarray:
+def patch_and_stride(image: np.ndarray, patch: int | None = None, stride: int | None = None) -> tuple[int, int]:
+    """The patch and its step, each as given or by default: a seventh of the photo's shorter side (32 px at 224; 4 for
+    a 28 px model's input, which a fixed 32 would cover whole), and half the patch."""
+    patch = patch or max(2, min(image.shape[:2]) // 7)
+    return patch, stride or max(1, patch // 2)
+
+
+def occlusion_map(score: Score, image: np.ndarray, *, patch: int | None = None, stride: int | None = None,
+                  batch: int = 32, fill: float = 0.5) -> np.ndarray:
     """Per pixel, the mean drop of `score` over the patches covering it (H, W); positive = the pixel helped.
+    `patch` and `stride` default as `patch_and_stride` says.
 
     Raises:
         ActmaxError: a patch that covers the whole photo (every position would hide all of it: a flat map).
     """
     height, width = image.shape[:2]
+    patch, stride = patch_and_stride(image, patch, stride)
     if patch >= max(height, width):
         raise ActmaxError(f"--patch {patch} px covers the whole {width}x{height} photo, so the map would be flat; "
-                          f"use a patch smaller than {max(height, width)} px, e.g. {max(2, min(height, width) // 7)}")
+                          f"use a patch smaller than {max(height, width)} px, e.g. {patch_and_stride(image)[0]}")
     base = float(score(tf.constant(image[None]))[0])
     spots = [(y, x) for y in positions(height, patch, stride) for x in positions(width, patch, stride)]
     drops = []
@@ -73,8 +82,9 @@ def occlusion_map(score: Score, image: np.ndarray, *, patch: int = 32, stride: i
 
 
 @memory.guard("lower --size")
-def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int = 32,
-           stride: int = 16, colormap: str = "inferno", names: list[str] | None = None) -> tuple[np.ndarray, str]:
+def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int | None = None,
+           stride: int | None = None, colormap: str = "inferno",
+           names: list[str] | None = None) -> tuple[np.ndarray, str]:
     """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name
     (`names`: the classes' names, see `models.class_names`, for a class by name and its label)."""
     score, name = score_function(spec, target, image, names)

@@ -270,6 +270,22 @@ def test_grey_input_model_file_works_end_to_end(tmp_path):
         assert result.exit_code == 0, result.output
 
 
+def test_occlusions_default_patch_fits_a_small_fixed_size_model(tmp_path):
+    """A 28 px classifier: the default patch is a seventh of its side (at 224 px it is 32, stride 16)."""
+    import keras
+    import numpy as np
+    inputs = keras.Input((28, 28, 1))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
+    keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(pooled)).save(tmp_path / "digits.keras")
+    result = runner.invoke(app, ["occlusion", ROCKET, "--model", str(tmp_path / "digits.keras"), "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    sidecar = json.loads((tmp_path / "rocket.json").read_text())
+    assert (sidecar["patch"], sidecar["stride"]) == (4, 2)
+    from actmax.inspect.occlusion import patch_and_stride
+    assert patch_and_stride(np.zeros((224, 300, 3))) == (32, 16)
+
+
 def test_a_multispectral_model_renders_its_first_bands_and_refuses_photos_in_one_line(tmp_path):
     import keras
     from PIL import Image
