@@ -172,5 +172,8 @@ def resolve(model: keras.Model, name: str) -> str:
     if inside:
         raise LayerError(f"'{name}' is a nested model; pick one of its layers, e.g. {inside[-1]} "
                          "(see 'actmax layers')")
+    if name.lower().endswith((".keras", ".h5")):
+        raise LayerError(f"'{name}' is a model file, not a layer; give it as --model {name} and name one of its "
+                         f"layers (see 'actmax layers --model {name}')")
     near = difflib.get_close_matches(name, list(taps), n=5, cutoff=0.4) or list(taps)[-5:]
     raise LayerError(f"unknown layer '{name}'; did you mean: {', '.join(near)} (see 'actmax layers')")

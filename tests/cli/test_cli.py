@@ -45,6 +45,7 @@ def test_render_objective(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["block9_conv1"], "unknown layer 'block9_conv1'"),
+    (["mine.keras"], "'mine.keras' is a model file, not a layer; give it as --model mine.keras"),
     (["block1_conv1", "--filters", "0-64"], "range of layer 'block1_conv1', 0-63"),
     (["block1_conv1", "--filters", "1-x"], "bad filter selection"),
     (["block1_conv1", "--model", "alexnet"], "unknown model 'alexnet'"),
