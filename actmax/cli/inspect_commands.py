@@ -186,4 +186,5 @@ def examples(
         with progress.images(quiet) as report:
             done = jobs.examples_job(spec, images, layer, filters, top=top, size=size, batch=batch, out=out,
                                      progress=report, ray=ray_target(ray, ray_address), class_names=class_names)
-        typer.echo(f"{done.layer}: {done.images} images ({done.new} new, {done.skipped} unreadable): {done.path}")
+        unread = f", {done.skipped} unreadable" if done.skipped else ""
+        typer.echo(f"{done.layer}: {done.images} images ({done.new} new{unread}): {done.path}")

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .. import models
-from ..errors import ActmaxError, OutputError
+from ..errors import ActmaxError, ImageError, OutputError
 from ..inspect import examples
 from ..optvis.render import filter_list
 from ..output import gallery, imaging, storage
@@ -25,8 +25,8 @@ TILE = 96
 
 
 class ExamplesResult(NamedTuple):
-    """Where the contact sheet is, how many images the layer's examples cover, were new, and were unreadable; the
-    layer by its full path."""
+    """Where the contact sheet is, how many readable images the layer's examples cover and how many of them were
+    new, how many files could not be read; the layer by its full path."""
 
     path: Path
     images: int
@@ -46,8 +46,8 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     With `class_names` (a file naming the classifier's classes), the class head's rows are labelled with them.
 
     Raises:
-        ActmaxError: no images among the sources, a model photos cannot feed, or `out` holds examples made with
-            other settings.
+        ActmaxError: no images among the sources (or none readable), a model photos cannot feed, or `out` holds
+            examples made with other settings.
     """
     layer = models.resolve_layer(spec.model, layer, units=True)
     models.check_named(spec, [layer], class_names)
@@ -64,9 +64,18 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     collect = functools.partial(ray_examples.collect_on_ray, ray) if ray else examples.collect
     found = collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch, previous=previous,
                     progress=progress)
+    readable = _readable(found)
+    if not readable:
+        raise ImageError(f"none of the {len(found.paths)} files given could be read as an image (e.g. "
+                         f"'{found.skipped[0]}'); give JPEG, PNG or other pictures Pillow can open")
     save(out, head, found, spec, files=files, names=names)
-    new = len(found.paths) - len(previous.paths if previous else [])
-    return ExamplesResult(out / SHEET, len(found.paths), new, len(found.skipped), layer)
+    return ExamplesResult(out / SHEET, readable, readable - (_readable(previous) if previous else 0),
+                          len(found.skipped), layer)
+
+
+def _readable(found: examples.Examples) -> int:
+    """How many of the images examples were sought in could be read."""
+    return len(found.paths) - len(found.skipped)
 
 
 def photos(sources: Sequence[str | Path]) -> list[str]:

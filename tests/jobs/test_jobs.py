@@ -9,7 +9,7 @@ import actmax
 from actmax.output import imaging
 from actmax.site import pages
 from actmax import jobs
-from actmax.errors import ActmaxError, OutputError
+from actmax.errors import ActmaxError, ImageError, OutputError
 
 from conftest import ROCKET, SMALL
 
@@ -219,7 +219,7 @@ def test_examples_job_adds_to_an_earlier_run_and_counts_unreadable(hed, tmp_path
     first = jobs.examples_job(hed, [photos / "p0.png"], "block2_conv1", "0,2,4,6", top=2, size=32, out=out)
     assert (first.images, first.new, first.skipped) == (1, 1, 0)
     again = jobs.examples_job(hed, [photos], "block2_conv1", "0,2,4,6", top=2, size=32, out=out)
-    assert (again.images, again.new, again.skipped) == (4, 3, 1)
+    assert (again.images, again.new, again.skipped) == (3, 2, 1)  # readable images; the broken file apart
     saved = json.loads((out / "examples.json").read_text())
     assert [len(u["examples"]) for u in saved["units"]] == [0, 2, 2, 2]  # filter 0 fires on none of these photos
     for unit in saved["units"]:
@@ -228,6 +228,9 @@ def test_examples_job_adds_to_an_earlier_run_and_counts_unreadable(hed, tmp_path
     assert Image.open(again.path).size[0] > 2 * 96
     with pytest.raises(OutputError, match="other settings"):
         jobs.examples_job(hed, [photos], "block2_conv1", "0,2,4,6", top=3, size=32, out=out)
+    with pytest.raises(ImageError, match="none of the 1 files given could be read as an image"):
+        jobs.examples_job(hed, [photos / "broken.png"], "block2_conv1", "0", out=tmp_path / "none")
+    assert not (tmp_path / "none").exists()
 
 
 def test_a_fixed_size_model_says_when_its_own_size_overrides_the_size_asked(tiny_spec):
