@@ -65,9 +65,8 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
     found = collect(spec, layer, paths, filters=head["filters"], top=top, size=size, batch=batch, previous=previous,
                     progress=progress)
     readable = _readable(found)
-    if not readable:
-        raise ImageError(f"none of the {len(found.paths)} files given could be read as an image (e.g. "
-                         f"'{found.skipped[0]}'); give JPEG, PNG or other pictures Pillow can open")
+    if not readable:  # each opened, and none decoded
+        raise _none_readable(found.paths)
     save(out, head, found, spec, files=files, names=names)
     return ExamplesResult(out / SHEET, readable, readable - (_readable(previous) if previous else 0),
                           len(found.skipped), layer)
@@ -82,13 +81,29 @@ def photos(sources: Sequence[str | Path]) -> list[str]:
     """The absolute paths of the images among `sources` (folders, recursively, or files).
 
     Raises:
-        ActmaxError: a source is missing, or there are no images among them.
+        ActmaxError: a source is missing, or there are no images among them that Pillow recognises.
     """
     paths = [str(Path(p).resolve()) for p in examples.image_paths(sources)]
     if not paths:
         raise ActmaxError(f"no images in {', '.join(map(str, sources))}; give folders or files "
                           f"({', '.join(imaging.PHOTO_SUFFIXES)})")
+    if not any(_opens(path) for path in paths):  # checked before any work: one header read where the first opens
+        raise _none_readable(paths)
     return paths
+
+
+def _opens(path: str) -> bool:
+    """Whether Pillow recognises the file as an image (its header only)."""
+    try:
+        Image.open(path).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _none_readable(paths: list[str]) -> ImageError:
+    return ImageError(f"none of the {len(paths)} files given could be read as an image (e.g. '{paths[0]}'); give "
+                      "JPEG, PNG or other pictures Pillow can open")
 
 
 def load(out: Path, head: dict) -> examples.Examples | None:

@@ -58,6 +58,7 @@ def test_a_rerun_resumes_and_adds_layers(hed, built):
     (dict(preset="classic"), OutputError, "holds an atlas of vgg16-hed \\(preset default"),
     (dict(filters="2-70"), FilterError, "block1_conv1"),
     (dict(images=["/nonexistent-photos"]), ActmaxError, "does not exist"),
+    (dict(images=[__file__]), ActmaxError, "none of the 1 files given could be read as an image"),
 ])
 def test_bad_calls_fail_before_touching_the_atlas(hed, built, change, error, message):
     out, _ = built
