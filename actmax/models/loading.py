@@ -269,6 +269,8 @@ def _image_model(spec: ModelSpec) -> ModelSpec:
                          "actmax needs a model with one image input (batch, height, width, channels)")
     try:
         graph.trace(spec.model)
+    except ModelError:  # it says what is wrong and what to build
+        raise
     except Exception as exc:
         raise ModelError(f"cannot follow the layers of model '{spec.name}' ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0] if str(exc) else ''}); actmax needs a Functional or Sequential "

@@ -301,8 +301,8 @@ def test_models_without_a_layer_graph_get_one_line_on_what_to_build():
     built(keras.ops.zeros((1, 8, 8, 3)))
     with pytest.raises(ModelError, match="'subclassed' is a subclassed keras.Model.*Functional model"):
         models.load_model(built)
-    with pytest.raises(ModelError, match="no known input shape; start it with keras.Input"):
-        models.load_model(keras.Sequential([keras.layers.Conv2D(2, 3)]))
+    with pytest.raises(ModelError, match="^model 'unbuilt' has no known input shape; start it with keras.Input"):
+        models.load_model(keras.Sequential([keras.layers.Conv2D(2, 3)], name="unbuilt"))  # said once, not wrapped
 
 def test_logits_are_the_pre_softmax_scores(tiny_spec):
     images = tf.random.stateless_uniform((2, 16, 16, 3), [0, 2])
