@@ -93,8 +93,7 @@ def class_label(index: int, names: list[str] | None) -> str:
 
 def class_names(spec: ModelSpec, path: Path | str | None = None) -> list[str] | None:
     """Names of the classifier head's classes: from `path`, else ImageNet's for a keras.applications classifier with
-    its ImageNet weights,
-    else None (labels show indices; so for a model with no class head).
+    its ImageNet weights, else None (labels show indices; so for a model with no class head).
 
     Raises:
         LayerError: `path` is given and the model has no class head.
