@@ -81,10 +81,13 @@ def test_an_image_that_fires_its_filter_replaces_a_silent_one_however_it_holds(m
                             np.array([-1e-6, 0.0, 0.5]), np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
     candidates = np.ones((3, 4, 4, 3), np.float32)
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: np.array([2e-4, -1e-4, 0.9]))
-    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([-1e-4] * 3))
+    measured = []
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: measured.append(filters)
+                        or np.full(len(images), -1e-4))
     held = np.array([1e-5, 1e-5, 0.2])  # the current images hold their filters better than the candidates
     assert rescue.keep_better(metrics.FilterScorer(None, "conv"), part, [0, 1, 2], candidates, None, held) == {0}
     assert part.activations.tolist() == [2e-4, 0.0, 0.5] and part.images[0].min() == 1 and held[0] == -1e-4
+    assert measured == [[0, 2]]  # a candidate that does not fire is not held up to perturbations: it cannot win
 
 
 def test_a_filter_that_cannot_pass_zero_takes_a_better_held_image_that_beats_grey(monkeypatch):
@@ -93,7 +96,8 @@ def test_a_filter_that_cannot_pass_zero_takes_a_better_held_image_that_beats_gre
     part = actmax.Rendering("m", "conv", [0, 1], np.zeros((2, 4, 4, 3), np.float32), np.array([-0.8, -0.5]),
                             np.zeros(2), actmax.PRESETS["default"], 0, 0.0, greys=np.array([-0.9, -0.9]))
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: np.array([-0.6, -0.95]))
-    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array([-0.5, -0.4]))
+    monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: np.array(
+        [{0: -0.5, 1: -0.4}[f] for f in filters]))
     held = np.array([-0.7, -0.6])
     assert rescue.keep_better(metrics.FilterScorer(None, "conv"), part, [0, 1], np.ones((2, 4, 4, 3), np.float32),
                               None, held) == {0}
@@ -257,7 +261,7 @@ def test_a_polish_that_loses_too_much_hold_is_offered_scaled_back_and_the_first_
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: 1 + images.mean(axis=(1, 2, 3)))
     offered = []
     monkeypatch.setattr(metrics, "robust_activation", lambda spec, layer, images, filters: offered.append(
-        images.mean(axis=(1, 2, 3))) or 1 - images.mean(axis=(1, 2, 3)) * np.array([0.9, 0.2]))
+        images.mean(axis=(1, 2, 3))) or 1 - images.mean(axis=(1, 2, 3)) * np.array([[0.9, 0.2][f] for f in filters]))
     held, polish = np.ones(2), rescue.Polish.__new__(rescue.Polish)
     scorer = metrics.FilterScorer(None, "conv")
     assert rescue._run_pass(scorer, part, [0, 1], held, {("polish", 2): polish}, "polish", None, 2,
