@@ -364,12 +364,12 @@ def keep_better(scorer: Scorer, part: Rendering, items: list[int], images: np.nd
     fires, fired = responds(activations, greys, part.floor), responds(current, greys, part.floor)
     # The hold (8 perturbed forward passes) is measured only where it can decide: a candidate that fires, and that
     # some hold would let win (the polish's cannot win without driving harder as shown).
-    open_ = [j for j, a in enumerate(activations)
+    contenders = [j for j, a in enumerate(activations)
              if fires[j] and (not fired[j] or wins(np.inf, held[new[j]], a, current[j]))]
     holds = np.full(len(new), np.nan)
-    if open_:
-        holds[open_] = scorer.held(images[[new[j] for j in open_]], [group[j] for j in open_])
-    better = [j for j in open_ if not fired[j] or wins(holds[j], held[new[j]], activations[j], current[j])]
+    if contenders:
+        holds[contenders] = scorer.held(images[[new[j] for j in contenders]], [group[j] for j in contenders])
+    better = [j for j in contenders if not fired[j] or wins(holds[j], held[new[j]], activations[j], current[j])]
     for j in better:
         k, i = new[j], chosen[j]
         part.images[i], part.activations[i], held[k] = images[k], activations[j], holds[j]
