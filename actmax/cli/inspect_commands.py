@@ -60,7 +60,8 @@ def weights_command(
 def features(
     image: ImageArg,
     layer: Annotated[Optional[list[str]], typer.Option(help="Layer (repeatable).")] = None,
-    blocks: Annotated[bool, typer.Option(help="The last conv layer of every block.")] = False,
+    blocks: Annotated[bool, typer.Option(help="The last conv layer of every block (the default where no --layer "
+                                         "is given).")] = False,
     maps: Annotated[Optional[str], typer.Option(help="Maps to show: '0-63' (default), 'all', '3,7'.")] = None,
     colormap: Annotated[Colormap, typer.Option(help="Colormap for the maps.")] = Colormap.viridis,
     title: Annotated[bool, typer.Option(help="Write the layer name above each grid.")] = True,

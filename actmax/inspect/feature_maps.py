@@ -13,10 +13,12 @@ from ..models.selection import parse_filters
 
 
 def chosen_layers(spec: models.ModelSpec, names: list[str], *, blocks: bool = False) -> list[str]:
-    """The layer paths a call asks for: `names`, plus the last conv of every block with `blocks`."""
-    chosen = list(names) + (block_ends(spec) if blocks else [])
+    """The layer paths a call asks for: `names`, plus the last conv of every block with `blocks` or where no names
+    are given (a first look at what the photo does to the network)."""
+    chosen = list(names) + (block_ends(spec) if blocks or not names else [])
     if not chosen:
-        raise ActmaxError("give --layer NAME (repeatable) or --blocks; see 'actmax layers'")
+        raise ActmaxError(f"model '{spec.name}' has no convolution whose maps to show; give --layer NAME "
+                          "(repeatable, see 'actmax layers')")
     return models.resolve_layers(spec.model, chosen)
 
 

@@ -166,6 +166,9 @@ ROCKET = str(conftest.ROCKET)
     (["weights", "block1_conv1"], ["block1_conv1.png", "block1_conv1.json"]),
     (["features", ROCKET, "--layer", "block2_conv1", "--maps", "0-15", "--size", "64"],
      ["rocket_block2_conv1.png", "rocket_block2_conv1.json"]),
+    (["features", ROCKET, "--maps", "0-3", "--size", "64"],  # no layer named: the last conv of every block
+     [f"rocket_{layer}.{kind}" for layer in ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3",
+                                             "block5_conv3") for kind in ("png", "json")]),
     (["deconv", ROCKET, "--layer", "block2_conv2", "--top", "2", "--size", "64"],
      ["rocket_block2_conv2_deconvnet.png", "rocket_block2_conv2_deconvnet.json"]),
     (["occlusion", ROCKET, "--target", "block2_conv1:3", "--size", "64", "--patch", "16"],
@@ -181,7 +184,6 @@ def test_inspection_commands_write_picture_and_sidecar(tmp_path, args, produced)
 @pytest.mark.parametrize("args, message", [
     (["cam", ROCKET], "no classifier head"),
     (["features", "missing.jpg", "--layer", "block1_conv1"], "does not exist"),
-    (["features", ROCKET], "--blocks"),
     (["features", ROCKET, "--layer", "block1_convX"], "unknown layer"),
     (["deconv", ROCKET, "--layer", "block1_conv1", "--filter", "99"], "range 0-63"),
     (["weights", "block1_pool"], "no convolution kernel"),

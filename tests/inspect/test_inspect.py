@@ -65,9 +65,16 @@ def test_feature_maps_of_a_constant_image_are_constant_inside(hed):
     np.testing.assert_allclose(inner, inner[:, :1, :1] * np.ones_like(inner), rtol=1e-4, atol=1e-3)
 
 
-def test_block_ends_are_the_last_conv_of_each_block(hed):
+def test_block_ends_are_the_last_conv_of_each_block_and_shown_where_no_layer_is_named(hed):
     assert feature_maps.block_ends(hed) == ["block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3",
                                             "block5_conv3"]
+    assert feature_maps.chosen_layers(hed, []) == feature_maps.block_ends(hed)
+    assert feature_maps.chosen_layers(hed, ["block1_conv1"]) == ["block1_conv1"]
+    inputs = keras.Input((8, 8, 3))
+    dense = models.ModelSpec("mlp", keras.Model(inputs, keras.layers.Dense(4)(keras.layers.Flatten()(inputs))),
+                             "unit", "")
+    with pytest.raises(ActmaxError, match="model 'mlp' has no convolution whose maps to show; give --layer"):
+        feature_maps.chosen_layers(dense, [])
 
 
 def test_feature_grid_geometry(hed):
