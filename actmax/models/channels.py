@@ -8,6 +8,8 @@ way), and its outputs are checked against the original's on one image.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import keras
 import numpy as np
 
@@ -43,7 +45,7 @@ def to_channels_last(model: keras.Model) -> keras.Model:
     _check_movable(model, traced)
     try:
         rebuilt = keras.saving.deserialize_keras_object(_moved(keras.saving.serialize_keras_object(model)))
-        _copy_weights(traced, graph.trace(rebuilt), _flattened(traced))
+        graph.copy_weights(traced, graph.trace(rebuilt), _channels_last_weights(_flattened(traced)))
     except (ValueError, TypeError, KeyError) as exc:
         raise _refusal(model, f"rebuilding it failed ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     _check_same(model, rebuilt)
@@ -126,18 +128,18 @@ def _readers(traced: graph.Graph, source: graph.Tap) -> list[graph.Tap]:
     return found
 
 
-def _copy_weights(old: graph.Graph, new: graph.Graph, flattened: dict[str, tuple[int, int, int]]) -> None:
-    for path, tap in old.taps.items():
-        weights = tap.layer.get_weights()
-        if not weights:
-            continue
-        if path in flattened:
-            channels, height, width = flattened[path]
+def _channels_last_weights(flattened: dict[str, tuple[int, int, int]]) -> Callable[[graph.Tap, list], list]:
+    """How a layer's weights move to the rebuilt model (`graph.copy_weights`): a Dense reading a flattened map takes
+    its rows in (H, W, C) order, a PReLU its slopes channels-last; the rest as they are."""
+    def adapt(tap: graph.Tap, weights: list) -> list:
+        if tap.path in flattened:
+            channels, height, width = flattened[tap.path]
             order = np.arange(channels * height * width).reshape(channels, height, width).transpose(1, 2, 0).ravel()
             weights[0] = weights[0][order]
         if isinstance(tap.layer, keras.layers.PReLU) and weights[0].ndim == 3:
             weights[0] = weights[0].transpose(1, 2, 0)
-        new.taps[path].layer.set_weights(weights)
+        return weights
+    return adapt
 
 
 def _check_same(model: keras.Model, rebuilt: keras.Model) -> None:

@@ -32,19 +32,25 @@ def as_depthwise(model: keras.Model) -> keras.Model:
     traced = graph.trace(model)
     if not any(is_grouped_depthwise(tap.layer) for tap in traced.taps.values()):
         return model
-    try:
-        copy = _copy(model)
-        _set_weights(traced, graph.trace(copy))
-        same = _same_outputs(traced, graph.trace(copy))
-    except Exception:  # a layer that cannot be rebuilt from its config: run the grouped form, only slower
+    copy = _checked_copy(model)
+    if copy is None:
         return model
-    return copy if same else model
+    graph.copy_weights(traced, graph.trace(copy), _depthwise_kernel)
+    return copy
 
 
 @functools.lru_cache(maxsize=4)
-def _copy(model: keras.Model) -> keras.Model:
-    """The model rebuilt from its layers' configs, each grouped depthwise convolution as a DepthwiseConv2D."""
-    return keras.models.clone_model(model, clone_function=_rebuilt, recursive=True)
+def _checked_copy(model: keras.Model) -> keras.Model | None:
+    """The model rebuilt from its layers' configs, each grouped depthwise convolution as a DepthwiseConv2D, once
+    per model; None where it cannot be rebuilt or a rebuilt convolution computes other values than its original
+    (checked once: what a layer computes from its weights does not change with them)."""
+    try:
+        copy = keras.models.clone_model(model, clone_function=_rebuilt, recursive=True)
+        old, new = graph.trace(model), graph.trace(copy)
+        graph.copy_weights(old, new, _depthwise_kernel)
+        return copy if _same_outputs(old, new) else None
+    except Exception:  # a layer that cannot be rebuilt from its config: run the grouped form, only slower
+        return None
 
 
 def _rebuilt(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -57,16 +63,13 @@ def _rebuilt(layer: keras.layers.Layer) -> keras.layers.Layer:
         activation=config["activation"], use_bias=config["use_bias"], name=layer.name, dtype=config["dtype"])
 
 
-def _set_weights(old: graph.Graph, new: graph.Graph) -> None:
-    """Copy the weights layer by layer (by path); a grouped kernel (h, w, 1, groups × m) is the depthwise kernel
-    (h, w, groups, m): output channel g·m + i of both reads input channel g."""
-    for path, tap in old.taps.items():
-        weights = tap.layer.get_weights()
-        if weights and is_grouped_depthwise(tap.layer):
-            height, width, _, filters = weights[0].shape
-            weights[0] = weights[0].reshape(height, width, tap.layer.groups, filters // tap.layer.groups)
-        if weights:
-            new.taps[path].layer.set_weights(weights)
+def _depthwise_kernel(tap: graph.Tap, weights: list) -> list:
+    """A layer's weights as its rebuilt copy stores them (`graph.copy_weights`): a grouped kernel (h, w, 1, groups ×
+    m) is the depthwise kernel (h, w, groups, m), output channel g·m + i of both reading input channel g."""
+    if is_grouped_depthwise(tap.layer):
+        height, width, _, filters = weights[0].shape
+        weights[0] = weights[0].reshape(height, width, tap.layer.groups, filters // tap.layer.groups)
+    return weights
 
 
 def _same_outputs(old: graph.Graph, new: graph.Graph) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 from dataclasses import dataclass
+from typing import Callable
 
 import keras
 
@@ -56,6 +57,15 @@ class Graph:
             elif all(tensor is not seen for seen in found):
                 found.append(tensor)
         return found
+
+
+def copy_weights(old: Graph, new: Graph, adapt: Callable[[Tap, list], list]) -> None:
+    """Give each layer of `new`, a model rebuilt from `old`'s, the weights of `old`'s layer at the same path, passed
+    through `adapt(tap, weights)` where the rebuilt layer stores them in another layout."""
+    for path, tap in old.taps.items():
+        weights = tap.layer.get_weights()
+        if weights:
+            new.taps[path].layer.set_weights(adapt(tap, weights))
 
 
 def input_shape(model: keras.Model) -> tuple:

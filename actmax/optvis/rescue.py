@@ -362,14 +362,17 @@ def keep_better(scorer: Scorer, part: Rendering, items: list[int], images: np.nd
     activations = scorer.shown(images[new], group)
     current, greys = part.activations[chosen], None if part.greys is None else part.greys[chosen]
     fires, fired = responds(activations, greys, part.floor), responds(current, greys, part.floor)
+
+    def takes(j: int, hold: float) -> bool:  # candidate j, holding its filter so, replaces its item's image
+        return not fired[j] or wins(hold, held[new[j]], activations[j], current[j])
+
     # The hold (8 perturbed forward passes) is measured only where it can decide: a candidate that fires, and that
     # some hold would let win (the polish's cannot win without driving harder as shown).
-    contenders = [j for j, a in enumerate(activations)
-             if fires[j] and (not fired[j] or wins(np.inf, held[new[j]], a, current[j]))]
+    contenders = [j for j in range(len(new)) if fires[j] and takes(j, np.inf)]
     holds = np.full(len(new), np.nan)
     if contenders:
         holds[contenders] = scorer.held(images[[new[j] for j in contenders]], [group[j] for j in contenders])
-    better = [j for j in contenders if not fired[j] or wins(holds[j], held[new[j]], activations[j], current[j])]
+    better = [j for j in contenders if takes(j, holds[j])]
     for j in better:
         k, i = new[j], chosen[j]
         part.images[i], part.activations[i], held[k] = images[k], activations[j], holds[j]
