@@ -14,10 +14,12 @@ from .options import (CamMethod, ClassNamesOpt, Colormap, CustomCodeOpt, DeconvM
 
 def _load(model: str, preprocess=None, image: Path | None = None, size: int = 224, **loading):
     """The model (`loading` as `load_spec` takes it), and the photo at the model's fixed size or with its longer
-    side at `size`."""
+    side at `size` (its shorter at least what the model's deepest layer takes)."""
+    from .. import models
     from ..output import imaging
     spec = load_spec(model, value(preprocess), **loading)
-    photo = image and imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels)
+    photo = image and imaging.load_image(image, size, exact=spec.fixed_size, channels=spec.channels,
+                                         floor=models.min_size(spec, *models.visual_layers(spec.model)[-1:]))
     return spec, photo
 
 

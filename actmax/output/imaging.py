@@ -129,8 +129,9 @@ def prepare_dir(path: Path) -> Path:
 
 
 def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | None = None,
-               channels: int = 3) -> np.ndarray:
-    """Load a photo as float RGB in [0, 1], EXIF rotation applied, its longer side resized to `size`.
+               channels: int = 3, floor: int = 1) -> np.ndarray:
+    """Load a photo as float RGB in [0, 1], EXIF rotation applied, its longer side resized to `size`, or more where
+    the shorter would be under `floor` px (a panorama shown to a model whose maps would shrink below a pixel).
 
     With `exact` (height, width), resize to exactly that size instead (for fixed-size models); with
     `channels=1`, as grey (H, W, 1) for grey-input models.
@@ -142,7 +143,7 @@ def load_image(path: Path, size: int | None = None, *, exact: tuple[int, int] | 
     if exact:
         image = image.resize((exact[1], exact[0]), Image.Resampling.LANCZOS)
     elif size:
-        factor = size / max(image.size)
+        factor = max(size / max(image.size), floor / min(image.size))
         image = image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))),
                              Image.Resampling.LANCZOS)
     return _pixels(image)

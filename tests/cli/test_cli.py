@@ -273,6 +273,17 @@ def test_grey_input_model_file_works_end_to_end(tmp_path):
         assert result.exit_code == 0, result.output
 
 
+def test_a_panorama_is_shown_large_enough_for_the_deepest_layer(tmp_path):
+    """At 64 px a 20:1 strip would be 3 px high, and VGG's fourth pooling would take a map of no pixels."""
+    from PIL import Image
+    Image.open(ROCKET).resize((400, 20)).save(tmp_path / "strip.png")
+    for args in (["features", "--layer", "block5_conv3", "--maps", "0-3"], ["deconv", "--layer", "block5_conv3",
+                                                                             "--top", "1"]):
+        result = runner.invoke(app, [args[0], str(tmp_path / "strip.png"), *args[1:], "--size", "64",
+                                     "--out", str(tmp_path / args[0])])
+        assert result.exit_code == 0, result.output
+
+
 def test_occlusions_default_patch_fits_a_small_fixed_size_model(tmp_path):
     """A 28 px classifier: the default patch is a seventh of its side (at 224 px it is 32, stride 16)."""
     import keras

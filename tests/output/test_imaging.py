@@ -23,3 +23,11 @@ def test_transparent_pixels_load_as_white_not_as_their_hidden_colour(tmp_path):
     np.testing.assert_array_equal(image[:2], np.broadcast_to([1.0, 0.0, 0.0], (2, 4, 3)))
     np.testing.assert_array_equal(image[2:], np.ones((2, 4, 3)))
     assert imaging.load_image(tmp_path / "cutout.png", channels=1)[3, 0, 0] == 1.0
+
+
+def test_a_panorama_keeps_its_shorter_side_at_the_floor(tmp_path):
+    from PIL import Image
+    Image.new("RGB", (200, 10)).save(tmp_path / "strip.png")
+    assert imaging.load_image(tmp_path / "strip.png", 64).shape == (3, 64, 3)
+    assert imaging.load_image(tmp_path / "strip.png", 64, floor=32).shape == (32, 640, 3)
+    assert imaging.load_image(tmp_path / "strip.png", 300, floor=4).shape == (15, 300, 3)
