@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ActmaxError, LayerError
+from .downloads import announced_when_under_way
 from .heads import head
 from .layers import get_layer, is_classifier, logits_layer, upstream
 from .loading import ModelSpec
@@ -61,8 +62,9 @@ def imagenet_names() -> tuple[str, ...] | None:
     """ImageNet's 1,000 class names as Keras gives them (its index file downloads once), or None offline."""
     try:
         import keras
-        decoded = keras.applications.imagenet_utils.decode_predictions(np.eye(IMAGENET_CLASSES, dtype="float32"),
-                                                                       top=1)
+        with announced_when_under_way():
+            decoded = keras.applications.imagenet_utils.decode_predictions(np.eye(IMAGENET_CLASSES, dtype="float32"),
+                                                                           top=1)
     except Exception:  # offline, or the download failed: indices alone still label the classes
         return None
     return tuple(row[0][1] for row in decoded)

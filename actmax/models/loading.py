@@ -15,6 +15,7 @@ import tensorflow as tf
 from ..errors import ModelError
 from . import channels, graph, legacy, trained
 from .depthwise import as_depthwise
+from .downloads import announced_when_under_way
 from .precision import in_float32
 
 DEFAULT_MODEL = "vgg16-hed"
@@ -209,7 +210,8 @@ def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> Mod
         model = getattr(keras.applications, constructor)(weights=None, include_top=classifier)
         return ModelSpec(name, model, preprocess, f"keras.applications.{constructor}, random weights")
     try:
-        model = getattr(keras.applications, constructor)(weights="imagenet", include_top=classifier)
+        with announced_when_under_way():
+            model = getattr(keras.applications, constructor)(weights="imagenet", include_top=classifier)
     except Exception as exc:
         raise ModelError(
             f"could not download the ImageNet weights of '{name}' (offline?); they download once into the Keras "

@@ -95,3 +95,15 @@ def test_a_class_is_taken_by_index_or_by_name_and_a_misspelt_name_gets_the_neare
         models.class_index("brid", names)
     with pytest.raises(ActmaxError, match="name them with --class-names"):
         models.class_index("dog", None)
+
+
+def test_imagenet_names_offline_fall_back_quietly(monkeypatch, capsys):
+    module = importlib.import_module("actmax.models.class_names")
+
+    def offline(*args, **kwargs):
+        print("Downloading data from https://storage.googleapis.com/imagenet_class_index.json")
+        raise Exception("URL fetch failure")
+    monkeypatch.setattr(keras.applications.imagenet_utils, "decode_predictions", offline)
+    module.imagenet_names.cache_clear()
+    assert module.imagenet_names() is None and capsys.readouterr().out == ""
+    module.imagenet_names.cache_clear()

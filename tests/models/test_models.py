@@ -130,13 +130,25 @@ def test_bad_models(name, kwargs, message):
         actmax.load_model(name, **kwargs)
 
 
-def test_offline_download_failure_is_one_clear_line(monkeypatch):
+def test_offline_download_failure_is_one_clear_line(monkeypatch, capsys):
     def offline(**kwargs):
+        print("Downloading data from https://storage.googleapis.com/resnet50.h5")  # as keras.utils.get_file does
         raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
     monkeypatch.setattr(keras.applications, "ResNet50", offline)
     with pytest.raises(ModelError, match="'resnet50'.*vgg16-hed") as info:
         actmax.load_model("resnet50")
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and capsys.readouterr().out == ""
+
+
+def test_a_download_that_goes_ahead_is_announced(monkeypatch, capsys):
+    def online(**kwargs):
+        print("Downloading data from https://storage.googleapis.com/vgg16.h5")
+        print("58889256/58889256 ━━━━━━━━━━━━━━━━━━━━ 2s 0us/step")
+        return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="c")])
+    monkeypatch.setattr(keras.applications, "VGG16", online)
+    actmax.load_model("vgg16")
+    assert capsys.readouterr().out.splitlines() == ["Downloading data from https://storage.googleapis.com/vgg16.h5",
+                                                    "58889256/58889256 ━━━━━━━━━━━━━━━━━━━━ 2s 0us/step"]
 
 
 def test_multi_input_model_is_refused(tmp_path):
