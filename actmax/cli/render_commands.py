@@ -38,7 +38,9 @@ def render(
                                                    "classifier's head for one image per class (see 'actmax layers'); "
                                                    "omit with --objective.")] = None,
     filters: Annotated[Optional[str], typer.Option("--filters", "-f", help="Filters: '0-15', '3,7,9', "
-                                                   "'0-7,12' or 'all'. Default: the first 16.")] = None,
+                                                   "'0-7,12' or 'all'; a class head's classes also by name "
+                                                   "('tulip,rose', with --class-names or ImageNet's). Default: the "
+                                                   "first 16.")] = None,
     model: ModelOpt = "vgg16-hed",
     preprocess: PreprocessOpt = None,
     trust_code: TrustOpt = False, custom_code: CustomCodeOpt = None,

@@ -115,9 +115,10 @@ def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="d
     overrides = {k: v for k, v in options.items() if k in Settings.__dataclass_fields__}
     spec, settings = engine.resolve(model or models.DEFAULT_MODEL, preset, overrides)
     layer = models.resolve_layer(spec.model, layer, units=True)
-    chosen = [f for f in renders.filter_list(spec, layer, filters) if in_shard(f, shard_of)]
-    head = header(spec.name, layer, settings, seed)
     names = models.unit_names(spec, layer, class_names)  # a bad names file is refused before the folder is touched
+    chosen = [f for f in renders.filter_list(spec, layer, models.units_by_name(filters, names))
+              if in_shard(f, shard_of)]
+    head = header(spec.name, layer, settings, seed)
     if new_folder and not overwrite and not storage.is_url(out):
         out = free_folder(out, head)
     with storage.staged(out) as (local, sync, remote), undo_on_error(local):

@@ -4,7 +4,7 @@ receptive fields (`models.receptive`).
 The names below are the package's interface; the submodules each own one of those ideas.
 """
 
-from .class_names import check_named, class_index, class_label, class_names, read_names, unit_names
+from .class_names import check_named, class_index, class_label, class_names, read_names, unit_names, units_by_name
 from .custom_code import custom_objects_of, objects_in
 from .features import ACTIVATION_LAYERS, FeatureModel, scoring_features, sliceable
 from .graph import reads_raw_pixels
@@ -23,6 +23,6 @@ __all__ = [
     "hed_cache", "in_float32", "is_classifier", "last_conv_layer", "layer_table", "load_for", "load_model",
     "logits_layer", "low_precision_policy", "min_size", "model_input", "model_names", "native_bfloat16", "objects_in",
     "preprocess_fn", "read_names", "reads_raw_pixels", "resolve_layer", "resolve_layers", "resolve_precision",
-    "scoring_features", "shapes_upto", "sliceable", "unit_layers", "unit_names", "unit_table", "visual_layers",
-    "with_precision",
+    "scoring_features", "shapes_upto", "sliceable", "unit_layers", "unit_names", "unit_table", "units_by_name",
+    "visual_layers", "with_precision",
 ]

@@ -10,6 +10,7 @@ import contextlib
 import difflib
 import functools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from .downloads import announced_when_under_way
 from .heads import head
 from .layers import get_layer, is_classifier, logits_layer, upstream
 from .loading import ModelSpec
+
+_INDICES = re.compile(r"^\d+(-\d+)?$")  # a selection's part that is an index or a range, not a name
 
 IMAGENET_CLASSES = 1000
 
@@ -86,6 +89,19 @@ def class_index(value: str | int, names: list[str] | None) -> int:
     close = difflib.get_close_matches(value, names, n=3)
     raise ActmaxError(f"no class is named '{value}'; " + (f"did you mean {', '.join(close)}?" if close else
                                                           "give one of the names in the class names, or an index"))
+
+
+def units_by_name(filters, names: list[str] | None):
+    """A class head's filter selection with classes given by name (`tulip,rose,0-3`) as indices (`12,40,0-3`); as
+    given where the classes have no names or the selection is not text.
+
+    Raises:
+        ActmaxError: a name that is not among `names` (class_index).
+    """
+    if not names or not isinstance(filters, str) or filters.strip().lower() == "all":
+        return filters
+    parts = [part.strip() for part in filters.split(",")]
+    return ",".join(part if _INDICES.match(part) else str(class_index(part, names)) for part in parts)
 
 
 def class_label(index: int, names: list[str] | None) -> str:

@@ -416,6 +416,10 @@ def test_class_names_label_the_class_gallery_its_page_and_cams_classes(tmp_path)
                                    "--patch", "8", "--out", str(tmp_path / "occ")])
     assert occluded.exit_code == 0 and json.loads(next((tmp_path / "occ").glob("*.json")).read_text())["target"] \
         == "class:3"
+    some = runner.invoke(app, ["render", "predictions", "-f", "fish,0", *FAST, *model, *named, "--out",
+                               str(tmp_path / "some")])
+    assert some.exit_code == 0, some.output
+    assert [f["index"] for f in json.loads((tmp_path / "some" / "manifest.json").read_text())["filters"]] == [0, 3]
     typo = runner.invoke(app, ["cam", ROCKET, *model, *named, "--class", "dgo", "--size", "32"])
     assert typo.exit_code != 0 and "no class is named 'dgo'; did you mean dog?" in typo.output
     wrong = runner.invoke(app, ["render", "conv1", *FAST, *model, *named, "--out", str(tmp_path / "w")])

@@ -107,3 +107,12 @@ def test_imagenet_names_offline_fall_back_quietly(monkeypatch, capsys):
     module.imagenet_names.cache_clear()
     assert module.imagenet_names() is None and capsys.readouterr().out == ""
     module.imagenet_names.cache_clear()
+
+
+def test_a_class_heads_filters_may_name_their_classes():
+    names = ["cat", "dog", "black-and-tan_coonhound", "fish"]
+    assert models.units_by_name("fish, 0-1,black-and-tan_coonhound", names) == "3,0-1,2"
+    assert models.units_by_name("all", names) == "all" and models.units_by_name([1], names) == [1]
+    assert models.units_by_name("dog", None) == "dog"  # not a named head: parse_filters says what is wrong
+    with pytest.raises(ActmaxError, match="did you mean dog"):
+        models.units_by_name("dgo", names)
