@@ -7,6 +7,7 @@ import functools
 import keras
 import tensorflow as tf
 
+from ..errors import ModelError
 from . import graph
 from .layers import LOGITS, get_layer, is_softmax, logits_layer
 from .loading import ModelSpec, model_input
@@ -66,11 +67,29 @@ class FeatureModel:
         return {**values, **{name: log_odds(values[name]) for name in self.odds}}
 
 
+def scoring_features(spec: ModelSpec, layer: str, policy: str = "float32") -> FeatureModel:
+    """The post-activation feature model that scores images of a layer (a softmax's probabilities)."""
+    return judging_features(spec, (layer,), probabilities=True, policy=policy)
+
+
+def judging_features(spec: ModelSpec, layers: tuple[str, ...], *, probabilities: bool,
+                     policy: str = "float32") -> FeatureModel:
+    """The post-activation feature model that judges images by `layers` (`probabilities`: a softmax's, else its
+    classes' log-odds). In float32 it is built once per (model, layers) and kept; in a low-precision policy it is
+    built now, so that its copy of the model takes the weights as they are now, and in float32 where the model
+    cannot be rebuilt in that policy (as `--precision auto` then renders it)."""
+    if policy != "float32":
+        try:
+            return FeatureModel(spec, layers, pre_activation=False, probabilities=probabilities, compiled=True,
+                                policy=policy)
+        except ModelError:
+            pass
+    return _kept_features(spec, layers, probabilities)
+
+
 @functools.lru_cache(maxsize=8)
-def scoring_features(spec: ModelSpec, layer: str) -> FeatureModel:
-    """The post-activation feature model that scores images of a layer (a softmax's probabilities), built once per
-    (model, layer)."""
-    return FeatureModel(spec, (layer,), pre_activation=False, probabilities=True, compiled=True)
+def _kept_features(spec: ModelSpec, layers: tuple[str, ...], probabilities: bool) -> FeatureModel:
+    return FeatureModel(spec, layers, pre_activation=False, probabilities=probabilities, compiled=True)
 
 
 def log_odds(logits: tf.Tensor) -> tf.Tensor:

@@ -67,3 +67,41 @@ def test_an_objective_of_one_channel_scores_images_as_that_filter_does(hed):
     np.testing.assert_allclose(goal.shown(images, [0, 1]), own.shown(images, [3, 3]), rtol=1e-5)
     np.testing.assert_allclose(goal.held(images, [0, 1]), own.held(images, [3, 3]), rtol=1e-5)
     assert own.held(images, [3, 7])[0] == pytest.approx(own.held(images, [3, 3])[0], rel=1e-5)
+
+
+def test_a_low_precision_render_judges_holds_in_its_own_precision_with_the_weights_as_they_are_now(tiny_spec):
+    """The passes' holds (8 perturbed forward passes per image) run in the render's precision, 3.4x quicker in
+    bfloat16; a model trained since it was last judged is judged with its new weights; images as shown stay float32."""
+    images = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype(np.float32)
+    exact, low = (metrics.FilterScorer(tiny_spec, "conv2", policy) for policy in ("float32", "mixed_bfloat16"))
+    assert low._holding.body.layers[-1].dtype_policy.name == "mixed_bfloat16"
+    assert exact._holding.body.layers[-1].dtype_policy.name == "float32"
+    np.testing.assert_allclose(low.held(images, [0, 1]), exact.held(images, [0, 1]), rtol=0.05, atol=1e-3)
+    np.testing.assert_array_equal(low.shown(images, [0, 1]), exact.shown(images, [0, 1]))
+    conv = tiny_spec.model.get_layer("conv2")
+    kernel, bias = conv.get_weights()
+    conv.set_weights([kernel * 0, bias * 0 + 1])  # every filter now reads 1 wherever ReLU lets it
+    try:
+        np.testing.assert_allclose(metrics.FilterScorer(tiny_spec, "conv2", "mixed_bfloat16").held(images, [0, 1]),
+                                   1.0, rtol=1e-2)
+    finally:
+        conv.set_weights([kernel, bias])
+    goal = metrics.GoalScorer(tiny_spec, objectives.channel("conv2", 1), "mixed_bfloat16")
+    assert goal._holding.body.layers[-1].dtype_policy.name == "mixed_bfloat16"
+
+
+def test_a_model_that_cannot_be_rebuilt_in_low_precision_is_judged_in_float32():
+    import keras
+
+    class Scaled(keras.layers.Layer):  # no config to rebuild it from (a Python object among its arguments)
+        def __init__(self, scale, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = scale
+
+        def call(self, x):
+            return self.scale(x)
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(2, 3, activation="relu", name="conv")(Scaled(lambda x: 2 * x)(inputs))
+    spec = actmax.models.ModelSpec("scaled", keras.Model(inputs, conv), "unit", "no config")
+    scorer = metrics.FilterScorer(spec, "conv", "mixed_bfloat16")
+    assert scorer._holding.body.layers[-1].dtype_policy.name == "float32"
