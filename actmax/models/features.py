@@ -42,8 +42,8 @@ class FeatureModel:
         self.spec, self.leak, self.step = spec, leak, side_step(spec.model)
         paths = {name: logits_layer(spec.model).path if name == LOGITS else get_layer(spec.model, name, units=True).path
                  for name in layer_names}
-        model = spec.model if policy == "float32" else with_precision(spec.model, policy)
-        traced = graph.trace(model)
+        self.model = spec.model if policy == "float32" else with_precision(spec.model, policy)
+        traced = graph.trace(self.model)
         self.taps = [(name, tap, pre_activation or name == LOGITS or (is_softmax(tap.layer) and not probabilities))
                      for name, tap in ((name, traced.taps[paths[name]]) for name in layer_names)]
         self.odds = {name for name, tap, _ in self.taps  # a softmax's classes, as log-odds (one class has none)
@@ -75,21 +75,22 @@ def scoring_features(spec: ModelSpec, layer: str, policy: str = "float32") -> Fe
 def judging_features(spec: ModelSpec, layers: tuple[str, ...], *, probabilities: bool,
                      policy: str = "float32") -> FeatureModel:
     """The post-activation feature model that judges images by `layers` (`probabilities`: a softmax's, else its
-    classes' log-odds). In float32 it is built once per (model, layers) and kept; in a low-precision policy it is
-    built now, so that its copy of the model takes the weights as they are now, and in float32 where the model
-    cannot be rebuilt in that policy (as `--precision auto` then renders it)."""
-    if policy != "float32":
-        try:
-            return FeatureModel(spec, layers, pre_activation=False, probabilities=probabilities, compiled=True,
-                                policy=policy)
-        except ModelError:
-            pass
-    return _kept_features(spec, layers, probabilities)
+    classes' log-odds), built once per (model, layers, policy) and kept. A low-precision one's copy of the model
+    takes the weights as they are now at each call; a model that cannot be rebuilt in that policy is judged in
+    float32 (as `--precision auto` then renders it)."""
+    try:
+        features = _kept_features(spec, layers, probabilities, policy)
+    except ModelError:
+        return _kept_features(spec, layers, probabilities, "float32")
+    if features.model is not spec.model:
+        features.model.set_weights(spec.model.get_weights())
+    return features
 
 
-@functools.lru_cache(maxsize=8)
-def _kept_features(spec: ModelSpec, layers: tuple[str, ...], probabilities: bool) -> FeatureModel:
-    return FeatureModel(spec, layers, pre_activation=False, probabilities=probabilities, compiled=True)
+@functools.lru_cache(maxsize=16)
+def _kept_features(spec: ModelSpec, layers: tuple[str, ...], probabilities: bool, policy: str) -> FeatureModel:
+    return FeatureModel(spec, layers, pre_activation=False, probabilities=probabilities, compiled=True,
+                        policy=policy)
 
 
 def log_odds(logits: tf.Tensor) -> tf.Tensor:
