@@ -10,7 +10,6 @@ import contextlib
 import difflib
 import functools
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,7 @@ from .downloads import announced_when_under_way
 from .heads import head
 from .layers import get_layer, is_classifier, logits_layer, upstream
 from .loading import ModelSpec
-
-_INDICES = re.compile(r"^\d+(-\d+)?$")  # a selection's part that is an index or a range, not a name
+from .selection import INDEX_PART
 
 IMAGENET_CLASSES = 1000
 
@@ -101,7 +99,7 @@ def units_by_name(filters, names: list[str] | None):
     if not names or not isinstance(filters, str) or filters.strip().lower() == "all":
         return filters
     parts = [part.strip() for part in filters.split(",")]
-    return ",".join(part if _INDICES.match(part) else str(class_index(part, names)) for part in parts)
+    return ",".join(part if INDEX_PART.match(part) else str(class_index(part, names)) for part in parts)
 
 
 def class_label(index: int, names: list[str] | None) -> str:

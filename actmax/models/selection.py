@@ -6,7 +6,7 @@ import re
 
 from ..errors import FilterError
 
-_PART = re.compile(r"^(\d+)(?:-(\d+))?$")
+INDEX_PART = re.compile(r"^(\d+)(?:-(\d+))?$")  # one part of a selection: an index or a range
 
 
 def parse_filters(text: str, count: int, layer: str | None = None) -> list[int]:
@@ -22,7 +22,7 @@ def parse_filters(text: str, count: int, layer: str | None = None) -> list[int]:
         return list(range(count))
     selected: set[int] = set()
     for part in text.split(","):
-        match = _PART.match(part.strip())
+        match = INDEX_PART.match(part.strip())
         if not match:
             raise FilterError(f"bad filter selection '{text}'; write e.g. '0-15', '3,7,9', '0-7,12' or 'all'")
         first, last = int(match.group(1)), int(match.group(2) or match.group(1))
