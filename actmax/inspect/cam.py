@@ -49,6 +49,7 @@ def grad_cam(spec: models.ModelSpec, image: np.ndarray, *, class_index: int | No
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
     default = default_layer(spec)
     layer = layer or default
+    models.check_fits(spec, image.shape, layer, models.LOGITS)
     features, head = models.FeatureModel(spec, (layer, models.LOGITS), pre_activation=False), models.head(spec)
     if class_index is not None and not 0 <= class_index < head.classes:
         raise ActmaxError(f"class {class_index} is outside this model's range 0-{head.classes - 1}")

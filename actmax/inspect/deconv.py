@@ -80,6 +80,7 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
     if outside:
         raise ActmaxError(f"--filter {', '.join(map(str, outside))} is outside layer '{layer}': its filters are in "
                           f"the range 0-{count - 1}")
+    models.check_fits(spec, image.shape, layer)
     features = models.FeatureModel(spec, (layer,), pre_activation=False)
     x = tf.constant(image[None], tf.float32)
     filters = filters if filters is not None else strongest(features(x)[layer].numpy()[0], top)

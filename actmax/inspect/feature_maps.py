@@ -36,6 +36,7 @@ def block_ends(spec: models.ModelSpec) -> list[str]:
 
 def feature_maps(spec: models.ModelSpec, image: np.ndarray, layers: list[str]) -> dict[str, np.ndarray]:
     """Post-activation maps (channels, H, W) of each layer for one [0, 1] RGB image."""
+    models.check_fits(spec, image.shape, *layers)
     features = models.FeatureModel(spec, tuple(layers), pre_activation=False)
     acts = features(tf.constant(image[None], tf.float32))
     return {name: np.transpose(acts[name].numpy()[0], (2, 0, 1)) for name in layers}

@@ -30,6 +30,7 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
     For a conv body the default is the strongest filter of its last layer; `target` may be `layer:index`.
     """
     if models.is_classifier(spec.model) and (target is None or target.startswith("class:")):
+        models.check_fits(spec, image.shape, models.LOGITS)
         logits, head = models.FeatureModel(spec, (models.LOGITS,), compiled=True), models.head(spec)
         probs = lambda x: head.probabilities(logits(x)[models.LOGITS])
         index = (models.class_index(target.partition(":")[2], names) if target
@@ -39,9 +40,11 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
         return (lambda x: tf.cast(probs(x)[:, index], tf.float32)), f"class:{index}"
     if target is None:
         layer = models.last_conv_layer(spec.model)
+        models.check_fits(spec, image.shape, layer)
         acts = models.FeatureModel(spec, (layer,), pre_activation=False)(tf.constant(image[None]))[layer]
         target = f"{layer}:{int(np.argmax(tf.reduce_mean(acts, axis=(0, 1, 2))))}"
     goal = objectives.parse(target)
+    models.check_fits(spec, image.shape, *goal.layers)
     features = models.FeatureModel(spec, tuple(goal.layers), pre_activation=False, compiled=True)
     return (lambda x: goal(features(x))), target
 

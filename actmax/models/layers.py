@@ -7,7 +7,7 @@ import math
 
 import keras
 
-from ..errors import LayerError
+from ..errors import ImageError, LayerError
 from . import graph
 from .loading import ModelSpec
 from .sides import fed_sides, side_step
@@ -221,6 +221,20 @@ def min_size(spec: ModelSpec, *layers: str) -> int:
     1 for fixed-size models (images are resized to their size) and for the logits.
     """
     return max((_min_size(spec, layer) for layer in layers), default=1)
+
+
+def check_fits(spec: ModelSpec, image_shape: tuple, *layers: str) -> None:
+    """Raise ImageError where an (H, W, ...) image is too small for the maps up to `layers` (for the logits: up to
+    the deepest visual layer, which they are computed from), naming the smallest side that would do."""
+    deepest = visual_layers(spec.model)[-1:]
+    needs = {layer: min_size(spec, layer) for name in layers for layer in (deepest if name == LOGITS else [name])}
+    side = min(image_shape[:2])
+    short = [layer for layer in needs if side < needs[layer] and not _maps_fit(spec.sized(None), layer, side)]
+    if short:
+        layer = max(short, key=needs.get)
+        raise ImageError(f"the image is {image_shape[0]}x{image_shape[1]} px, too small for layer '{layer}', which "
+                         f"needs at least {needs[layer]} px a side; give a larger image (imaging.load_image(path, "
+                         f"floor={needs[layer]}) keeps a photo's shorter side at least that)")
 
 
 def _min_size(spec: ModelSpec, layer: str) -> int:

@@ -13,7 +13,7 @@ from conftest import ROCKET
 from actmax.inspect import cam, deconv, feature_maps, occlusion, weights
 from actmax.output import colormaps, imaging
 from actmax import models
-from actmax.errors import ActmaxError, LayerError
+from actmax.errors import ActmaxError, ImageError, LayerError
 
 
 
@@ -212,6 +212,23 @@ def test_grad_cam_errors(hed, tiny_spec):
         cam.grad_cam(hed, image)
     with pytest.raises(ActmaxError, match="range 0-3"):
         cam.grad_cam(tiny_spec, image, class_index=9)
+
+
+def test_an_image_too_small_for_the_layer_is_refused_in_one_line_naming_the_side_it_needs(hed, tiny_spec):
+    strip = np.zeros((6, 300, 3), np.float32)  # block5_conv3 sits behind four 2x poolings
+    for call in (lambda: feature_maps.feature_maps(hed, strip, ["block1_conv1", "block5_conv3"]),
+                 lambda: deconv.project(hed, strip, "block5_conv3"),
+                 lambda: occlusion.score_function(hed, "block5_conv3:0", strip)):
+        with pytest.raises(ImageError, match=r"6x300 px, too small for layer 'block5_conv3'.* at least 16 px"):
+            call()
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.MaxPooling2D(4)(keras.layers.Conv2D(4, 3, name="conv")(inputs))
+    pooled = models.ModelSpec("pooled", keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv_b")(x)))), "unit", "")
+    with pytest.raises(ImageError, match="too small for layer 'conv_b'"):
+        cam.grad_cam(pooled, np.zeros((8, 8, 3), np.float32), layer="conv")  # the head reads conv_b's maps
+    heat, _, _ = cam.grad_cam(tiny_spec, np.zeros((4, 4, 3), np.float32))  # no pooling: 4 px fits, is not refused
+    assert heat.shape == (4, 4)
 
 
 def test_grad_cam_of_a_two_headed_model_explains_its_class_head():
