@@ -116,8 +116,8 @@ def open_job(layer: str, filters=None, *, out: Path | str, model=None, preset="d
     spec, settings = engine.resolve(model or models.DEFAULT_MODEL, preset, overrides)
     layer = models.resolve_layer(spec.model, layer, units=True)
     names = models.unit_names(spec, layer, class_names)  # a bad names file is refused before the folder is touched
-    chosen = [f for f in renders.filter_list(spec, layer, models.units_by_name(filters, names))
-              if in_shard(f, shard_of)]
+    by_index = models.units_by_name(filters, names, head=models.is_class_head(spec, layer))
+    chosen = [f for f in renders.filter_list(spec, layer, by_index) if in_shard(f, shard_of)]
     head = header(spec.name, layer, settings, seed)
     if new_folder and not overwrite and not storage.is_url(out):
         out = free_folder(out, head)

@@ -4,7 +4,8 @@ receptive fields (`models.receptive`).
 The names below are the package's interface; the submodules each own one of those ideas.
 """
 
-from .class_names import check_named, class_index, class_label, class_names, read_names, unit_names, units_by_name
+from .class_names import (check_named, class_index, class_label, class_names, is_class_head, read_names, unit_names,
+                          units_by_name)
 from .custom_code import custom_objects_of, objects_in
 from .features import ACTIVATION_LAYERS, FeatureModel, judging_features, scoring_features, sliceable
 from .graph import reads_raw_pixels
@@ -20,9 +21,9 @@ __all__ = [
     "ACTIVATION_LAYERS", "CAFFE_MEAN_BGR", "DEFAULT_MODEL", "FeatureModel", "HED_MEAN_BGR", "Head", "KERAS_APPS",
     "LOGITS", "MIN_SIZES", "ModelSpec", "PRECISIONS", "PREPROCESS_MODES", "check_fits", "check_named", "class_index",
     "class_label", "class_names", "convolutions", "custom_objects_of", "filter_count", "firing_floor", "get_layer",
-    "head", "hed_cache", "in_float32", "is_classifier", "judging_features", "last_conv_layer", "layer_table",
-    "load_for", "load_model", "logits_layer", "low_precision_policy", "min_size", "model_input", "model_names",
-    "native_bfloat16", "objects_in", "preprocess_fn", "read_names", "reads_raw_pixels", "resolve_layer",
+    "head", "hed_cache", "in_float32", "is_class_head", "is_classifier", "judging_features", "last_conv_layer",
+    "layer_table", "load_for", "load_model", "logits_layer", "low_precision_policy", "min_size", "model_input",
+    "model_names", "native_bfloat16", "objects_in", "preprocess_fn", "read_names", "reads_raw_pixels", "resolve_layer",
     "resolve_layers", "resolve_precision", "scoring_features", "shapes_upto", "sliceable", "unit_layers", "unit_names",
     "unit_table", "units_by_name", "visual_layers", "with_precision",
 ]

@@ -89,14 +89,14 @@ def class_index(value: str | int, names: list[str] | None) -> int:
                                                           "give one of the names in the class names, or an index"))
 
 
-def units_by_name(filters, names: list[str] | None):
+def units_by_name(filters, names: list[str] | None, *, head: bool = True):
     """A class head's filter selection with classes given by name (`tulip,rose,0-3`) as indices (`12,40,0-3`); as
-    given where the classes have no names or the selection is not text.
+    given where the layer is not the class `head` or the selection is not text.
 
     Raises:
-        ActmaxError: a name that is not among `names` (class_index).
+        ActmaxError: a name that is not among `names`, or a name where the classes have none (class_index).
     """
-    if not names or not isinstance(filters, str) or filters.strip().lower() == "all":
+    if not head or not isinstance(filters, str) or filters.strip().lower() == "all":
         return filters
     parts = [part.strip() for part in filters.split(",")]
     return ",".join(part if INDEX_PART.match(part) else str(class_index(part, names)) for part in parts)

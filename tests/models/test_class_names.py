@@ -113,6 +113,8 @@ def test_a_class_heads_filters_may_name_their_classes():
     names = ["cat", "dog", "black-and-tan_coonhound", "fish"]
     assert models.units_by_name("fish, 0-1,black-and-tan_coonhound", names) == "3,0-1,2"
     assert models.units_by_name("all", names) == "all" and models.units_by_name([1], names) == [1]
-    assert models.units_by_name("dog", None) == "dog"  # not a named head: parse_filters says what is wrong
+    assert models.units_by_name("dog", names, head=False) == "dog"  # not the head: parse_filters says what is wrong
+    with pytest.raises(ActmaxError, match="classes have none; give its index, or name them with --class-names"):
+        models.units_by_name("dog,1", None)
     with pytest.raises(ActmaxError, match="did you mean dog"):
         models.units_by_name("dgo", names)
