@@ -48,14 +48,16 @@ def native_bfloat16() -> bool:
 def with_precision(model: keras.Model, policy: str) -> keras.Model:
     """A copy of `model`, nested models included, whose layers compute in `policy` (same weights, same paths).
 
-    The copy is made once per model and policy (2.8 s for EfficientNetV2S; every pass's engine asks for it) and
-    given the model's weights as they are now, each time: a model trained since still renders as it is.
+    The copy is made once per model and policy (2.8 s for EfficientNetV2S; every pass's engine asks for it), a failure
+    too, and given the model's weights as they are now, each time: a model trained since still renders as it is.
 
     Raises:
         ModelError: a layer of the model cannot be rebuilt from its config.
     """
+    copy = _copy(model, policy)
     try:
-        copy = _copy(model, policy)
+        if isinstance(copy, Exception):
+            raise copy
         copy.set_weights(model.get_weights())
     except Exception as exc:
         raise ModelError(f"cannot run this model in {policy} ({type(exc).__name__}); use --precision float32") \
@@ -64,11 +66,14 @@ def with_precision(model: keras.Model, policy: str) -> keras.Model:
 
 
 @functools.lru_cache(maxsize=4)
-def _copy(model: keras.Model, policy: str) -> keras.Model:
-    """The model rebuilt from its layers' configs under `policy`."""
+def _copy(model: keras.Model, policy: str) -> keras.Model | Exception:
+    """The model rebuilt from its layers' configs under `policy`, or why it cannot be (kept: not tried again)."""
     def clone(layer):
         return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
-    return keras.models.clone_model(model, clone_function=clone, recursive=True)
+    try:
+        return keras.models.clone_model(model, clone_function=clone, recursive=True)
+    except Exception as exc:  # a layer whose config does not rebuild it
+        return exc
 
 
 def in_float32(model: keras.Model) -> keras.Model:

@@ -312,6 +312,31 @@ def test_low_precision_copy_computes_in_low_precision(tiny_spec, monkeypatch):
         assert models.resolve_precision("auto") == policy
 
 
+def test_a_model_that_cannot_be_rebuilt_in_low_precision_is_tried_once():
+    from actmax import models
+
+    class Scaled(keras.layers.Layer):  # its config leaves out the argument it needs: from_config fails
+        tries = 0
+
+        def __init__(self, factor, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def get_config(self):
+            Scaled.tries += 1
+            return super().get_config()
+
+        def call(self, x):
+            return x * self.factor
+
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, Scaled(2.0)(keras.layers.Conv2D(2, 3)(inputs)))
+    for _ in range(3):
+        with pytest.raises(ActmaxError, match="cannot run this model in mixed_bfloat16"):
+            models.with_precision(model, "mixed_bfloat16")
+    assert Scaled.tries == 1  # the rebuild failed once and was not tried again
+
+
 def test_many_batches_and_octaves_compile_the_octave_loop_once(hed):
     result = actmax.render("block1_conv1", "0-7", model=hed, batch=2, size=32, octaves=3, steps=2)
     assert result.extra["traces"] == 1  # one trace with open shapes serves every octave and batch
