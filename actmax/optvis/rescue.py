@@ -398,12 +398,12 @@ def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: in
     `note(stage)` is told of each pass that has items (e.g. `rescue: 5 filters`). Each item is judged by its own
     filter of the part's layer, or with `goal` every item by that objective (GOAL_PASSES, metrics.GoalScorer).
 
-    How well each image holds its filter is measured once, in the render's precision, and kept up to date as passes
-    replace images."""
+    How well each image holds its filter is measured once, in the render's precision (settled: in float32 where that
+    could change which passes pick it), and kept up to date as passes replace images."""
     policy = models.resolve_precision(part.settings.precision)
     scorer = metrics.GoalScorer(spec, goal, policy) if goal else metrics.FilterScorer(spec, part.layer, policy)
     chosen = [entry for entry in (GOAL_PASSES if goal else PASSES) if getattr(part.settings, entry[0])]
-    held = scorer.held(part.images, part.filters) if chosen else None
+    held = settled(scorer, part, scorer.held(part.images, part.filters)) if chosen else None
     for field, pick, make, counter, wins in chosen:
         items = pick(spec, part, held)
         if note and items:
@@ -412,6 +412,20 @@ def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: in
         kept = _run_pass(scorer, part, items, held, passes, field, build, batch, wins) if items else set()
         part.extra = {**part.extra, counter: part.extra.get(counter, 0) + len(kept)}
     return part
+
+
+def settled(scorer: Scorer, part: Rendering, held: np.ndarray) -> np.ndarray:
+    """`held` (low-precision holds), measured again in float32 where the error (CLOSE_CALL) could move a hold across
+    a line the picks draw: the firing floor (unheld_items), or WEAK_HOLD of the image's activation (_loose)."""
+    if scorer.policy == "float32":
+        return held
+    margin = 2 * CLOSE_CALL * np.maximum(np.abs(held), np.abs(part.activations))
+    lines = (part.floor, part.floor + WEAK_HOLD * (part.activations - part.floor))
+    unsure = np.flatnonzero(np.any([np.abs(held - line) <= margin for line in lines], axis=0))
+    if len(unsure):
+        held = held.copy()
+        held[unsure] = scorer.held_exactly(part.images[unsure], [part.filters[i] for i in unsure])
+    return held
 
 
 def pass_batch(count: int, batch: int) -> int:

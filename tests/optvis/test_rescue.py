@@ -390,3 +390,20 @@ def test_a_close_call_in_low_precision_is_made_again_in_float32(monkeypatch):
     held = np.array([0.5, 0.5])
     assert rescue.keep_better(metrics.FilterScorer(None, "conv"), part, [0], np.ones((1, 4, 4, 3), np.float32),
                               None, held[:1]) == {0} and len(exact) == 2  # float32 holds are exact already
+
+
+def test_a_hold_near_a_picks_line_is_measured_again_in_float32(monkeypatch):
+    """The holds that pick a pass's items: item 0's low-precision hold (0.505 of an activation of 1, floor 0) sits
+    within that precision's error of WEAK_HOLD's line, and float32 (0.49) decides that the image does not hold its
+    filter; item 1's (0.004) sits at the floor's line. Item 2's (0.8) is clear of both and is not measured again."""
+    part = actmax.Rendering("m", "conv", [0, 1, 2], np.zeros((3, 4, 4, 3), np.float32), np.ones(3), np.zeros(3),
+                            actmax.PRESETS["default"], 0, 0.0)
+    exact = []
+    monkeypatch.setattr(metrics.FilterScorer, "held_exactly", lambda self, images, filters: exact.append(
+        list(filters)) or np.array([{0: 0.49, 1: -0.01}[f] for f in filters]))
+    low = metrics.FilterScorer(None, "conv", "mixed_bfloat16")
+    held = rescue.settled(low, part, np.array([0.505, 0.004, 0.8]))
+    assert held.tolist() == [0.49, -0.01, 0.8] and exact == [[0, 1]]
+    assert rescue._loose(part, held).tolist() == [True, True, False]
+    full = np.array([0.505, 0.004, 0.8])
+    assert rescue.settled(metrics.FilterScorer(None, "conv"), part, full) is full and len(exact) == 1
