@@ -169,7 +169,7 @@ def _own_channels(layer: str) -> Goals:
 class FilterScorer:
     """Judges each item's image by its own filter of a layer (its key): as shown, and held under perturbations, the
     hold in `policy` (a render's own precision: in bfloat16 3.4× quicker than float32, and off by under 1% of the
-    values it averages; rescue.keep_better makes its close calls again in float32, `held_exactly`)."""
+    values it averages; rescue makes its close calls again in float32, `held_exactly`)."""
 
     spec: models.ModelSpec
     layer: str
@@ -182,7 +182,7 @@ class FilterScorer:
         return robust_values(self._holding, _own_channels(self.layer), images, keys)
 
     def held_exactly(self, images: np.ndarray, keys: Sequence[int]) -> np.ndarray:
-        """The hold in float32, for the close calls (rescue.keep_better)."""
+        """The hold in float32, for the close calls (rescue.keep_better, rescue.settled)."""
         return robust_activation(self.spec, self.layer, images, keys)
 
     @functools.cached_property

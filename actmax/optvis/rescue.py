@@ -44,7 +44,8 @@ well under shifts, scales and rotations (metrics.robust_activation), the plain a
 activates a filter that its image leaves silent (a filter that fires on one spot only is still alive: the classic
 recipe's image of it is what it responds to, and a silent image reports an activatable filter dead). Holds are
 measured in the render's precision (bfloat16 where it is native: 3.4× quicker), and a call that precision's error
-could turn (CLOSE_CALL) is made again in float32, so the passes keep the images float32 would.
+could turn (CLOSE_CALL), to keep an image or to pick an item for a pass, is made again in float32, so the passes keep
+the images float32 would.
 """
 
 from __future__ import annotations
