@@ -20,13 +20,14 @@ Seven passes, each for the filters the ones before left behind:
   the check. It stops before clipping more than CLIP_SHARE of the values: clipped patterns lose their shape, and
   a boost up to the cap cut robust activation at equal contrast by 6% over the sweep (19% on block5_conv2).
 - *flat* (images that some flat colour beats, where their pattern holds their filter no better than that colour at
-  equal contrast): that flat colour. A unit that any pattern weakens (common among linear convs before their
-  normalisation, e.g. in fer's emotion model) peaks on a blank tile of the right brightness, and the ascent, whose
-  steps never shrink, ends on a faint texture that drives it less than that blank; the image then says it wants
-  that texture. A pattern that holds its filter better at equal contrast is kept, however much harder the colour
-  drives it: a linear unit also rises with its image's mean colour (MobileNet's, before their batch norm), and a
-  saturated tile that beats a pattern on colour alone says less than the pattern; a pattern that loses to the blank
-  tile at any contrast (a brightness unit's faint noise, on the first layers of small models) says nothing.
+  equal contrast, or leaves it silent there): that flat colour. A unit that any pattern weakens (common among linear
+  convs before their normalisation, e.g. in fer's emotion model) peaks on a blank tile of the right brightness, and
+  the ascent, whose steps never shrink, ends on a faint texture that drives it less than that blank; the image then
+  says it wants that texture. A pattern that holds its filter better at equal contrast is kept, however much harder
+  the colour drives it: a linear unit also rises with its image's mean colour (MobileNet's, before their batch
+  norm), and a saturated tile that beats a pattern on colour alone says less than the pattern; a pattern that loses
+  to the blank tile at any contrast (a brightness unit's faint noise, on the first layers of small models) says
+  nothing, nor does one that its filter, a colour unit, is silent on once its colour is washed to equal contrast.
 - *tone* (images whose filter a flat tile of its best colour alone drives more than TONE_SHARE as hard): the same
   pattern with its mean colour moved towards that colour. A filter that wants a dark image (common in fer's
   emotion model) gets a mid-grey pattern from the ascent, whose small steps spend themselves on the pattern before
@@ -114,8 +115,9 @@ def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> li
 
 def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image some flat colour beats (above the firing floor) where the image's pattern holds its filter no
-    better than that colour does, at equal contrast (`pattern_loses`): a pattern that holds it better says more about
-    its filter than the blank tile does, one that loses to it at any contrast says nothing (FlatPass)."""
+    better than that colour does at equal contrast, or leaves it silent there (`pattern_loses`): a pattern that holds
+    it better says more about its filter than the blank tile does, one that loses to it at any contrast says nothing
+    (FlatPass)."""
     colours, beaten = flat_over(spec, part, part.settings.flat, 1.0)
     beaten = np.flatnonzero(beaten)
     losing = beaten[pattern_loses(spec, part, beaten, colours[beaten])] if len(beaten) else beaten
@@ -124,12 +126,15 @@ def flat_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> lis
 
 def pattern_loses(spec: models.ModelSpec, part: Rendering, items: np.ndarray, colours: np.ndarray) -> np.ndarray:
     """Whether each item's pattern holds its filter no better at equal contrast (metrics.pattern_hold) than a tile of
-    its filter's best flat colour (`colours`, one per item) does. The first layers of small models show it: a unit
-    near-linear in the image's brightness wants a flat tile, and the ascent leaves faint noise on it; a unit that
-    contrast drives (a ReLU's, by its convexity) wants the pattern, however faint, and keeps it."""
+    its filter's best flat colour (`colours`, one per item) does, or leaves it silent there (at or below the firing
+    floor). The first layers of small models show it: a unit near-linear in the image's brightness wants a flat
+    tile, and the ascent leaves faint noise on it; a unit that contrast drives (a ReLU's, by its convexity) wants the
+    pattern, however faint, and keeps it. A colour unit (MobileNet's linear ones) is silent on any pattern washed to
+    equal contrast, the flat tile's included: neither holds it there, and its colour is what drives it."""
     images = part.images[items]
     hold = functools.partial(metrics.pattern_hold, spec, part.layer, filters=[part.filters[i] for i in items])
-    return hold(images) <= hold(flat_tiles(colours, images.shape))
+    pattern = hold(images)
+    return (pattern <= hold(flat_tiles(colours, images.shape))) | (pattern <= part.floor)
 
 
 def flat_tiles(colours: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

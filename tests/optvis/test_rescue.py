@@ -166,18 +166,22 @@ def test_a_unit_that_any_pattern_weakens_gets_the_flat_colour_that_drives_it_har
 
 
 def test_a_flat_colour_is_tried_where_it_beats_a_pattern_that_holds_its_filter_no_better(monkeypatch):
-    part = actmax.Rendering("m", "conv", [0, 1, 2, 3, 4, 5], np.zeros((6, 4, 4, 3), np.float32),
-                            np.array([1.0, 0.5, -1.0, -1.0, 1.0, 1.0]), np.zeros(6), actmax.PRESETS["default"], 0, 0.0)
-    flats = np.array([[1.2, 1.2, 0.1, -0.5, 1.1, 1.1], [0.0, 0.0, 0.0, -0.2, 0.0, 0.0]])  # two flat colours, per filter
-    colours = np.ones((6, 3), np.float32)  # white tiles; the images are black
+    part = actmax.Rendering("m", "conv", [0, 1, 2, 3, 4, 5, 6], np.zeros((7, 4, 4, 3), np.float32),
+                            np.array([1.0, 0.5, -1.0, -1.0, 1.0, 1.0, 0.43]), np.zeros(7), actmax.PRESETS["default"],
+                            0, 0.0)
+    flats = np.array([[1.2, 1.2, 0.1, -0.5, 1.1, 1.1, 0.48],
+                      [0.0, 0.0, 0.0, -0.2, 0.0, 0.0, 0.0]])  # two flat colours, per filter
+    colours = np.ones((7, 3), np.float32)  # white tiles; the images are black
     monkeypatch.setattr(metrics, "best_flat", lambda spec, layer, shape, count, filters: (
         colours[list(filters)], flats.max(axis=0)[list(filters)]))
-    held = {0.0: np.array([1.5, 1.5, 0, 0, 1.0, 1.5]), 1.0: np.full(6, 1.2)}  # images, white tiles, at equal contrast
+    held = {0.0: np.array([1.5, 1.5, 0, 0, 1.0, 1.5, -0.98]),  # the images at equal contrast
+            1.0: np.array([1.2, 1.2, 1.2, 1.2, 1.2, 1.2, -1.0])}  # the white tiles
     monkeypatch.setattr(metrics, "pattern_hold",
                         lambda spec, layer, images, filters: held[float(images.max())][list(filters)])
     # 0, 5 and (by 2.4×) 1 are beaten, but their patterns hold better at equal contrast; 2 (a colour that fires a
-    # silent image) and 4: theirs hold worse; 3's colour, -0.2, does not fire
-    assert rescue.flat_items(None, part, None) == [2, 4]
+    # silent image) and 4: theirs hold worse; 3's colour, -0.2, does not fire; 6 (a colour unit): its pattern holds
+    # it better than the washed tile does, but neither fires it at equal contrast
+    assert rescue.flat_items(None, part, None) == [2, 4, 6]
 
 
 def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leaves_close_to_it(monkeypatch):
