@@ -56,13 +56,12 @@ def with_precision(model: keras.Model, policy: str) -> keras.Model:
     """
     copy = _copy(model, policy)
     try:
-        if isinstance(copy, Exception):
-            raise copy
-        copy.set_weights(model.get_weights())
+        if not isinstance(copy, Exception):
+            copy.set_weights(model.get_weights())
+            return copy
     except Exception as exc:
-        raise ModelError(f"cannot run this model in {policy} ({type(exc).__name__}); use --precision float32") \
-            from None
-    return copy
+        copy = exc
+    raise ModelError(f"cannot run this model in {policy} ({type(copy).__name__}); use --precision float32")
 
 
 @functools.lru_cache(maxsize=4)
