@@ -191,3 +191,7 @@ def examples(
                                      progress=report, ray=ray_target(ray, ray_address), class_names=class_names)
         unread = f", {done.skipped} unreadable" if done.skipped else ""
         typer.echo(f"{done.layer}: {done.images} images ({done.new} new{unread}): {done.path}")
+        if done.unmatched:
+            one = done.unmatched == 1
+            typer.echo(f"note: {done.unmatched} filter{'' if one else 's'} fire{'s' if one else ''} on none of these "
+                       "images (a class unit: on none above chance); more images may find them some")

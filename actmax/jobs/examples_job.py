@@ -26,13 +26,15 @@ TILE = 96
 
 class ExamplesResult(NamedTuple):
     """Where the contact sheet is, how many readable images the layer's examples cover and how many of them were
-    new, how many files could not be read; the layer by its full path."""
+    new, how many files could not be read; the layer by its full path, and how many of its filters fire on none of
+    the images (above the layer's firing floor: a class above chance)."""
 
     path: Path
     images: int
     new: int
     skipped: int
     layer: str
+    unmatched: int = 0
 
 
 def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: str, filters=None, *, top: int = 9,
@@ -69,7 +71,7 @@ def examples_job(spec: models.ModelSpec, sources: Sequence[str | Path], layer: s
         raise _none_readable(found.paths)
     save(out, head, found, spec, files=files, names=names)
     return ExamplesResult(out / SHEET, readable, readable - (_readable(previous) if previous else 0),
-                          len(found.skipped), layer)
+                          len(found.skipped), layer, int((found.images[:, 0] < 0).sum()))
 
 
 def _readable(found: examples.Examples) -> int:
@@ -134,14 +136,15 @@ def save(out: Path, head: dict, found: examples.Examples, spec: models.ModelSpec
         return imaging.load_square(path, found.size, channels=spec.channels)
 
     tiles, labels = [], []
+    columns = max(1, int((found.images >= 0).sum(axis=1).max()))  # one photo: one column, not K mostly empty ones
     for row, f in enumerate(found.filters):
-        for rank, (image, score) in enumerate(zip(found.images[row], found.scores[row])):
+        for rank, (image, score) in enumerate(zip(found.images[row, :columns], found.scores[row, :columns])):
             crop = _example(out if files else None, f, rank, photo(found.paths[image]), boxes[row, rank]) \
                 if image >= 0 else np.zeros((TILE, TILE, 3), np.uint8)
             tiles.append(crop)
             name = f" {names[f]}" if names else ""
             labels.append(f"#{f} {score:.3g}{name}" if image >= 0 else f"#{f} -{name}")
-    imaging.save_png(out / SHEET, gallery.make_grid(np.stack(tiles), cols=found.scores.shape[1], labels=labels))
+    imaging.save_png(out / SHEET, gallery.make_grid(np.stack(tiles), cols=columns, labels=labels))
     arrays = io.BytesIO()
     np.savez(arrays, scores=found.scores, images=found.images, peaks=found.peaks)
     imaging.atomic_write(out / ARRAYS, arrays.getvalue())

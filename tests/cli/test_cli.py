@@ -351,6 +351,27 @@ def test_examples_command_writes_a_contact_sheet(tmp_path):
     assert empty.exit_code == 2 and "no images" in empty.output
 
 
+def test_examples_of_few_photos_show_the_columns_found_and_say_which_filters_fired_on_none(tmp_path):
+    import keras
+    import numpy as np
+    from PIL import Image
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(2, 3, activation="relu", name="conv")
+    model = keras.Model(inputs, conv(inputs))
+    conv.set_weights([np.ones((3, 3, 3, 2), np.float32), np.array([0.0, -100.0], np.float32)])  # 1 never fires
+    model.save(tmp_path / "m.keras")
+    widths = {}
+    for top in (1, 9):
+        out = tmp_path / f"top{top}"
+        result = runner.invoke(app, ["examples", ROCKET, "--layer", "conv", "-f", "all", "--top", str(top), "--size",
+                                     "32", "--model", str(tmp_path / "m.keras"), "--preprocess", "unit", "--out",
+                                     str(out), "-q"])
+        assert result.exit_code == 0, result.output
+        assert "note: 1 filter fires on none of these images" in result.output
+        widths[top] = Image.open(out / "examples.png").width
+    assert widths[9] == widths[1]  # one photo: one column, not nine mostly empty ones
+
+
 def test_atlas_command_builds_a_site_and_refuses_bad_layers(tmp_path):
     result = runner.invoke(app, ["atlas", "--layers", "block1_conv1,block2_conv1", "-f", "0-1", "--images",
                                  str(conftest.DATA / "photos"), "--top", "1", "--photo-size", "32",
