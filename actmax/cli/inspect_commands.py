@@ -194,4 +194,5 @@ def examples(
         if done.unmatched:
             one = done.unmatched == 1
             typer.echo(f"note: {done.unmatched} filter{'' if one else 's'} fire{'s' if one else ''} on none of these "
-                       "images (a class unit: on none above chance); more images may find them some")
+                       f"images, so {'its row is' if one else 'their rows are'} empty; more images may find "
+                       f"{'it' if one else 'them'} examples")
