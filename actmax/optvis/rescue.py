@@ -105,7 +105,12 @@ def _loose(part: Rendering, held: np.ndarray) -> np.ndarray:
 def unheld_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image does not hold its filter: silent on it, or silent (at or below its layer's firing floor) once
     it is shifted, scaled or rotated."""
-    return [int(i) for i in np.flatnonzero(~part.alive | (held <= part.floor))]
+    return [int(i) for i in np.flatnonzero(~part.alive | _unheld(part, held))]
+
+
+def _unheld(part: Rendering, held: np.ndarray) -> np.ndarray:
+    """Where an image leaves its filter silent (at or below the firing floor) under the perturbations."""
+    return held <= part.floor
 
 
 def faint_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
@@ -421,13 +426,13 @@ def rescue_weak(spec: models.ModelSpec, part: Rendering, passes: dict, batch: in
 
 
 def settled(scorer: Scorer, part: Rendering, held: np.ndarray) -> np.ndarray:
-    """`held` (low-precision holds), measured again in float32 where the error (CLOSE_CALL) could move a hold across
-    a line the picks draw: the firing floor (unheld_items), or WEAK_HOLD of the image's activation (_loose)."""
+    """`held` (low-precision holds), measured again in float32 where the error (CLOSE_CALL) could turn a rule the
+    picks apply to it: silent under the perturbations (_unheld), or keeping less than WEAK_HOLD (_loose)."""
     if scorer.policy == "float32":
         return held
     margin = 2 * CLOSE_CALL * np.maximum(np.abs(held), np.abs(part.activations))
-    lines = (part.floor, part.floor + WEAK_HOLD * (part.activations - part.floor))
-    unsure = np.flatnonzero(np.any([np.abs(held - line) <= margin for line in lines], axis=0))
+    turns = [rule(part, held - margin) != rule(part, held + margin) for rule in (_unheld, _loose)]
+    unsure = np.flatnonzero(np.any(turns, axis=0))
     if len(unsure):
         held = held.copy()
         held[unsure] = scorer.held_exactly(part.images[unsure], [part.filters[i] for i in unsure])
