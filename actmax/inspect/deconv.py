@@ -89,7 +89,8 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
         gradient = _peak_gradient(features, layer)
         for f in filters:
             grad = gradient(x, tf.constant(f)).numpy()[0]
-            projections.append(grad / max(np.abs(grad).max(), 1e-12))
+            peak = np.abs(grad).max()  # no floor: a small model's gradients (1e-13) are still its projection
+            projections.append(grad / peak if peak else grad)
     return filters, np.stack(projections)
 
 

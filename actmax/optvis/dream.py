@@ -161,7 +161,7 @@ def _ascend(dreamer: Dreamer, image: tf.Tensor, settings: DreamSettings, rng, ti
     for step in range(1, settings.steps + 1):
         shift = tf.constant(rng.integers(-limit, limit + 1, 2), tf.int32)
         grad, loss = dreamer.tiled_gradient(image, shift, settings.tile)
-        grad /= tf.math.reduce_std(grad) + 1e-8
+        grad = tf.math.divide_no_nan(grad, tf.math.reduce_std(grad))  # scale-free: tiny gradients take full steps
         image = tf.clip_by_value(image + settings.step_size * grad, 0.0, 1.0)
         if tick:
             tick(step, float(loss))

@@ -27,9 +27,11 @@ def _item_rms(grad: tf.Tensor) -> tf.Tensor:
 
 
 def normalised(lr: float) -> Optimizer:
-    """Classic ascent: each item's gradient divided by its RMS, times `lr`."""
+    """Classic ascent: each item's gradient divided by its RMS, times `lr`. Scale-free: a model whose gradients are
+    tiny (one with small weights or activations) takes full steps, where an epsilon would stall it; an item with no
+    gradient stays put."""
     def update(grad, state, step):
-        return lr * grad / (_item_rms(grad) + 1e-8), state
+        return lr * tf.math.divide_no_nan(grad, _item_rms(grad)), state
     return Optimizer("normalised", lambda params: tf.zeros(()), update)
 
 

@@ -95,6 +95,20 @@ def test_deconv_projection_lies_in_the_receptive_field(hed):
         assert energy[:20, 40:].sum() == 0  # far corners receive nothing
 
 
+def test_deconv_projects_a_model_with_tiny_weights_as_any():
+    """Each projection is scaled to a peak of 1 however small the model's gradients are (1e-14 here)."""
+    image = np.random.default_rng(0).uniform(size=(16, 16, 3)).astype(np.float32)
+
+    def projection(scale):
+        inputs = keras.Input((None, None, 3))
+        init = keras.initializers.RandomNormal(0, scale, seed=0)
+        x = keras.layers.Conv2D(4, 3, activation="relu", name="c1", kernel_initializer=init)(inputs)
+        spec = models.ModelSpec("m", keras.Model(inputs, keras.layers.Conv2D(4, 3, name="c2",
+                                                                            kernel_initializer=init)(x)), "unit", "")
+        return deconv.project(spec, image, "c2", [0, 1], method="guided")[1]
+    np.testing.assert_allclose(projection(1e-7), projection(1.0), atol=1e-5)
+
+
 
 def test_deconv_treats_relu_layers_as_relu_activations():
     """Conv → ReLU() (a BatchNorm block's, MobileNet's ReLU6) projects as Conv(activation='relu') does, not as the

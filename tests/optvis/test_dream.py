@@ -47,6 +47,17 @@ def test_dream_keeps_size_and_raises_the_layer_energy(hed, photo):
     assert np.abs(result - photo).mean() < 0.15  # still the photo, not a new picture
 
 
+def test_a_model_with_tiny_gradients_dreams_as_far_as_any(photo):
+    """Steps are normalised without an epsilon: a model whose activations are small (an untrained MobileNet's deep
+    layers give gradients of 1e-10 a pixel) moves its photo as much as a model 10^6 times larger would."""
+    def dreamed(scale):
+        inputs = keras.Input((None, None, 3))
+        conv = keras.layers.Conv2D(4, 3, name="conv", kernel_initializer=keras.initializers.RandomNormal(0, scale, 0))
+        spec = models.ModelSpec("small", keras.Model(inputs, conv(inputs)), "unit", "")
+        return np.abs(dream.dream(spec, photo, dream.layer_weights(["conv"]), FAST) - photo).mean()
+    assert dreamed(1e-6) > 0.5 * dreamed(1.0) > 0
+
+
 @pytest.mark.parametrize("width, windows", [(12, {(8, 12): 16}), (None, {(8, 44): 4})])
 def test_a_fixed_size_model_dreams_each_tile_at_its_input_size(width, windows):
     """Along each side the model fixes, windows are that long, the last moved back inside the photo, so every pixel
