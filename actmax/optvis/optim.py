@@ -36,7 +36,8 @@ def normalised(lr: float) -> Optimizer:
 
 
 def adam(lr: float, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8) -> Optimizer:
-    """Adam (Kingma & Ba) for ascent, with bias correction; `step` counts from 0."""
+    """Adam (Kingma & Ba) for ascent, with bias correction; `step` counts from 0. `epsilon` is a share of each item's
+    gradient RMS, not an absolute value, so that a model with small gradients takes the steps a large one does."""
     def init(params):
         return tf.zeros_like(params), tf.zeros_like(params)
 
@@ -45,8 +46,8 @@ def adam(lr: float, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1
         m = beta1 * m + (1 - beta1) * grad
         v = beta2 * v + (1 - beta2) * tf.square(grad)
         t = tf.cast(step, tf.float32) + 1.0
-        m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-        return lr * m_hat / (tf.sqrt(v_hat) + epsilon), (m, v)
+        m_hat, root = m / (1 - beta1 ** t), tf.sqrt(v / (1 - beta2 ** t))
+        return lr * tf.math.divide_no_nan(m_hat, root + epsilon * _item_rms(root)), (m, v)
     return Optimizer("adam", init, update)
 
 
