@@ -34,3 +34,14 @@ def parse_filters(text: str, count: int, layer: str | None = None) -> list[int]:
                               f"({count} filters)")
         selected.update(range(first, last + 1))
     return sorted(selected)
+
+
+def describe(indices) -> str:
+    """Indices in the syntax `parse_filters` reads, runs shortened: [0, 1, 2, 3, 7] → '0-3,7'."""
+    runs: list[list[int]] = []
+    for index in sorted(set(indices)):
+        if runs and index == runs[-1][1] + 1:
+            runs[-1][1] = index
+        else:
+            runs.append([index, index])
+    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import models
 from ..errors import ActmaxError, FilterError
 from ..models import memory
-from ..models.selection import parse_filters
+from ..models.selection import describe, parse_filters
 from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
 from .engine import (batch_reporter, check_objective, compile_engine, filter_engine, initial, padded, reporter,
@@ -33,7 +33,10 @@ def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]
         return parse_filters(filters, count, layer)
     bad = [f for f in filters if not 0 <= f < count]
     if bad:
-        raise FilterError(f"filters {bad} are outside the range of layer '{layer}', 0-{count - 1}")
+        raise FilterError(f"filters {describe(bad)} are outside the range of layer '{layer}', 0-{count - 1} "
+                          f"({count} filters)")
+    if not len(filters):
+        raise FilterError(f"no filters given; pass some of layer '{layer}' (0-{count - 1}), e.g. '0-15' or [3, 7]")
     return list(filters)
 
 
