@@ -75,6 +75,8 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
     """
     if method not in METHODS:
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
+    if filters is None and top < 1:
+        raise ActmaxError(f"top must be at least 1, not {top}: how many of the strongest filters to project")
     count = models.filter_count(spec.model, layer)
     outside = [f for f in filters or [] if not 0 <= f < count]
     if outside:

@@ -93,8 +93,9 @@ def figure(spec: models.ModelSpec, layer: str, *, filters: str | None = None, ch
     inputs, outputs = kernel.shape[2:]
     first = inputs == 3
     shown = outputs if first else min(outputs, 64 if inputs == 1 else 16)
-    chosen = parse_filters(filters or f"0-{shown - 1}", outputs)
+    chosen = parse_filters(filters or f"0-{shown - 1}", outputs, layer)
     if first and not grey:
         return rgb_filters(kernel[..., chosen], zoom=zoom)
-    picked = parse_filters(channels or ("all" if first else f"0-{min(inputs, 8) - 1}"), inputs)
+    picked = parse_filters(channels or ("all" if first else f"0-{min(inputs, 8) - 1}"), inputs, layer,
+                           noun="input channels")
     return channel_grid(kernel, filters=chosen, channels=picked, zoom=zoom)

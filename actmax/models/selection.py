@@ -9,10 +9,11 @@ from ..errors import FilterError
 INDEX_PART = re.compile(r"^(\d+)(?:-(\d+))?$")  # one part of a selection: an index or a range
 
 
-def parse_filters(text: str, count: int, layer: str | None = None) -> list[int]:
+def parse_filters(text: str, count: int, layer: str | None = None, *, noun: str = "filters") -> list[int]:
     """Indices selected by `text` for a layer with `count` filters, sorted and without repeats.
 
-    `layer` names the layer in the error message (where more than one may be in play).
+    `layer` names the layer in the error message (where more than one may be in play); `noun` what is selected
+    (filters, maps, input channels).
 
     Raises:
         FilterError: malformed text, or an index outside 0..count-1.
@@ -30,8 +31,8 @@ def parse_filters(text: str, count: int, layer: str | None = None) -> list[int]:
             raise FilterError(f"filter range '{part.strip()}' runs backwards; write '{last}-{first}'")
         if last >= count:
             where = f"layer '{layer}'" if layer else "this layer"
-            raise FilterError(f"filters '{part.strip()}' are outside the range of {where}, 0-{count - 1} "
-                              f"({count} filters)")
+            raise FilterError(f"{noun} '{part.strip()}' are outside the range of {where}, 0-{count - 1} "
+                              f"({count} {noun})")
         selected.update(range(first, last + 1))
     return sorted(selected)
 

@@ -37,8 +37,10 @@ def layer_weights(specs: list[str]) -> objectives.Objective:
     """`name` or `name:weight` layer terms to a weighted sum of layer energies (DeepDream's objective).
 
     Raises:
-        ActmaxError: a weight that is not a number.
+        ActmaxError: no layers, or a weight that is not a number.
     """
+    if not specs:
+        raise ActmaxError("no layers to dream with; give at least one, e.g. ['block4_conv3'] or ['block4_conv3:0.5']")
     terms = []
     for spec in specs:
         name, _, weight = spec.partition(":")

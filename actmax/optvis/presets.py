@@ -73,6 +73,7 @@ PRESETS = {
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 MIN_SIDE = 8
+AT_LEAST = {"size": MIN_SIDE, "steps": 1, "octaves": 1, "octave_scale": 1.0}  # every other count or weight: 0
 
 
 def size_settings(size: int | str | None) -> dict:

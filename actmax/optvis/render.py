@@ -5,6 +5,7 @@ Returns arrays and numbers only; writing files is the job of `actmax.jobs`.
 
 from __future__ import annotations
 
+import numbers
 import time
 from typing import Callable, Iterator, Sequence
 
@@ -31,13 +32,15 @@ def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]
         return list(range(min(16, count)))
     if isinstance(filters, str):
         return parse_filters(filters, count, layer)
+    if not all(isinstance(f, numbers.Integral) for f in filters):
+        raise FilterError(f"filters are whole numbers, not {list(filters)}; pass e.g. [3, 7] or '0-15'")
     bad = [f for f in filters if not 0 <= f < count]
     if bad:
         raise FilterError(f"filters {describe(bad)} are outside the range of layer '{layer}', 0-{count - 1} "
                           f"({count} filters)")
     if not len(filters):
         raise FilterError(f"no filters given; pass some of layer '{layer}' (0-{count - 1}), e.g. '0-15' or [3, 7]")
-    return list(filters)
+    return [int(f) for f in filters]
 
 
 def render(layer: str, filters: str | Sequence[int] | None = None, *, top: int | None = None, sort: str = "index",

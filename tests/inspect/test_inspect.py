@@ -13,7 +13,7 @@ from conftest import ROCKET
 from actmax.inspect import cam, deconv, feature_maps, occlusion, weights
 from actmax.output import colormaps, imaging
 from actmax import models
-from actmax.errors import ActmaxError, ImageError, LayerError
+from actmax.errors import ActmaxError, FilterError, ImageError, LayerError
 
 
 
@@ -81,6 +81,17 @@ def test_feature_grid_geometry(hed):
     picture = feature_maps.figure(hed, np.random.default_rng(0).uniform(size=(32, 32, 3)).astype(np.float32),
                                   "block1_conv1", maps="0-8", title=False)
     assert picture.shape == (3 * 64 + 4 * 2, 3 * 64 + 4 * 2, 3)  # 32 px maps doubled to reach 48 px
+
+
+def test_selections_out_of_range_name_what_and_where(hed):
+    """Maps, input channels and projected filters each say what is wrong in their own words."""
+    photo = np.full((32, 32, 3), 0.5, np.float32)
+    with pytest.raises(FilterError, match="^maps '70-80' are outside the range of layer 'block1_conv1', 0-63 "):
+        feature_maps.figure(hed, photo, "block1_conv1", maps="70-80")
+    with pytest.raises(FilterError, match="^input channels '70' are outside .* 'block2_conv1', 0-63 \\(64 input"):
+        weights.figure(hed, "block2_conv1", channels="70")
+    with pytest.raises(ActmaxError, match="^top must be at least 1, not 0"):
+        deconv.project(hed, photo, "block2_conv1", top=0)
 
 
 def test_deconv_projection_lies_in_the_receptive_field(hed):

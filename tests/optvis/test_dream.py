@@ -123,6 +123,11 @@ def test_progress_counts_pixel_steps_over_every_frame(hed):
     assert dream.Dreamer(hed, dream.layer_weights(["block2_conv1"])).work(1000, 600, 512) == (640 + 616) * (600 + 216)
 
 
+def test_dreaming_with_no_layers_says_what_to_give():
+    with pytest.raises(ActmaxError, match="no layers to dream with; give at least one"):
+        dream.layer_weights([])
+
+
 def test_weights_and_objectives(hed):
     goal = dream.layer_weights(["block4_conv3", "block5_conv1:0.5"])
     assert goal.layers == {"block4_conv3", "block5_conv1"}

@@ -247,10 +247,24 @@ def test_an_objective_render_reports_its_octaves_then_names_each_pass_on_its_var
     (dict(layer="block1_conv1", preset="fancy"), ActmaxError, "unknown preset"),
     (dict(layer="block1_conv1", colour=True), ActmaxError, "unknown setting"),
     (dict(layer="block1_conv1", sort="name"), ActmaxError, "unknown sort"),
+    (dict(layer="block1_conv1", filters=[1.5]), FilterError, "whole numbers"),
+    (dict(layer="block1_conv1", filters=[]), FilterError, "no filters given"),
+    (dict(layer="block1_conv1", steps=0), ActmaxError, "^steps must be a whole number of at least 1, not 0$"),
+    (dict(layer="block1_conv1", octaves=2.5), ActmaxError, "octaves must be a whole number"),
+    (dict(layer="block1_conv1", lr=-1), ActmaxError, "^lr must be a number of at least 0, not -1$"),
+    (dict(layer="block1_conv1", steps="10"), ActmaxError, "steps must be a whole number of at least 1, not '10'"),
 ])
 def test_bad_arguments(hed, kwargs, error, message):
     with pytest.raises(error, match=message):
         actmax.render(model=hed, **{**SMALL, **kwargs})
+
+
+def test_numpy_numbers_are_taken_as_python_ones(hed):
+    """Filters and settings from NumPy (np.arange, np.int64) render as ints do: TensorFlow would refuse an int64
+    step count, and JSON a NumPy filter index."""
+    result = actmax.render("block1_conv1", np.arange(2), model=hed, **{**SMALL, "steps": np.int64(2)})
+    assert result.filters == [0, 1] and all(type(f) is int for f in result.filters)
+    assert type(result.settings.steps) is int
 
 
 def test_render_objective_expression(hed):
