@@ -185,5 +185,7 @@ def resolve(model: keras.Model, name: str) -> str:
     if name.lower().endswith((".keras", ".h5")):
         raise LayerError(f"'{name}' is a model file, not a layer; give it as --model {name} and name one of its "
                          f"layers (see 'actmax layers --model {name}')")
-    near = difflib.get_close_matches(name, list(taps), n=5, cutoff=0.4) or list(taps)[-5:]
-    raise LayerError(f"unknown layer '{name}'; did you mean: {', '.join(near)} (see 'actmax layers')")
+    paths = list(taps)
+    near = difflib.get_close_matches(name, paths, n=5, cutoff=0.4)
+    hint = f"did you mean: {', '.join(near)}" if near else f"this model's run from {paths[0]} to {paths[-1]}"
+    raise LayerError(f"unknown layer '{name}'; {hint} (see 'actmax layers')")
