@@ -16,7 +16,7 @@ from .. import models
 from ..models import memory
 from . import objectives
 from .engine import check_objective
-from .presets import get_preset
+from .presets import get_preset, plain_numbers
 from ..errors import ActmaxError
 
 
@@ -31,6 +31,9 @@ class DreamSettings:
     tile: int = 512
     max_loss: float | None = None
     seed: int = 0
+
+
+DREAM_AT_LEAST = {"octaves": 1, "octave_scale": 1.0, "steps": 1, "tile": 32}  # every other count or weight: 0
 
 
 def layer_weights(specs: list[str]) -> objectives.Objective:
@@ -132,8 +135,9 @@ def dream(spec: models.ModelSpec, image: np.ndarray, goal: objectives.Objective,
     true ETA.
 
     Raises:
-        ActmaxError: the photo is smaller than the layers can take.
+        ActmaxError: the photo is smaller than the layers can take, or a setting below its least (steps=0 …).
     """
+    settings = plain_numbers(settings, DREAM_AT_LEAST)
     dreamer = dreamer or Dreamer(spec, goal)
     if min(image.shape[:2]) < dreamer.floor:
         raise ActmaxError(f"the photo is {image.shape[0]}×{image.shape[1]} px, too small for layer(s) "

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import numbers
 import re
-from dataclasses import fields, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -15,7 +13,7 @@ from .. import models
 from ..models import receptive
 from ..errors import ActmaxError, ModelError, ObjectiveError
 from . import ascent, objectives, optim, param as param_module, transforms
-from .presets import AT_LEAST, Settings, get_preset, shape_of, size_settings
+from .presets import AT_LEAST, Settings, get_preset, plain_numbers, shape_of, size_settings
 from .result import Rendering
 
 
@@ -29,7 +27,7 @@ def resolve(model: str | models.ModelSpec, preset: str | Settings, overrides: di
     settings = settings.override(**{**overrides, **size_settings(overrides.get("size"))})
     if all(spec.model_sides):  # rendered pixel for pixel at the model's own input size (spec.image_shape)
         settings = settings.override(size=max(spec.model_sides), shape="")
-    settings = _plain_numbers(settings)
+    settings = plain_numbers(settings, AT_LEAST)
     _check(settings)
     return spec.sized(shape_of(settings)), settings
 
@@ -44,24 +42,6 @@ def _check(settings: Settings) -> None:
         raise ActmaxError(f"shape '{settings.shape}' does not match size {settings.size}; ask for a rectangle as "
                           "size='WxH', e.g. size='320x180'")
     models.resolve_precision(settings.precision)
-
-
-def _plain_numbers(settings: Settings) -> Settings:
-    """The settings with each count and weight a Python int or float (NumPy's would meet TensorFlow's int32).
-
-    Raises:
-        ActmaxError: one of the wrong kind or below its least (`steps=0`, `lr=-1`, `octaves=2.5`).
-    """
-    plain = {}
-    for field in fields(Settings):
-        kind = {"int": (numbers.Integral, int), "float": (numbers.Real, float)}.get(field.type)
-        value, least = getattr(settings, field.name), AT_LEAST.get(field.name, 0)
-        if kind and (isinstance(value, bool) or not isinstance(value, kind[0]) or value < least):
-            whole = "a whole number" if field.type == "int" else "a number"
-            raise ActmaxError(f"{field.name} must be {whole} of at least {least}, not {value!r}")
-        if kind:
-            plain[field.name] = kind[1](value)
-    return replace(settings, **plain)
 
 
 @functools.lru_cache(maxsize=8)

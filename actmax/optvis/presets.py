@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import asdict, dataclass, fields, replace
 
@@ -109,3 +110,21 @@ def get_preset(name: str) -> Settings:
     if name not in PRESETS:
         raise ActmaxError(f"unknown preset '{name}'; use one of: {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def plain_numbers(settings, at_least: dict):
+    """Settings (a dataclass) with each count and weight a Python int or float: NumPy's would meet TensorFlow's int32.
+
+    Raises:
+        ActmaxError: one of the wrong kind or below its least (`at_least`, else 0: `steps=0`, `lr=-1`, `octaves=2.5`).
+    """
+    plain = {}
+    for field in fields(settings):
+        kind = {"int": (numbers.Integral, int), "float": (numbers.Real, float)}.get(field.type)
+        value, least = getattr(settings, field.name), at_least.get(field.name, 0)
+        if kind and (isinstance(value, bool) or not isinstance(value, kind[0]) or value < least):
+            whole = "a whole number" if field.type == "int" else "a number"
+            raise ActmaxError(f"{field.name} must be {whole} of at least {least}, not {value!r}")
+        if kind:
+            plain[field.name] = kind[1](value)
+    return replace(settings, **plain)

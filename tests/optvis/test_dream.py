@@ -123,9 +123,14 @@ def test_progress_counts_pixel_steps_over_every_frame(hed):
     assert dream.Dreamer(hed, dream.layer_weights(["block2_conv1"])).work(1000, 600, 512) == (640 + 616) * (600 + 216)
 
 
-def test_dreaming_with_no_layers_says_what_to_give():
+def test_dreaming_with_no_layers_or_steps_says_what_to_give(hed, photo):
     with pytest.raises(ActmaxError, match="no layers to dream with; give at least one"):
         dream.layer_weights([])
+    goal = dream.layer_weights(["block1_conv1"])
+    with pytest.raises(ActmaxError, match="^octaves must be a whole number of at least 1, not 0$"):
+        dream.dream(hed, photo, goal, replace(FAST, octaves=0))
+    small = dream.dream(hed, photo[:16, :16], goal, replace(FAST, octaves=np.int64(1), steps=np.int64(2)))
+    assert small.shape == (16, 16, 3)  # NumPy counts are taken as ints
 
 
 def test_weights_and_objectives(hed):
