@@ -187,5 +187,5 @@ def resolve(model: keras.Model, name: str) -> str:
                          f"layers (see 'actmax layers --model {name}')")
     paths = list(taps)
     near = difflib.get_close_matches(name, paths, n=5, cutoff=0.4)
-    hint = f"did you mean: {', '.join(near)}" if near else f"this model's run from {paths[0]} to {paths[-1]}"
+    hint = f"did you mean: {', '.join(near)}" if near else f"the model's layers run from {paths[0]} to {paths[-1]}"
     raise LayerError(f"unknown layer '{name}'; {hint} (see 'actmax layers')")

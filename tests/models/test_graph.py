@@ -41,7 +41,7 @@ def test_paths_resolve(twins, name, path):
     ("conv", "ambiguous in this model: left/conv, right/conv"),
     ("left", "'left' is a nested model; pick one of its layers"),
     ("lfet/conv", "unknown layer 'lfet/conv'; did you mean: left/conv"),
-    ("xyz", "unknown layer 'xyz'; this model's run from left/conv to sum \\(see"),  # nothing near: no guesses
+    ("xyz", "unknown layer 'xyz'; the model's layers run from left/conv to sum \\(see"),  # nothing near: no guesses
 ])
 def test_bad_names_are_one_clear_line(twins, name, message):
     with pytest.raises(LayerError, match=message) as info:
