@@ -10,8 +10,6 @@ import tensorflow as tf
 from .. import models
 from ..models import memory
 from ..optvis import objectives
-from ..optvis.engine import check_objective
-from ..optvis.presets import get_preset
 from ..output import colormaps, gallery, imaging
 from ..errors import ActmaxError
 
@@ -47,8 +45,8 @@ def score_function(spec: models.ModelSpec, target: str | None, image: np.ndarray
         target = f"{layer}:{int(np.argmax(tf.reduce_mean(acts, axis=(0, 1, 2))))}"
     goal = objectives.parse(target)
     models.check_fits(spec, image.shape, *goal.layers)
-    check_objective(spec, goal, get_preset("classic"))  # a filter the layer lacks reads as one line
     features = models.FeatureModel(spec, tuple(goal.layers), pre_activation=False, compiled=True)
+    objectives.evaluated(goal, features(tf.constant(image[None])), spec.name)  # a filter the layer lacks: one line
     return (lambda x: goal(features(x))), target
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from typing import Callable, Sequence
 
 import numpy as np
@@ -11,7 +10,7 @@ import tensorflow as tf
 
 from .. import models
 from ..models import receptive
-from ..errors import ActmaxError, ModelError, ObjectiveError
+from ..errors import ActmaxError, ModelError
 from . import ascent, objectives, optim, param as param_module, transforms
 from .presets import AT_LEAST, Settings, get_preset, plain_numbers, shape_of, size_settings
 from .result import Rendering
@@ -99,18 +98,7 @@ def check_objective(spec: models.ModelSpec, goal: objectives.Objective, settings
     features = models.FeatureModel(spec, tuple(sorted(goal.layers)), pre_activation=settings.pre_activation,
                                    leak=settings.leak)
     side = max(32, settings.size // 4, models.min_size(spec, *goal.layers))
-    try:
-        goal(features(tf.fill((1, side, side, spec.channels), 0.5)))
-    except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
-        reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip().rstrip(".")
-        ranges = ", ".join(f"{layer} 0-{count - 1}" for layer, count in _counts(spec, goal.layers))
-        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{spec.name}': {reason}"
-                             + (f"; its layers' filters are {ranges}" if ranges else "")) from None
-
-
-def _counts(spec: models.ModelSpec, layers) -> list[tuple[str, int]]:
-    """(layer, filter count) of the objective's map layers (the logits have classes, not filters)."""
-    return [(layer, models.filter_count(spec.model, layer)) for layer in sorted(layers) if layer != models.LOGITS]
+    objectives.evaluated(goal, features(tf.fill((1, side, side, spec.channels), 0.5)), spec.name)
 
 
 def padded(keys: Sequence[int], batch: int) -> list[int]:

@@ -53,6 +53,22 @@ class Objective:
         return self * (1.0 / divisor)
 
 
+def evaluated(goal: Objective, acts: Activations, model: str) -> tf.Tensor:
+    """The goal's values on `acts`, where an index its layers lack reads as one ObjectiveError naming their ranges.
+
+    Raises:
+        ObjectiveError: a filter (or class) outside its layer's range in `model`.
+    """
+    try:
+        return goal(acts)
+    except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
+        reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip().rstrip(".")
+        ranges = ", ".join(f"{layer} 0-{acts[layer].shape[-1] - 1}" for layer in sorted(goal.layers)
+                           if layer != LOGITS)  # the logits have classes, not filters
+        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{model}': {reason}"
+                             + (f"; its layers' filters are {ranges}" if ranges else "")) from None
+
+
 def spatial_mean(values: tf.Tensor) -> tf.Tensor:
     """Mean over every axis but the batch axis."""
     return tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
