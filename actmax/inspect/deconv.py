@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from .. import models
 from ..models import graph as layer_graph, memory
+from ..models.selection import checked
 from ..output import gallery, imaging
 from ..errors import ActmaxError
 
@@ -77,11 +78,8 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")
     if filters is None and top < 1:
         raise ActmaxError(f"top must be at least 1, not {top}: how many of the strongest filters to project")
-    count = models.filter_count(spec.model, layer)
-    outside = [f for f in filters or [] if not 0 <= f < count]
-    if outside:
-        raise ActmaxError(f"--filter {', '.join(map(str, outside))} is outside layer '{layer}': its filters are in "
-                          f"the range 0-{count - 1}")
+    if filters is not None:
+        filters = checked(filters, models.filter_count(spec.model, layer), layer)
     models.check_fits(spec, image.shape, layer)
     features = models.FeatureModel(spec, (layer,), pre_activation=False)
     x = tf.constant(image[None], tf.float32)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import re
+from typing import Sequence
 
 from ..errors import FilterError
 
@@ -35,6 +37,23 @@ def parse_filters(text: str, count: int, layer: str | None = None, *, noun: str 
                               f"({count} {noun})")
         selected.update(range(first, last + 1))
     return sorted(selected)
+
+
+def checked(indices: Sequence, count: int, layer: str, *, noun: str = "filters") -> list[int]:
+    """`indices` given as a list, as ints: whole numbers, at least one, each in the range of a layer of `count`.
+
+    Raises:
+        FilterError: a non-integer, an index outside 0..count-1 (named in runs, as `describe` writes them), or none.
+    """
+    if not all(isinstance(index, numbers.Integral) for index in indices):
+        raise FilterError(f"{noun} are whole numbers, not {list(indices)}; pass e.g. [3, 7] or '0-15'")
+    bad = [index for index in indices if not 0 <= index < count]
+    if bad:
+        which = f"{noun[:-1]} {bad[0]} is" if len(bad) == 1 else f"{noun} {describe(bad)} are"
+        raise FilterError(f"{which} outside the range of layer '{layer}', 0-{count - 1} ({count} {noun})")
+    if not len(indices):
+        raise FilterError(f"no {noun} given; pass some of layer '{layer}' (0-{count - 1}), e.g. '0-15' or [3, 7]")
+    return [int(index) for index in indices]
 
 
 def describe(indices) -> str:

@@ -5,16 +5,15 @@ Returns arrays and numbers only; writing files is the job of `actmax.jobs`.
 
 from __future__ import annotations
 
-import numbers
 import time
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from .. import models
-from ..errors import ActmaxError, FilterError
+from ..errors import ActmaxError
 from ..models import memory
-from ..models.selection import describe, parse_filters
+from ..models.selection import checked, parse_filters
 from . import ascent, objectives
 from .budget import batch_size, check_fits, image_bytes, smaller
 from .engine import (batch_reporter, check_objective, compile_engine, filter_engine, initial, padded, reporter,
@@ -32,15 +31,7 @@ def filter_list(spec: models.ModelSpec, layer: str, filters: str | Sequence[int]
         return list(range(min(16, count)))
     if isinstance(filters, str):
         return parse_filters(filters, count, layer)
-    if not all(isinstance(f, numbers.Integral) for f in filters):
-        raise FilterError(f"filters are whole numbers, not {list(filters)}; pass e.g. [3, 7] or '0-15'")
-    bad = [f for f in filters if not 0 <= f < count]
-    if bad:
-        raise FilterError(f"filters {describe(bad)} are outside the range of layer '{layer}', 0-{count - 1} "
-                          f"({count} filters)")
-    if not len(filters):
-        raise FilterError(f"no filters given; pass some of layer '{layer}' (0-{count - 1}), e.g. '0-15' or [3, 7]")
-    return [int(f) for f in filters]
+    return checked(filters, count, layer)
 
 
 def render(layer: str, filters: str | Sequence[int] | None = None, *, top: int | None = None, sort: str = "index",

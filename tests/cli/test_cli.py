@@ -185,11 +185,11 @@ def test_inspection_commands_write_picture_and_sidecar(tmp_path, args, produced)
     (["cam", ROCKET], "no classifier head"),
     (["features", "missing.jpg", "--layer", "block1_conv1"], "does not exist"),
     (["features", ROCKET, "--layer", "block1_convX"], "unknown layer"),
-    (["deconv", ROCKET, "--layer", "block1_conv1", "--filter", "99"], "range 0-63"),
+    (["deconv", ROCKET, "--layer", "block1_conv1", "--filter", "99"], "range of layer 'block1_conv1', 0-63"),
     (["weights", "block1_pool"], "no convolution kernel"),
     (["occlusion", ROCKET, "--target", "block1_conv1:x"], "cannot parse objective"),
     (["occlusion", ROCKET, "--size", "64", "--patch", "64"], "covers the whole 64x43 photo"),
-    (["deconv", ROCKET, "--layer", "block1_conv1", "--filter", "3", "--filter", "64"], "--filter 64 is outside"),
+    (["deconv", ROCKET, "--layer", "block1_conv1", "--filter", "3", "--filter", "64"], "filter 64 is outside"),
 ])
 def test_inspection_errors_are_one_line(tmp_path, args, message):
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])

@@ -84,7 +84,8 @@ def test_feature_grid_geometry(hed):
 
 
 def test_selections_out_of_range_name_what_and_where(hed):
-    """Maps, input channels, an occlusion target's filter and projected filters each say what is wrong in one line."""
+    """Maps, input channels, an occlusion target's filter and projected filters (out of range, or none)
+    each say what is wrong in one line."""
     photo = np.full((32, 32, 3), 0.5, np.float32)
     with pytest.raises(FilterError, match="^maps '70-80' are outside the range of layer 'block1_conv1', 0-63 "):
         feature_maps.figure(hed, photo, "block1_conv1", maps="70-80")
@@ -94,6 +95,10 @@ def test_selections_out_of_range_name_what_and_where(hed):
         occlusion.score_function(hed, "block1_conv1:99", photo)
     with pytest.raises(ActmaxError, match="^top must be at least 1, not 0"):
         deconv.project(hed, photo, "block2_conv1", top=0)
+    with pytest.raises(FilterError, match="^filter 128 is outside .* 'block2_conv1', 0-127 \\(128 filters"):
+        deconv.project(hed, photo, "block2_conv1", [3, 128])
+    with pytest.raises(FilterError, match="^no filters given; pass some of layer 'block2_conv1'"):
+        deconv.project(hed, photo, "block2_conv1", [])  # was a numpy error from stacking no projections
 
 
 def test_deconv_projection_lies_in_the_receptive_field(hed):
