@@ -178,10 +178,29 @@ def test_a_flat_colour_is_tried_where_it_beats_a_pattern_that_holds_its_filter_n
             1.0: np.array([1.2, 1.2, 1.2, 1.2, 1.2, 1.2, -1.0])}  # the white tiles
     monkeypatch.setattr(metrics, "pattern_hold",
                         lambda spec, layer, images, filters: held[float(images.max())][list(filters)])
+    monkeypatch.setattr(rescue, "called_their_class", lambda spec, part, items, colours: np.ones(len(items), bool))
     # 0, 5 and (by 2.4×) 1 are beaten, but their patterns hold better at equal contrast; 2 (a colour that fires a
     # silent image) and 4: theirs hold worse; 3's colour, -0.2, does not fire; 6 (a colour unit): its pattern holds
     # it better than the washed tile does, but neither fires it at equal contrast
     assert rescue.flat_items(None, part, None) == [2, 4, 6]
+
+
+def test_a_softmax_class_gets_no_flat_tile_that_the_model_calls_another_class():
+    """A flat tile may stand for a class only where the model gives that tile the class (a MobileNet's class 4 lost
+    its pattern to a black tile at p = 0.15 that the model calls a 1); a conv's filters have no such test."""
+    inputs = keras.Input((8, 8, 3))
+    head = keras.layers.Dense(3, activation="softmax", name="classes")
+    model = keras.Model(inputs, head(keras.layers.GlobalAveragePooling2D()(inputs)))
+    head.set_weights([np.array([[9, 0, 0], [0, 0, 0], [0, 0, 0]], np.float32), np.array([0, 2, 1], np.float32)])
+    spec = actmax.load_model(model, preprocess="unit")  # black: class 1 (bias 2); white: class 0 (9 + 0 > 2)
+    part = actmax.Rendering("m", "classes", [0, 1, 2], np.zeros((3, 8, 8, 3), np.float32), np.zeros(3), np.zeros(3),
+                            actmax.PRESETS["default"], 0, 0.0)
+    black, white = np.zeros((3, 3), np.float32), np.ones((3, 3), np.float32)
+    assert rescue.called_their_class(spec, part, np.arange(3), black).tolist() == [False, True, False]
+    assert rescue.called_their_class(spec, part, np.array([0, 2]), white[:2]).tolist() == [True, False]
+    conv = actmax.Rendering("m", "block1_conv1", [0, 1], np.zeros((2, 32, 32, 3), np.float32), np.zeros(2),
+                            np.zeros(2), actmax.PRESETS["default"], 0, 0.0)
+    assert rescue.called_their_class(actmax.load_model("vgg16-hed"), conv, np.arange(2), black[:2]).all()
 
 
 def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leaves_close_to_it(monkeypatch):
