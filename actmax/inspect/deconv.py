@@ -72,7 +72,8 @@ def project(spec: models.ModelSpec, image: np.ndarray, layer: str, filters: list
     Returns the filters and their projections (N, H, W, 3), signed, each scaled to a maximum magnitude of 1.
 
     Raises:
-        ActmaxError: an unknown method, or a filter outside the layer's range.
+        ActmaxError: an unknown method; filters that are not whole numbers, lie outside the layer's range, or are
+            none (an empty list).
     """
     if method not in METHODS:
         raise ActmaxError(f"unknown method '{method}'; use one of: {', '.join(METHODS)}")

@@ -138,7 +138,7 @@ def called_their_class(spec: models.ModelSpec, part: Rendering, items: np.ndarra
     class. A MobileNet's class 4 lost its pattern to a black tile it scored at p = 0.15, which the model calls a 1."""
     if not len(items) or not models.layers.is_softmax(models.get_layer(spec.model, part.layer, units=True).layer):
         return np.ones(len(items), bool)
-    responses = metrics.flat_responses(spec, part.layer, part.images.shape[1:], colours)
+    responses = metrics.flat_responses(spec, part.layer, part.images.shape[1:], quantise(colours))  # as saved
     return responses.argmax(axis=1) == np.array([part.filters[i] for i in items])
 
 
