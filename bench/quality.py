@@ -161,7 +161,8 @@ def default_presets(sweep: bool) -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layer", action="append", help="layer(s); default block3_conv1 and block5_conv1")
+    parser.add_argument("--layer", action="append", help="layer(s); default block3_conv1 and block5_conv1 (with "
+                        "--sweep: every conv layer)")
     parser.add_argument("--filters", default="0-15")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
@@ -181,7 +182,7 @@ def main():
     spec = actmax.load_model(args.model, preprocess=args.preprocess)
     args.out.mkdir(parents=True, exist_ok=True)
     presets = args.presets or default_presets(args.sweep)
-    layers = actmax.models.convolutions(spec.model) if args.sweep else args.layer or ["block3_conv1", "block5_conv1"]
+    layers = args.layer or (actmax.models.convolutions(spec.model) if args.sweep else ["block3_conv1", "block5_conv1"])
     rows = []
     for layer in layers:
         count = actmax.models.filter_count(spec.model, layer)
