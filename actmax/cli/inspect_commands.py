@@ -23,10 +23,13 @@ def _load(model: str, preprocess=None, image: Path | None = None, size: int = 22
     return spec, photo
 
 
-def _save(spec, out, command: str, name: str, picture, params: dict) -> None:
-    """Save one figure with its parameters under `outputs/<model>/<command>/` (or `out`) and say where."""
+def _save(spec, out, command: str, name: str, picture, params: dict, *chosen: str | int | None) -> None:
+    """Save one figure with its parameters under `outputs/<model>/<command>/` (or `out`) and say where: named
+    `name`, then each of the options the user `chosen` (a class, a target), so that one photo's figures for other
+    choices sit side by side instead of replacing each other."""
     from .. import jobs
-    path = jobs.save_figure((out or jobs.OUTPUTS / spec.name / command) / f"{jobs.file_stem(name)}.png", picture,
+    stem = "_".join([name] + [str(part) for part in chosen if part is not None]).replace(":", "-")
+    path = jobs.save_figure((out or jobs.OUTPUTS / spec.name / command) / f"{jobs.file_stem(stem)}.png", picture,
                             {"model": spec.name, "command": command, **params})
     typer.echo(f"{command}: {path}")
 
@@ -130,7 +133,7 @@ def occlusion(
         picture, name = occluding.figure(spec, photo, target=target, patch=patch, stride=stride,
                                          colormap=colormap.value, names=models.class_names(spec, class_names))
         _save(spec, out, "occlusion", image.stem, picture,
-              {"image": str(image), "target": name, "patch": patch, "stride": stride})
+              {"image": str(image), "target": name, "patch": patch, "stride": stride}, target)
 
 
 @app.command(no_args_is_help=True)
@@ -162,7 +165,7 @@ def cam(
             typer.echo(f"{index:>5} {name:<24} {probability:.3f}")
         _save(spec, out, "cam", f"{image.stem}_{method.value}", picture,
               {"image": str(image), "class": chosen, "layer": layer or gradcam.default_layer(spec),
-               "method": method.value, "top5": classes})
+               "method": method.value, "top5": classes}, None if chosen is None else f"class:{chosen}", layer)
 
 
 @app.command(no_args_is_help=True)

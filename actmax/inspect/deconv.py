@@ -21,7 +21,8 @@ from ..models.selection import checked
 from ..output import gallery, imaging
 from ..errors import ActmaxError
 
-METHODS = ("deconvnet", "guided")
+TITLES = {"deconvnet": "DeConvNet", "guided": "guided backpropagation"}  # each method, as its figure names it
+METHODS = tuple(TITLES)
 
 
 def _relu(method: str, max_value: float | None = None):
@@ -118,8 +119,9 @@ def to_display(projections: np.ndarray, percentile: float = 99.5) -> np.ndarray:
 @memory.guard("lower --size")
 def figure(spec: models.ModelSpec, image: np.ndarray, layer: str, *, filters: list[int] | None = None,
            top: int = 4, method: str = "deconvnet") -> tuple[np.ndarray, list[int]]:
-    """What `actmax deconv` saves: the photo beside each filter's projection; also returns the filters."""
+    """What `actmax deconv` saves: the photo beside each filter's projection (labelled #filter, under a title naming
+    the layer and method); also returns the filters."""
     chosen, projections = project(spec, image, layer, filters, top=top, method=method)
     tiles = [imaging.to_uint8(image)] + [imaging.to_uint8(p) for p in to_display(projections)]
-    labels = ["input"] + [f"{layer}:{f}" for f in chosen]
-    return gallery.side_by_side(tiles, labels=labels), chosen
+    shown = gallery.side_by_side(tiles, labels=["input"] + [f"#{f}" for f in chosen])
+    return gallery.titled(shown, f"{layer}: {TITLES[method]}"), chosen

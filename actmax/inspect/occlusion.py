@@ -89,10 +89,12 @@ def occlusion_map(score: Score, image: np.ndarray, *, patch: int | None = None, 
 def figure(spec: models.ModelSpec, image: np.ndarray, *, target: str | None = None, patch: int | None = None,
            stride: int | None = None, colormap: str = "inferno",
            names: list[str] | None = None) -> tuple[np.ndarray, str]:
-    """What `actmax occlusion` saves: the photo beside the drop heatmap over it; also returns the score's name
-    (`names`: the classes' names, see `models.class_names`, for a class by name and its label)."""
+    """What `actmax occlusion` saves: the photo beside the drop heatmap over it, under a title naming the score
+    watched; also returns the score's name (`names`: the classes' names, see `models.class_names`, for a class by
+    name and its label)."""
     score, name = score_function(spec, target, image, names)
     heat = occlusion_map(score, image, patch=patch, stride=stride)
     shown = colormaps.overlay(image, colormaps.normalise(np.maximum(heat, 0)), name=colormap)
     shows = models.class_label(int(name[6:]), names) if name.startswith("class:") else name
-    return gallery.side_by_side([imaging.to_uint8(image), shown], labels=["input", f"occlusion: {shows}"]), name
+    pair = gallery.side_by_side([imaging.to_uint8(image), shown], labels=["input", "score drop"])
+    return gallery.titled(pair, f"occlusion: {shows}"), name

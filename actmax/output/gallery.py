@@ -79,10 +79,18 @@ def fitted(text: str, font, width: int) -> str:
     if font.getlength(text) <= width:
         return text
     words = text.split(" ", 2)
-    kept, tail = " ".join(words[:2]), words[2] if len(words) > 2 else ""
-    while tail and font.getlength(f"{kept} {tail}…") > width:
-        tail = tail[:-1]
-    return f"{kept} {tail.rstrip()}…" if tail else kept
+    kept = " ".join(words[:2])
+    tail = clipped(words[2], font, width - font.getlength(f"{kept} ")) if len(words) > 2 else "…"
+    return kept if tail == "…" else f"{kept} {tail}"
+
+
+def clipped(text: str, font, width: float) -> str:
+    """`text` cut short with '…' where it would run wider than `width` px."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(f"{text}…") > width:
+        text = text[:-1]
+    return f"{text.rstrip()}…"
 
 
 def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Sequence[str] | None = None,
@@ -94,8 +102,9 @@ def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Seque
 
 
 def titled(image: np.ndarray, title: str, *, height: int = 16) -> np.ndarray:
-    """Add a strip with `title` above a uint8 image."""
+    """Add a strip with `title` above a uint8 image (cut short with '…' where it is wider than the image)."""
     canvas = Image.new("RGB", (image.shape[1], image.shape[0] + height), BACKGROUND)
     canvas.paste(Image.fromarray(image), (0, height))
-    ImageDraw.Draw(canvas).text((4, 2), title, fill=(230, 230, 230), font=ImageFont.load_default())
+    font = ImageFont.load_default()
+    ImageDraw.Draw(canvas).text((4, 2), clipped(title, font, image.shape[1] - 8), fill=(230, 230, 230), font=font)
     return np.asarray(canvas)

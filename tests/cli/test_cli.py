@@ -172,7 +172,7 @@ ROCKET = str(conftest.ROCKET)
     (["deconv", ROCKET, "--layer", "block2_conv2", "--top", "2", "--size", "64"],
      ["rocket_block2_conv2_deconvnet.png", "rocket_block2_conv2_deconvnet.json"]),
     (["occlusion", ROCKET, "--target", "block2_conv1:3", "--size", "64", "--patch", "16"],
-     ["rocket.png", "rocket.json"]),
+     ["rocket_block2_conv1-3.png", "rocket_block2_conv1-3.json"]),
 ])
 def test_inspection_commands_write_picture_and_sidecar(tmp_path, args, produced):
     result = runner.invoke(app, [*args, "--out", str(tmp_path)])
@@ -432,11 +432,15 @@ def test_class_names_label_the_class_gallery_its_page_and_cams_classes(tmp_path)
     by_name = runner.invoke(app, ["cam", ROCKET, *model, *named, "--class", "dog", "--size", "32", "--out",
                                   str(tmp_path / "dog")])
     assert by_name.exit_code == 0, by_name.output
-    assert json.loads(next((tmp_path / "dog").glob("*.json")).read_text())["class"] == 1
+    assert json.loads((tmp_path / "dog" / "rocket_gradcam_class-1.json").read_text())["class"] == 1
+    again = runner.invoke(app, ["cam", ROCKET, *model, *named, "--class", "fish", "--size", "32", "--out",
+                                str(tmp_path / "dog")])  # another class's map sits beside the first
+    assert again.exit_code == 0 and {p.name for p in (tmp_path / "dog").glob("*.png")} == {
+        "rocket_gradcam_class-1.png", "rocket_gradcam_class-3.png"}
     occluded = runner.invoke(app, ["occlusion", ROCKET, *model, *named, "--target", "class:fish", "--size", "32",
                                    "--patch", "8", "--out", str(tmp_path / "occ")])
-    assert occluded.exit_code == 0 and json.loads(next((tmp_path / "occ").glob("*.json")).read_text())["target"] \
-        == "class:3"
+    assert occluded.exit_code == 0 and json.loads((tmp_path / "occ" / "rocket_class-fish.json").read_text())[
+        "target"] == "class:3"
     some = runner.invoke(app, ["render", "predictions", "-f", "fish,0", *FAST, *model, *named, "--out",
                                str(tmp_path / "some")])
     assert some.exit_code == 0, some.output

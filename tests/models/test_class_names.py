@@ -6,6 +6,7 @@ import json
 
 import keras
 import pytest
+import numpy as np
 from PIL import ImageFont
 
 from actmax import models
@@ -85,6 +86,16 @@ def test_a_label_wider_than_its_tile_is_cut_short_within_it():
     assert short.startswith("#207 0.983 golden") and short.endswith("…") and font.getlength(short) <= 100
     assert gallery.fitted("#3 1.5", font, 64) == "#3 1.5"
     assert gallery.fitted("#1234 1.23e-05", font, 40) == "#1234 1.23e-05"  # a number is never cut into another
+
+
+def test_a_title_wider_than_its_figure_is_cut_short_within_it():
+    font, figure = ImageFont.load_default(), np.zeros((20, 120, 3), np.uint8)
+    title = "resnet50/conv3_block2_2_conv: guided backpropagation"
+    assert gallery.clipped(title, font, 400) == title
+    short = gallery.clipped(title, font, 112)
+    assert short.startswith("resnet50/") and short.endswith("…") and font.getlength(short) <= 112
+    strip = gallery.titled(figure, title)[:16]
+    assert strip.shape == (16, 120, 3) and strip[:, -4:].max() == strip[0, 0].max()  # no text in the right margin
 
 
 def test_a_class_is_taken_by_index_or_by_name_and_a_misspelt_name_gets_the_nearest():
