@@ -25,11 +25,12 @@ def _load(model: str, preprocess=None, image: Path | None = None, size: int = 22
 
 def _save(spec, out, command: str, name: str, picture, params: dict, *chosen: str | int | None) -> None:
     """Save one figure with its parameters under `outputs/<model>/<command>/` (or `out`) and say where, named `name`
-    and then each choice the user made (`chosen`: a class, a target; None where left to the default), so that one
-    photo's figures for other classes sit side by side under names that say which is which."""
+    and then each choice the user made (`chosen`: a class, a target, as `jobs.slug` names an objective; None where
+    left to the default), so that one photo's figures for other classes sit side by side under names that say which
+    is which."""
     from .. import jobs
-    stem = "_".join([name] + [str(part) for part in chosen if part is not None]).replace(":", "-")
-    path = jobs.save_figure((out or jobs.OUTPUTS / spec.name / command) / f"{jobs.file_stem(stem)}.png", picture,
+    stem = "_".join([jobs.file_stem(name)] + [jobs.slug(str(part)) for part in chosen if part is not None])
+    path = jobs.save_figure((out or jobs.OUTPUTS / spec.name / command) / f"{stem}.png", picture,
                             {"model": spec.name, "command": command, **params})
     typer.echo(f"{command}: {path}")
 
