@@ -19,6 +19,11 @@ ROCKET = DATA / "rocket.jpg"  # the public-domain test photo
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+
+def clipped(images: np.ndarray) -> np.ndarray:
+    """The share of each image's values at black or white."""
+    return ((images <= 0) | (images >= 1)).mean(axis=(1, 2, 3))
+
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="run tests that take minutes (CI runs them)")
     parser.addoption("--run-online", action="store_true", help="run tests that download weights")

@@ -35,9 +35,9 @@ class Settings:
     revive: int = 0
     wake: int = 0
     boost: int = 0
-    flat: int = 0  # flat colours tried against each image (rescue.FlatPass)
-    tone: int = 0  # shares of the way to its filter's best flat colour tried on each image's mean (rescue.Tone)
-    polish: int = 0  # transform-free steps each patterned image gets last, from itself (rescue.Polish)
+    flat: int = 0  # flat colours tried against each image (passes.FlatPass)
+    tone: int = 0  # shares of the way to its filter's best flat colour tried on each image's mean (passes.Tone)
+    polish: int = 0  # transform-free steps each patterned image gets last, from itself (passes.Polish)
     precision: str = "auto"
 
     def override(self, **changes) -> Settings:

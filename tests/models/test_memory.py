@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 import actmax
 from conftest import ROCKET
 from actmax.models import memory
-from actmax.optvis import render as rendering, rescue
+from actmax.optvis import passes, render as rendering
 from actmax.cli import app
 from actmax.errors import OutOfMemoryError
 
@@ -53,12 +53,12 @@ def test_ascent_out_of_memory_halves_the_batch_then_says_what_to_lower(hed, monk
 
 def test_rescue_out_of_memory_retries_the_batch_smaller(hed, monkeypatch):
     calls = []
-    original = rescue.AscentPass.__call__
+    original = passes.AscentPass.__call__
 
     def once_exhausted(self, part, items, steps=None):
         calls.append(self.batch)
         return exhausted() if len(calls) == 1 else original(self, part, items, steps)
-    monkeypatch.setattr(rescue.AscentPass, "__call__", once_exhausted)
+    monkeypatch.setattr(passes.AscentPass, "__call__", once_exhausted)
     result = actmax.render("block5_conv1", "0-3", model=hed, batch=4, size=32, octaves=1, steps=2, rescue=2, revive=4,
                            wake=4)
     assert calls and result.extra["batch"] == 2 and len(result.filters) == 4

@@ -5,26 +5,10 @@ import numpy as np
 
 import actmax
 from actmax import models
-from actmax.optvis import metrics, rescue
+from actmax.optvis import metrics, passes, picks, rescue
+from conftest import clipped
 
 JITTER_128 = "jitter:6,rotate:5"  # the default preset's transforms at 128 px, where these images were chosen
-
-
-def clipped(images: np.ndarray) -> np.ndarray:
-    return ((images <= 0) | (images >= 1)).mean(axis=(1, 2, 3))
-
-
-def test_headroom_stops_at_the_contrast_cap_or_short_of_clipping():
-    rng = np.random.default_rng(0)
-    images = np.clip(np.array([0.3, 0.5, 0.6]) + 0.05 * rng.standard_normal((2, 32, 32, 3)), 0, 1)
-    room = rescue.headroom(images, cap=1.0)  # clipping decides
-    assert (room > 1.5).all()
-    assert (clipped(metrics.stretched(images, room)) <= rescue.CLIP_SHARE + 0.001).all()
-    assert (clipped(metrics.stretched(images, 1.2 * room)) > 2 * rescue.CLIP_SHARE).all()
-    capped = metrics.stretched(images, rescue.headroom(images, cap=0.08))  # the cap decides
-    np.testing.assert_allclose(metrics.rms_contrast(capped, per_channel=True), 0.08, rtol=0.01)
-    flat = np.full((1, 8, 8, 3), 0.5)
-    assert np.isfinite(rescue.headroom(flat, cap=0.3)).all()  # nothing would clip: the cap decides
 
 
 def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_better(hed):
@@ -35,7 +19,7 @@ def test_boost_stretches_images_short_of_clipping_where_they_hold_their_filter_b
     assert boosted.extra["boosted"] == 4
     contrast = [metrics.rms_contrast(r.images, per_channel=True) for r in (plain, boosted)]
     assert (contrast[1] > 1.05 * contrast[0]).all()
-    assert (clipped(boosted.images) <= rescue.CLIP_SHARE + 0.001).all()
+    assert (clipped(boosted.images) <= passes.CLIP_SHARE + 0.001).all()
     held = [metrics.robust_activation(hed, "block1_conv2", r.images, r.filters) for r in (plain, boosted)]
     assert (held[1] > 1.05 * held[0]).all()
 
@@ -45,7 +29,7 @@ def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
                   transforms=JITTER_128)
     plain = actmax.render("block2_conv1", "0,17,93,119", boost=0, **kwargs)
     boosted = actmax.render("block2_conv1", "0,17,93,119", boost=2, **kwargs)
-    assert (rescue.headroom(plain.images, plain.settings.contrast) > 2).all()  # every image was tried
+    assert (passes.headroom(plain.images, plain.settings.contrast) > 2).all()  # every image was tried
     changed = (boosted.images != plain.images).any(axis=(1, 2, 3))
     assert 1 <= boosted.extra["boosted"] == changed.sum() < 4
     held = [metrics.robust_activation(hed, "block2_conv1", r.images, r.filters)[changed] for r in (plain, boosted)]
@@ -55,16 +39,6 @@ def test_boost_keeps_the_images_a_higher_contrast_would_not_hold_better(hed):
 def test_boost_needs_a_contrast_cap_to_search_up_to(hed):
     result = actmax.render("block3_conv1", "0-1", model=hed, size=32, octaves=1, steps=4, contrast=0.0, boost=2)
     assert result.extra["boosted"] == 0
-
-
-def test_a_quick_preview_gives_each_pass_at_most_four_times_its_steps_and_the_default_all_it_asks():
-    default = actmax.get_preset("default")
-    passes = (rescue.classic_schedule, rescue.lucid_recipe, rescue.lattice_recipe, rescue.polish_schedule)
-    asked = [default.rescue, 40, default.wake, default.polish]  # revive: off in the default; 40 asked here
-    assert [schedule(default.override(revive=40)).steps for schedule in passes] == asked
-    preview = default.override(steps=2, octaves=1, revive=40)  # 2 steps in all: each pass gets at most 8
-    assert [schedule(preview).steps for schedule in passes] == [1, 8, 8, 8]  # rescue: one on each of its 10 octaves
-    assert rescue.classic_schedule(preview).octaves == 10
 
 
 def test_a_pass_pads_its_items_by_at_most_a_third_in_few_batch_sizes():
@@ -102,18 +76,6 @@ def test_a_filter_that_cannot_pass_zero_takes_a_better_held_image_that_beats_gre
     assert rescue.keep_better(metrics.FilterScorer(None, "conv"), part, [0, 1], np.ones((2, 4, 4, 3), np.float32),
                               None, held) == {0}
     assert part.activations.tolist() == [-0.6, -0.5] and part.alive.all()
-
-
-def test_an_image_that_loses_half_its_activation_when_perturbed_is_weak(monkeypatch):
-    """Alive and filling its map is not enough: an image whose activation halves under a small shift, scale or
-    rotation (above the layer's firing floor) gets the classic-schedule pass too."""
-    part = actmax.Rendering("m", "conv", [0, 1, 2], np.zeros((3, 4, 4, 3), np.float32), np.array([1.0, 1.0, 1.0]),
-                            np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
-    monkeypatch.setattr(metrics, "activity", lambda spec, layer, images, filters: (part.activations, np.ones(3)))
-    assert rescue.weak_items(None, part, np.array([0.9, 0.4, 0.6])) == [1]
-    part.floor = 0.5  # a sigmoid: 0.9 above it, and 0.55 keeps only an eighth of that
-    part.activations = np.array([0.9, 0.9, 0.9])
-    assert rescue.weak_items(None, part, np.array([0.8, 0.55, 0.75])) == [1]
 
 
 def test_flat_colours_spread_over_the_colour_cube_or_over_greys():
@@ -165,44 +127,6 @@ def test_a_unit_that_any_pattern_weakens_gets_the_flat_colour_that_drives_it_har
     assert (moods.images[0] == 0).all() and (moods.images[1] == 1).all()  # black, white
 
 
-def test_a_flat_colour_is_tried_where_it_beats_a_pattern_that_holds_its_filter_no_better(monkeypatch):
-    part = actmax.Rendering("m", "conv", [0, 1, 2, 3, 4, 5, 6], np.zeros((7, 4, 4, 3), np.float32),
-                            np.array([1.0, 0.5, -1.0, -1.0, 1.0, 1.0, 0.43]), np.zeros(7), actmax.PRESETS["default"],
-                            0, 0.0)
-    flats = np.array([[1.2, 1.2, 0.1, -0.5, 1.1, 1.1, 0.48],
-                      [0.0, 0.0, 0.0, -0.2, 0.0, 0.0, 0.0]])  # two flat colours, per filter
-    colours = np.ones((7, 3), np.float32)  # white tiles; the images are black
-    monkeypatch.setattr(metrics, "best_flat", lambda spec, layer, shape, count, filters: (
-        colours[list(filters)], flats.max(axis=0)[list(filters)]))
-    held = {0.0: np.array([1.5, 1.5, 0, 0, 1.0, 1.5, -0.98]),  # the images at equal contrast
-            1.0: np.array([1.2, 1.2, 1.2, 1.2, 1.2, 1.2, -1.0])}  # the white tiles
-    monkeypatch.setattr(metrics, "pattern_hold",
-                        lambda spec, layer, images, filters: held[float(images.max())][list(filters)])
-    monkeypatch.setattr(rescue, "called_their_class", lambda spec, part, items, colours: np.ones(len(items), bool))
-    # 0, 5 and (by 2.4×) 1 are beaten, but their patterns hold better at equal contrast; 2 (a colour that fires a
-    # silent image) and 4: theirs hold worse; 3's colour, -0.2, does not fire; 6 (a colour unit): its pattern holds
-    # it better than the washed tile does, but neither fires it at equal contrast
-    assert rescue.flat_items(None, part, None) == [2, 4, 6]
-
-
-def test_a_softmax_class_gets_no_flat_tile_that_the_model_calls_another_class():
-    """A flat tile may stand for a class only where the model gives that tile the class (a MobileNet's class 4 lost
-    its pattern to a black tile at p = 0.15 that the model calls a 1); a conv's filters have no such test."""
-    inputs = keras.Input((8, 8, 3))
-    head = keras.layers.Dense(3, activation="softmax", name="classes")
-    model = keras.Model(inputs, head(keras.layers.GlobalAveragePooling2D()(inputs)))
-    head.set_weights([np.array([[9, 0, 0], [0, 0, 0], [0, 0, 0]], np.float32), np.array([0, 2, 1], np.float32)])
-    spec = actmax.load_model(model, preprocess="unit")  # black: class 1 (bias 2); white: class 0 (9 + 0 > 2)
-    part = actmax.Rendering("m", "classes", [0, 1, 2], np.zeros((3, 8, 8, 3), np.float32), np.zeros(3), np.zeros(3),
-                            actmax.PRESETS["default"], 0, 0.0)
-    black, white = np.zeros((3, 3), np.float32), np.ones((3, 3), np.float32)
-    assert rescue.called_their_class(spec, part, np.arange(3), black).tolist() == [False, True, False]
-    assert rescue.called_their_class(spec, part, np.array([0, 2]), white[:2]).tolist() == [True, False]
-    conv = actmax.Rendering("m", "block1_conv1", [0, 1], np.zeros((2, 32, 32, 3), np.float32), np.zeros(2),
-                            np.zeros(2), actmax.PRESETS["default"], 0, 0.0)
-    assert rescue.called_their_class(actmax.load_model("vgg16-hed"), conv, np.arange(2), black[:2]).all()
-
-
 def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leaves_close_to_it(monkeypatch):
     """A unit linear in brightness peaks on flat white; the ascent ends short of it on a noisy, near-white tile, close
     to it, whose noise holds the unit no better at any contrast: the flat tile replaces it."""
@@ -213,7 +137,7 @@ def test_a_brightness_unit_gets_a_flat_tile_for_the_faint_noise_the_ascent_leave
     kwargs = dict(model=spec, size=32, octaves=2, steps=20, seed=0, rescue=0, wake=0, tone=0, polish=0)
     flat = actmax.render("brightness", [0], **kwargs)
     patterns_hold = lambda spec, part, items, colours: np.zeros(len(items), bool)  # noqa: E731
-    monkeypatch.setattr(rescue, "pattern_loses", patterns_hold)
+    monkeypatch.setattr(picks, "pattern_loses", patterns_hold)
     noisy = actmax.render("brightness", [0], **kwargs)
     assert 1.0 < 1.0 / noisy.activations[0] < 1.25 and metrics.rms_contrast(noisy.images)[0] > 0.05
     assert flat.extra["flattened"] == 1 and (flat.images == 1).all()
@@ -242,29 +166,6 @@ def test_an_image_whose_filter_wants_a_darker_tone_is_moved_towards_black_and_ke
     assert held[1] > held[0] and toned.activations[0] > plain.activations[0]
 
 
-def test_a_tone_is_tried_where_a_flat_tile_of_it_drives_the_filter_more_than_half_as_hard(monkeypatch):
-    images = np.full((4, 4, 4, 3), 0.5, np.float32)
-    part = actmax.Rendering("m", "conv", [0, 1, 2, 3], images, np.array([1.0, 1.0, 1.0, -1.0]), np.zeros(4),
-                            actmax.PRESETS["default"], 0, 0.0)
-    targets = np.array([[0, 0, 0], [0, 0, 0], [0.5, 0.5, 0.5], [1, 1, 1]], np.float32)
-    monkeypatch.setattr(metrics, "best_flat", lambda *args: (targets, np.array([0.6, 0.4, 0.9, 0.1])))
-    assert rescue.toned_items(None, part, None) == [0, 3]  # 2 is that colour already; 3 is silent, its tone fires it
-
-
-def test_a_shift_whose_pattern_holds_its_filter_less_well_at_equal_contrast_is_not_offered(monkeypatch):
-    rng = np.random.default_rng(0)
-    images = np.clip(0.5 + 0.1 * rng.standard_normal((2, 8, 8, 3)), 0, 1).astype(np.float32)
-    part = actmax.Rendering("m", "conv", [0, 1], images.copy(), np.ones(2), np.zeros(2),
-                            actmax.PRESETS["default"], 0, 0.0)
-    monkeypatch.setattr(metrics, "best_flat", lambda *args: (np.array([[1, 1, 1], [0, 0, 0]], np.float32), None))
-    monkeypatch.setattr(metrics, "pattern_hold", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)))
-    offered = list(rescue.Tone(None, "conv", part.settings.override(tone=2))(part, [0, 1]))
-    assert len(offered) == 2
-    for candidates, _ in offered:  # brighter holds better here: item 0 moves towards white, item 1 stays
-        assert candidates[0].mean() > images[0].mean() + 0.2
-        np.testing.assert_array_equal(candidates[1], images[1])
-
-
 def test_a_polished_image_wins_where_it_drives_its_filter_harder_and_keeps_most_of_its_hold():
     assert rescue.drives_harder(0.8, 1.0, 2.0, 1.0)  # twice the activation as shown, 80% of the hold
     assert not rescue.drives_harder(0.5, 1.0, 2.0, 1.0)  # the pattern no longer holds its filter under shifts
@@ -279,13 +180,13 @@ def test_a_polish_that_loses_too_much_hold_is_offered_scaled_back_and_the_first_
     and wins. Item 1's full polish wins at once, and it is offered nothing else (no share compounds on a kept one)."""
     part = actmax.Rendering("m", "conv", [0, 1], np.zeros((2, 4, 4, 3), np.float32), np.ones(2), np.zeros(2),
                             actmax.PRESETS["default"], 0, 0.0)
-    monkeypatch.setattr(rescue.AscentPass, "__call__", lambda self, part, items: iter(
+    monkeypatch.setattr(passes.AscentPass, "__call__", lambda self, part, items: iter(
         [(np.ones((2, 4, 4, 3), np.float32), np.full(2, 9.0))]))
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: 1 + images.mean(axis=(1, 2, 3)))
     offered = []
     monkeypatch.setattr(metrics.FilterScorer, "held", lambda self, images, filters: offered.append(
         images.mean(axis=(1, 2, 3))) or 1 - images.mean(axis=(1, 2, 3)) * np.array([[0.9, 0.2][f] for f in filters]))
-    held, polish = np.ones(2), rescue.Polish.__new__(rescue.Polish)
+    held, polish = np.ones(2), passes.Polish.__new__(passes.Polish)
     scorer = metrics.FilterScorer(None, "conv")
     assert rescue._run_pass(scorer, part, [0, 1], held, {("polish", 2): polish}, "polish", None, 2,
                             rescue.drives_harder) == {0, 1}
@@ -308,23 +209,16 @@ def test_an_image_still_silent_as_shown_after_its_polish_is_polished_on_for_long
         yield np.full((len(items), 4, 4, 3), 0.9, np.float32) if steps else first[:, None, None, None] * np.ones(
             (len(items), 4, 4, 3), np.float32), np.full(len(items), 7.0)
 
-    monkeypatch.setattr(rescue.AscentPass, "__call__", ascent)
+    monkeypatch.setattr(passes.AscentPass, "__call__", ascent)
     monkeypatch.setattr(metrics, "measure", lambda spec, layer, images, filters: images.mean(axis=(1, 2, 3)) - 0.5)
     monkeypatch.setattr(metrics.FilterScorer, "held", lambda self, images, filters: images.mean(axis=(1, 2, 3)))
-    polish = rescue.Polish.__new__(rescue.Polish)
+    polish = passes.Polish.__new__(passes.Polish)
     polish.engine = types.SimpleNamespace(settings=types.SimpleNamespace(steps=10))
     kept = rescue._run_pass(metrics.FilterScorer(None, "conv"), part, [0, 1, 2], np.zeros(3),
                             {("polish", 3): polish}, "polish", None, 3, rescue.drives_harder)
-    assert kept == {0} and runs == [([0, 1, 2], None, 0.0), ([0], 10 * rescue.POLISH_LONGER, 0.0)]
+    assert kept == {0} and runs == [([0, 1, 2], None, 0.0), ([0], 10 * passes.POLISH_LONGER, 0.0)]
     assert part.activations[0] > 0 and np.allclose(part.images[0], 0.9) and part.images[1:].max() == 0
     assert part.objective_values.tolist() == [7.0, 0.0, 0.0]
-
-
-def test_only_images_with_a_pattern_are_polished():
-    images = np.full((3, 8, 8, 3), 0.5, np.float32)
-    images[1, ::2] = 0.7  # stripes
-    part = actmax.Rendering("m", "conv", [0, 1, 2], images, np.ones(3), np.zeros(3), actmax.PRESETS["default"], 0, 0.0)
-    assert rescue.patterned_items(None, part, np.ones(3)) == [1]
 
 
 def test_the_polish_makes_each_image_as_shown_drive_its_filter_harder_and_hold_it_as_well(hed):
@@ -379,7 +273,7 @@ def test_an_objective_its_ascent_leaves_silent_gets_the_rescue_pass(hed):
     """An objective's variants get the second chances that read no single filter: a channel that the jittered ascent
     leaves silent fires after the classic-schedule pass."""
     kwargs = dict(model=hed, size=64, octaves=4, steps=19, seed=0, wake=0, boost=0, polish=0)  # 76 steps: room for
-    plain = actmax.render_objective("block5_conv1:8", rescue=0, **kwargs)  # 30 a rescue octave (rescue.PASS_BUDGET)
+    plain = actmax.render_objective("block5_conv1:8", rescue=0, **kwargs)  # 30 a rescue octave (passes.PASS_BUDGET)
     rescued = actmax.render_objective("block5_conv1:8", rescue=30, **kwargs)
     assert not plain.alive.any() and rescued.alive.all() and rescued.extra["rescued"] == 1
     assert [entry[0] for entry in rescue.GOAL_PASSES] == ["rescue", "wake", "boost", "polish"]
@@ -427,6 +321,6 @@ def test_a_hold_near_a_picks_line_is_measured_again_in_float32(monkeypatch):
     low = metrics.FilterScorer(None, "conv", "mixed_bfloat16")
     held = rescue.settled(low, part, np.array([0.505, 0.004, 0.8]))
     assert held.tolist() == [0.49, -0.01, 0.8] and exact == [[0, 1]]
-    assert rescue._loose(part, held).tolist() == [True, True, False]
+    assert picks.loose(part, held).tolist() == [True, True, False]
     full = np.array([0.505, 0.004, 0.8])
     assert rescue.settled(metrics.FilterScorer(None, "conv"), part, full) is full and len(exact) == 1
