@@ -63,10 +63,10 @@ def evaluated(goal: Objective, acts: Activations, model: str) -> tf.Tensor:
         return goal(acts)
     except (tf.errors.InvalidArgumentError, IndexError, ValueError) as exc:
         reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", str(exc).splitlines()[0]).strip().rstrip(".")
-        ranges = ", ".join(f"{layer} 0-{acts[layer].shape[-1] - 1}" for layer in sorted(goal.layers)
-                           if layer != LOGITS)  # the logits have classes, not filters
-        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{model}': {reason}"
-                             + (f"; its layers' filters are {ranges}" if ranges else "")) from None
+        reason = re.sub(r"slice index (\d+) of dimension \d+ out of bounds", r"index \1 is out of range", reason)
+        ranges = ", ".join(f"{layer} 0-{acts[layer].shape[-1] - 1}" for layer in sorted(goal.layers))
+        raise ObjectiveError(f"objective '{goal.name}' does not fit model '{model}': {reason}; the valid indices "
+                             f"are {ranges}") from None
 
 
 def spatial_mean(values: tf.Tensor) -> tf.Tensor:

@@ -241,7 +241,7 @@ def test_dream_shows_one_bar_over_its_octaves(tmp_path):
     (["gallery", "/nonexistent-folder"], "no rendered layers"),
     (["dream"], "--from-noise"),
     (["dream", ROCKET, "--layer", "block5_conv1:x"], "bad layer weight"),
-    (["dream", ROCKET, "--objective", "block3_conv1:999"], "filters are block3_conv1 0-255"),
+    (["dream", ROCKET, "--objective", "block3_conv1:999"], "valid indices are block3_conv1 0-255"),
     (["render", "block1_conv1", "--ray", "--shard", "0/2"], "one of them"),
     (["render", "block1_conv1", "--transforms", "jitter:-3"], "bad transform"),
 ])

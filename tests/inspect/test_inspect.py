@@ -91,7 +91,7 @@ def test_selections_out_of_range_name_what_and_where(hed):
         feature_maps.figure(hed, photo, "block1_conv1", maps="70-80")
     with pytest.raises(FilterError, match="^input channels '70' are outside .* 'block2_conv1', 0-63 \\(64 input"):
         weights.figure(hed, "block2_conv1", channels="70")
-    with pytest.raises(ActmaxError, match="does not fit.*filters are block1_conv1 0-63$"):
+    with pytest.raises(ActmaxError, match="index 99 is out of range; the valid indices are block1_conv1 0-63$"):
         occlusion.score_function(hed, "block1_conv1:99", photo)
     with pytest.raises(ActmaxError, match="^top must be at least 1, not 0"):
         deconv.project(hed, photo, "block2_conv1", top=0)

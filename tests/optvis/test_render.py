@@ -276,9 +276,15 @@ def test_render_objective_expression(hed):
 
 
 def test_objective_index_out_of_range_is_one_line(hed):
-    with pytest.raises(ObjectiveError, match="does not fit.*filters are block2_conv1 0-127") as info:
+    with pytest.raises(ObjectiveError, match="index 999 is out of range; the valid indices are block2_conv1 0-127$") \
+            as info:
         actmax.render_objective("block2_conv1:999", model=hed, **SMALL)
     assert "\n" not in str(info.value) and "{{" not in str(info.value)
+
+
+def test_a_class_out_of_range_names_the_classes_there_are(tiny_spec):
+    with pytest.raises(ObjectiveError, match="index 9 is out of range; the valid indices are conv1 0-7, logit 0-3$"):
+        actmax.render_objective("conv1:2 + logit:9", model=tiny_spec, **SMALL)
 
 
 def test_patience_stops_a_stalled_batch_early(hed):
