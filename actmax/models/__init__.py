@@ -1,5 +1,5 @@
-"""Models: resolving a model by name or file, layer paths through nested models, feature models, precision,
-receptive fields (`models.receptive`).
+"""Models: resolving a model by name or file (the embedded one among them), its input convention, layer paths through
+nested models, feature models, precision, receptive fields (`models.receptive`).
 
 The names below are the package's interface; the submodules each own one of those ideas.
 """
@@ -13,9 +13,10 @@ from .heads import Head, head, load_for
 from .layers import (LOGITS, MIN_SIZES, check_fits, convolutions, filter_count, firing_floor, get_layer, is_classifier,
                      last_conv_layer, layer_table, logits_layer, min_size, resolve_layer, resolve_layers, shapes_upto,
                      unit_layers, unit_table, visual_layers)
-from .loading import (CAFFE_MEAN_BGR, DEFAULT_MODEL, HED_MEAN_BGR, KERAS_APPS, PREPROCESS_MODES, ModelSpec, hed_cache,
-                      load_model, model_input, model_names, preprocess_fn)
+from .embedded import hed_cache
+from .loading import DEFAULT_MODEL, KERAS_APPS, ModelSpec, load_model, model_names
 from .precision import PRECISIONS, in_float32, low_precision_policy, native_bfloat16, resolve_precision, with_precision
+from .preprocess import CAFFE_MEAN_BGR, HED_MEAN_BGR, PREPROCESS_MODES, model_input, preprocess_fn
 
 __all__ = [
     "ACTIVATION_LAYERS", "CAFFE_MEAN_BGR", "DEFAULT_MODEL", "FeatureModel", "HED_MEAN_BGR", "Head", "KERAS_APPS",

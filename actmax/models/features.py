@@ -10,7 +10,8 @@ import tensorflow as tf
 from ..errors import ModelError
 from . import graph
 from .layers import LOGITS, get_layer, is_softmax, logits_layer
-from .loading import ModelSpec, model_input
+from .loading import ModelSpec
+from .preprocess import model_input
 from .precision import with_precision
 from .sides import side_step
 

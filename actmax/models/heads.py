@@ -17,7 +17,8 @@ from ..errors import LayerError
 from . import graph
 from .features import FeatureModel
 from .layers import LOGITS, classifier_output, get_layer, is_classifier, logits_layer
-from .loading import KERAS_APPS, ModelSpec, load_model, model_input
+from .loading import KERAS_APPS, ModelSpec, load_model
+from .preprocess import model_input
 from .sides import side_step
 
 

