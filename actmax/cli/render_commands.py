@@ -14,13 +14,18 @@ from .options import (ClassNamesOpt, ColsOpt, CustomCodeOpt, LabelsOpt, ModelOpt
 
 
 @app.command()
-def layers(model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
+def layers(named: Annotated[Optional[str], typer.Argument(metavar="MODEL", help="The model, as for --model: a name or "
+                                                          "a .keras/.h5 file (e.g. 'actmax layers resnet50').",
+                                                          show_default=False)] = None,
+           model: ModelOpt = "vgg16-hed", preprocess: PreprocessOpt = None, trust_code: TrustOpt = False,
            custom_code: CustomCodeOpt = None) -> None:
     """List the layers of a model whose filters (or units: a dense layer's, the classes of its head) can be
     rendered."""
     import actmax
+    if named and model != "vgg16-hed" and named != model:
+        raise typer.BadParameter(f"two models, '{named}' and --model '{model}'; give one", param_hint="MODEL")
     with user_errors():
-        spec = load_spec(model, value(preprocess), trust_code, custom_code)
+        spec = load_spec(named or model, value(preprocess), trust_code, custom_code)
         typer.echo(f"{spec.name}: {spec.description}")
         size = "x".join(map(str, spec.image_shape(224)))
         rows = [(name, kind, f"{shape[0]}x{shape[1]}", count) for name, kind, shape, count in actmax.layer_table(spec)]

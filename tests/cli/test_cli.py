@@ -145,6 +145,15 @@ def test_a_model_file_fed_raw_pixels_by_default_gets_a_note_naming_the_other_con
     assert "note:" not in runner.invoke(app, ["layers"]).output
 
 
+def test_layers_takes_the_model_as_its_argument_too(tmp_path):
+    import keras
+    inputs = keras.Input((None, None, 3))
+    keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c1")(inputs)).save(tmp_path / "mine.keras")
+    listed = runner.invoke(app, ["layers", str(tmp_path / "mine.keras"), "--preprocess", "unit"])
+    assert listed.exit_code == 0 and listed.output.splitlines()[-1].split() == ["c1", "Conv2D", "222x222", "2"]
+    both = runner.invoke(app, ["layers", str(tmp_path / "mine.keras"), "--model", "vgg16"])
+    assert both.exit_code == 2 and "two models" in both.output and "block1_conv1" not in both.output
+
 
 def test_trust_code_loads_a_model_file_with_a_lambda_layer(tmp_path):
     import keras
