@@ -11,8 +11,6 @@ from ..errors import ActmaxError, OutOfMemoryError
 from ..models import memory
 
 MAX_BATCH = 64
-
-
 GPU_BUDGET = 4 << 30
 
 

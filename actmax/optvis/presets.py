@@ -72,7 +72,6 @@ PRESETS = {
     "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
                         wake=256, boost=2, flat=27, tone=2, polish=10),
 }
-SETTING_NAMES = tuple(f.name for f in fields(Settings))
 MIN_SIDE = 8
 AT_LEAST = {"size": MIN_SIDE, "steps": 1, "octaves": 1, "octave_scale": 1.0}  # every other count or weight: 0
 
