@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import shutil
+import subprocess
 
 import tensorflow as tf
 
@@ -21,6 +24,20 @@ def free_memory() -> int:
 def on_gpu() -> bool:
     """Whether TensorFlow computes on a GPU."""
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_memory() -> int | None:
+    """The first GPU's total memory in bytes, as `nvidia-smi` reports it; None where it cannot say (no NVIDIA tool)."""
+    tool = shutil.which("nvidia-smi")
+    if not tool:
+        return None
+    try:
+        done = subprocess.run([tool, "--query-gpu=memory.total", "--format=csv,noheader,nounits", "--id=0"],
+                              capture_output=True, text=True, timeout=10, check=True)
+        return int(float(done.stdout.split()[0])) << 20  # MiB
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -79,3 +79,19 @@ def test_dream_out_of_memory_says_to_lower_the_tile(tmp_path, monkeypatch):
     monkeypatch.setattr(dream.Dreamer, "tiled_gradient", lambda *a, **k: exhausted())
     result = runner.invoke(app, ["dream", str(ROCKET), "--size", "40", "--out", str(tmp_path / "d"), "-q"])
     assert result.exit_code == 2 and "--tile" in result.stderr and not (tmp_path / "d").exists()
+
+
+def test_gpu_memory_reads_nvidia_smi_and_says_nothing_without_it(tmp_path, monkeypatch):
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text("#!/bin/sh\necho 81559\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    memory.gpu_memory.cache_clear()
+    assert memory.gpu_memory() == 81559 << 20
+    tool.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed'; exit 9\n")
+    memory.gpu_memory.cache_clear()
+    assert memory.gpu_memory() is None
+    monkeypatch.setenv("PATH", "")
+    memory.gpu_memory.cache_clear()
+    assert memory.gpu_memory() is None
+    memory.gpu_memory.cache_clear()

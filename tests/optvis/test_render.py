@@ -372,6 +372,19 @@ def test_auto_batch_follows_size_and_count(hed, monkeypatch):
     assert budget.auto_batch(hed, "block3_conv1", 256, 512) == 2
 
 
+def test_auto_batch_on_a_gpu_takes_a_quarter_of_its_memory(hed, monkeypatch):
+    """An 80 GB GPU holds 64 VGG16 images at 224 px; one whose memory nvidia-smi cannot report gets 4 GiB."""
+    from actmax.models import memory
+    from actmax.optvis import budget
+    monkeypatch.setattr(memory, "on_gpu", lambda: True)
+    monkeypatch.setattr(memory, "gpu_memory", lambda: 80 << 30)
+    assert budget.auto_batch(hed, "block5_conv3", 224, 4224) == 64
+    monkeypatch.setattr(memory, "gpu_memory", lambda: None)
+    assert budget.auto_batch(hed, "block5_conv3", 224, 4224) == budget.GPU_BUDGET // budget.image_bytes(
+        hed, "block5_conv3", 224) == 23
+
+
+
 def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
     kwargs = dict(model=tiny_spec, preset="classic", size=24, octaves=1, lr=0.05)
     few = actmax.render_objective("logit:2", steps=1, **kwargs)
