@@ -51,7 +51,8 @@ def part_name(chunk: Sequence[int]) -> str:
 
 
 class Renderer:
-    """A Ray actor's state: the model, loaded once; engines are kept between chunks by `filter_engine`'s cache."""
+    """A Ray actor's state: the model, loaded once; engines are kept between chunks by the caches of
+    `filter_engine` and `render.objective_engine`."""
 
     def __init__(self, model: list):
         import keras

@@ -5,6 +5,7 @@ Returns arrays and numbers only; writing files is the job of `actmax.jobs`.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Callable, Iterator, Sequence
 
@@ -138,12 +139,28 @@ def render_objective(objective: str | objectives.Objective, *, model: str | mode
     Gram-matrix diversity term on the objective's first layer pushes variants apart, so they form one batch.
     """
     chosen = list(range(variants)) if isinstance(variants, int) else list(variants)
-    spec, settings, goal, batch = objective_plan(objective, model=model, preset=preset, diversity=diversity,
-                                                 count=len(chosen), batch=batch, overrides=overrides)
-    engine, aim, passes = compile_engine(spec, goal, settings), as_objective(objective), {}
+    spec, settings, _, batch = objective_plan(objective, model=model, preset=preset, diversity=diversity,
+                                              count=len(chosen), batch=batch, overrides=overrides)
+    engine, goal, aim, passes = objective_engine(spec, objective, diversity, settings)
     return combine([_variants(engine, spec, goal, aim, settings, seed, chosen[first:first + batch], batch, passes,
                               progress, first, len(chosen))
                     for first in range(0, len(chosen), batch)])
+
+
+@functools.lru_cache(maxsize=4)
+def objective_engine(spec: models.ModelSpec, objective: str | objectives.Objective, diversity: float,
+                     settings: Settings) -> tuple[ascent.Engine, objectives.Objective, objectives.Objective, dict]:
+    """The compiled ascent for an objective with its diversity term, that goal, the objective its images are scored
+    by (without the term), and the pass objects its batches share. Kept for the next call with the same arguments,
+    as filter_engine keeps its engines: a Ray actor renders chunk after chunk of variants on one."""
+    aim = as_objective(objective)
+    goal = with_diversity(aim, diversity)
+    return compile_engine(spec, goal, settings), goal, aim, {}
+
+
+def with_diversity(goal: objectives.Objective, diversity: float) -> objectives.Objective:
+    """`goal` plus `diversity` times a Gram-matrix diversity term on its first layer (none at 0)."""
+    return goal + diversity * objectives.diversity(sorted(goal.layers)[0]) if diversity else goal
 
 
 def as_objective(objective: str | objectives.Objective) -> objectives.Objective:
@@ -165,9 +182,7 @@ def objective_plan(objective: str | objectives.Objective, *, model, preset, dive
         ActmaxError: bad model, settings or objective, or an image size that does not fit.
     """
     spec, settings = resolve(model, preset, overrides)
-    goal = as_objective(objective)
-    if diversity:
-        goal = goal + diversity * objectives.diversity(sorted(goal.layers)[0])
+    goal = with_diversity(as_objective(objective), diversity)
     check_fits(spec, sorted(goal.layers), settings.size)
     check_objective(spec, goal, settings)
     deepest = max(goal.layers, key=lambda layer: image_bytes(spec, layer, settings.size))

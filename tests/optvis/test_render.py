@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import actmax
-from actmax.optvis import ascent, engine as engines, metrics, result as results
+from actmax.optvis import ascent, engine as engines, metrics, render as rendering, result as results
 from actmax.errors import ActmaxError, FilterError, ObjectiveError
 
 from conftest import SMALL
@@ -280,6 +280,19 @@ def test_objective_index_out_of_range_is_one_line(hed):
             as info:
         actmax.render_objective("block2_conv1:999", model=hed, **SMALL)
     assert "\n" not in str(info.value) and "{{" not in str(info.value)
+
+
+def test_an_objective_rendered_chunk_by_chunk_compiles_once_and_gives_the_same_images(hed):
+    """A Ray actor renders an objective's variants chunk after chunk: the engine and pass objects of the first chunk
+    serve the next, and the images are those of one call."""
+    kwargs = dict(model=hed, size=32, octaves=1, steps=3, batch=2, seed=4)
+    whole = actmax.render_objective("block2_conv1:3 + block2_conv1:9", variants=4, **kwargs)
+    before = rendering.objective_engine.cache_info()
+    chunks = [actmax.render_objective("block2_conv1:3 + block2_conv1:9", variants=chunk, **kwargs)
+              for chunk in ([0, 1], [2, 3])]
+    after = rendering.objective_engine.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (2, 0)
+    np.testing.assert_array_equal(np.concatenate([c.images for c in chunks]), whole.images)
 
 
 def test_a_class_out_of_range_names_the_classes_there_are(tiny_spec):
