@@ -40,12 +40,11 @@ def kernel_size(layer: keras.layers.Layer) -> int:
 def image_gflop(spec, layer: str, size: int) -> float:
     """GFLOP of one ascent step on one image: each conv up to `layer` forward and its input gradient (2 x 2 FLOPs per
     multiply-add), the target conv for one filter (actmax computes only the batch's filters there)."""
-    shapes = [(tap, after) for tap, _, after in models.shapes_upto(spec, layer, size) if "Conv" in
-              type(tap.layer).__name__]
-    total = 0.0
-    for tap, after in shapes:
-        flops = 4 * np.prod(after[1:3]) * kernel_size(tap.layer)
-        total += flops / after[-1] if tap.path == shapes[-1][0].path and models.sliceable(tap.layer) else flops
+    target, total = models.resolve_layer(spec.model, layer), 0.0
+    for tap, _, after in models.shapes_upto(spec, layer, size):
+        if "Conv" in type(tap.layer).__name__:
+            flops = 4 * np.prod(after[1:3]) * kernel_size(tap.layer)
+            total += flops / after[-1] if tap.path == target and models.sliceable(tap.layer) else flops
     return total / 1e9
 
 
