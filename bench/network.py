@@ -18,47 +18,21 @@ import json
 import platform
 import time
 
-import keras
-import numpy as np
 import tensorflow as tf
 
 import actmax
 from actmax import models
-from actmax.optvis import ascent, budget
+from actmax.optvis import budget
 from quality import spread
-from speed import time_step, timed
+from speed import schedule_gflop, step_gflop, time_step, timed
 
 PASSES_OFF = dict(rescue=0, revive=0, wake=0, boost=0, flat=0, tone=0, polish=0)
-
-
-def kernel_size(layer: keras.layers.Layer) -> int:
-    """Multiply-adds per output position of a conv layer: its kernels' sizes (a separable conv's two)."""
-    kernels = [getattr(layer, name, None) for name in ("kernel", "depthwise_kernel", "pointwise_kernel")]
-    return int(sum(np.prod(k.shape) for k in kernels if k is not None))
-
-
-def image_gflop(spec, layer: str, size: int) -> float:
-    """GFLOP of one ascent step on one image: each conv up to `layer` forward and its input gradient (2 x 2 FLOPs per
-    multiply-add), the target conv for one filter (actmax computes only the batch's filters there)."""
-    target, total = models.resolve_layer(spec.model, layer), 0.0
-    for tap, _, after in models.shapes_upto(spec, layer, size):
-        if "Conv" in type(tap.layer).__name__:
-            flops = 4 * np.prod(after[1:3]) * kernel_size(tap.layer)
-            total += flops / after[-1] if tap.path == target and models.sliceable(tap.layer) else flops
-    return total / 1e9
-
-
-def main_gflop(spec, layer: str, settings, filters: int) -> float:
-    """GFLOP of the main pass over `filters` filters: every octave's steps at its size."""
-    sizes = ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale)
-    return filters * settings.steps * sum(image_gflop(spec, layer, size) for size in sizes)
 
 
 def matmul_tflops(policy: str, n: int = 8192, repeats: int = 10) -> float:
     """TFLOP/s of an n x n matrix product in the policy's compute dtype: the device's reachable peak."""
     dtype = {"mixed_bfloat16": tf.bfloat16, "mixed_float16": tf.float16}.get(policy, tf.float32)
-    a = tf.random.uniform((n, n), dtype=tf.float32)
-    a = tf.cast(a, dtype)
+    a = tf.cast(tf.random.uniform((n, n)), dtype)
     product = tf.function(lambda x: tf.reduce_sum(tf.cast(tf.matmul(x, x)[:1, :1], tf.float32)))
     product(a).numpy()
     _, seconds = timed(lambda: [product(a).numpy() for _ in range(repeats)])
@@ -84,10 +58,10 @@ def layer_row(spec, layer: str, args) -> dict:
     _, whole_seconds = timed(lambda: actmax.render(layer, filters, model=spec, preset=preset, batch=args.batch))
     batch = args.batch or budget.batch_size(spec, layer, args.size, len(filters))
     step_ms = time_step(spec, layer, main, batch, filters)
-    gflop = main_gflop(spec, layer, main, len(filters))
+    gflop = len(filters) * schedule_gflop(spec, layer, main, sliced=True)
     return dict(layer=layer, filters=len(filters), batch=batch, main_s=main_seconds, whole_s=whole_seconds,
-                main_tflops=gflop / main_seconds / 1e3,
-                step_tflops=batch * image_gflop(spec, layer, args.size) / step_ms)  # GFLOP per ms = TFLOP/s
+                main_gflop=gflop, main_tflops=gflop / main_seconds / 1e3,
+                step_tflops=batch * step_gflop(spec, layer, args.size, sliced=True) / step_ms)  # GFLOP/ms = TFLOP/s
 
 
 def main() -> None:
@@ -112,8 +86,7 @@ def main() -> None:
         r = rows[-1]
         print(f"| {layer} | {r['filters']} | {r['batch']} | {r['main_s']:.1f} | {r['whole_s']:.1f} | "
               f"{r['main_tflops']:.2f} | {r['step_tflops']:.2f} |", flush=True)
-    filters, main_s, whole_s = (sum(r[k] for r in rows) for k in ("filters", "main_s", "whole_s"))
-    gflop = sum(r["main_tflops"] * r["main_s"] * 1e3 for r in rows)
+    filters, main_s, whole_s, gflop = (sum(r[k] for r in rows) for k in ("filters", "main_s", "whole_s", "main_gflop"))
     peak = matmul_tflops(policy)
     print(f"\n{filters} filters: main pass {main_s:.1f} s ({gflop / main_s / 1e3:.2f} TFLOP/s), whole preset "
           f"{whole_s:.1f} s; an 8192² matrix product reached {peak:.1f} TFLOP/s here, so the main pass ran at "

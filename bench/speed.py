@@ -37,15 +37,28 @@ def conv_layers(spec, layer, size):
             if isinstance(tap.layer, keras.layers.Conv2D)]
 
 
-def step_gflop(spec, layer, size):
-    """FLOPs of one ascent step for one image: forward convolutions plus their input gradients (2x)."""
-    convs = conv_layers(spec, layer, size)
-    return sum(2 * 2 * np.prod(out[1:3]) * np.prod(c.kernel.shape) for c, _, out in convs) / 1e9
+def kernel_size(layer: keras.layers.Layer) -> int:
+    """Multiply-adds per output position of a conv layer: its kernels' sizes (a separable conv's two)."""
+    kernels = [getattr(layer, name, None) for name in ("kernel", "depthwise_kernel", "pointwise_kernel")]
+    return int(sum(np.prod(k.shape) for k in kernels if k is not None))
 
 
-def schedule_gflop(spec, layer, settings):
+def step_gflop(spec, layer, size, *, sliced=False):
+    """GFLOP of one ascent step on one image: each conv up to `layer` forward and its input gradient (2 x 2 FLOPs per
+    multiply-add). The target conv computes all its filters (the loop's work), or with `sliced` one per image (what
+    actmax computes there)."""
+    target, total = models.resolve_layer(spec.model, layer), 0.0
+    for tap, _, after in models.shapes_upto(spec, layer, size):
+        if "Conv" in type(tap.layer).__name__:
+            flops = 4 * np.prod(after[1:3]) * kernel_size(tap.layer)
+            total += flops / after[-1] if sliced and tap.path == target and models.sliceable(tap.layer) else flops
+    return total / 1e9
+
+
+def schedule_gflop(spec, layer, settings, *, sliced=False):
+    """GFLOP of one image's ascent over the settings' octaves and steps (step_gflop)."""
     sizes = ascent.octave_sizes(settings.size, settings.octaves, settings.octave_scale)
-    return sum(step_gflop(spec, layer, s) * settings.steps for s in sizes)
+    return sum(step_gflop(spec, layer, s, sliced=sliced) * settings.steps for s in sizes)
 
 
 def classic_loop(spec, layer, filters, settings):
