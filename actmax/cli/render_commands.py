@@ -120,7 +120,8 @@ def render(
     stretch: StretchOpt = False,
     animate: Annotated[bool, typer.Option(help="Also save each filter's optimisation as an animated GIF.")] = False,
     layers: Annotated[Optional[list[str]], typer.Option("--layer", help="More layers to render (repeatable).")] = None,
-    all_layers: Annotated[bool, typer.Option(help="Render every convolutional layer.")] = False,
+    all_layers: Annotated[bool, typer.Option(help="Render every convolutional layer (a Dense layer on a map, a 1x1 "
+                                             "convolution, included).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Redo filters already in the output folder (default: resume, "
                                             "skipping them).")] = False,
     shard: Annotated[Optional[str], typer.Option(help="Render only shard i of N ('i/N': filters with index % N "

@@ -25,9 +25,11 @@ def visual_layers(model: keras.Model) -> list[str]:
 
 
 def convolutions(model: keras.Model) -> list[str]:
-    """Paths of the convolutional layers (Conv2D, DepthwiseConv2D, SeparableConv2D, …) in call order."""
+    """Paths of the convolutional layers (Conv2D, DepthwiseConv2D, SeparableConv2D, …) in call order, with the Dense
+    layers applied to maps: 1×1 convolutions, as ConvNeXt writes its pointwise ones."""
     taps = graph.trace(model).taps
-    return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__]
+    return [path for path in visual_layers(model) if "Conv" in type(taps[path].layer).__name__
+            or isinstance(taps[path].layer, keras.layers.Dense)]
 
 
 def unit_layers(model: keras.Model) -> list[str]:

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import actmax
-from actmax import models
+from actmax import jobs, models
 from actmax.errors import LayerError, ModelError
 
 from conftest import tiny_cnn
@@ -40,6 +40,19 @@ def test_unit_layers_are_the_dense_layers_and_the_classifier_head():
     head = keras.layers.Activation("softmax", name="probs")(keras.layers.Dropout(0.1, name="drop")(hidden))
     assert models.unit_table(keras.Model(inputs, head)) == [("fc", "Dense", 6), ("probs", "Activation", 6)]
     assert models.unit_layers(keras.Model(inputs, keras.layers.Conv2D(8, 3)(inputs))) == []
+
+
+def test_a_dense_layer_on_a_map_counts_as_the_1x1_convolution_it_is():
+    """ConvNeXt writes its pointwise convolutions as Dense layers on the map: `--all-layers`, the atlas and the
+    sweep take them with the convolutions, and they render; the Dense head after pooling stays a unit layer."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.DepthwiseConv2D(7, padding="same", name="dw")(keras.layers.Conv2D(8, 2, 2, name="stem")(inputs))
+    x = keras.layers.Dense(16, activation="gelu", name="pw1")(keras.layers.LayerNormalization(name="norm")(x))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Dense(8, name="pw2")(x))
+    spec = models.ModelSpec("convnext", keras.Model(inputs, keras.layers.Dense(4, name="head")(x)), "unit", "")
+    assert jobs.chosen_layers(spec, all_layers=True) == ["stem", "dw", "pw1", "pw2"]
+    result = actmax.render("pw1", "0-1", model=spec, size=32, octaves=1, steps=4, rescue=0, wake=0, polish=0)
+    assert result.alive.all() and result.images.std() > 0.01
 
 
 def test_pre_activation_is_the_value_before_the_relu(tiny_spec):
