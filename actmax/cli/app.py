@@ -36,9 +36,21 @@ def _exit_now(code: int | str | None) -> None:
     if isinstance(code, str):
         print(code, file=sys.stderr)
     atexit._run_exitfuncs()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # what was left for a reader that has gone
+        code = _stdout_to_devnull()
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
+def _stdout_to_devnull() -> int:
+    """Point standard output at /dev/null once its reader has gone (`actmax layers | head`), so that nothing more
+    fails writing to it; the exit code a process killed by SIGPIPE has."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def _keep_native_logs_off_the_terminal() -> None:
@@ -70,6 +82,8 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except (typer.Exit, typer.Abort, typer.BadParameter):
         raise  # the command line's own ends, not failures
+    except BrokenPipeError:  # the reader of our output stopped early (`| head`): nothing went wrong here
+        raise typer.Exit(_stdout_to_devnull()) from None
     except Exception as exc:  # an allocation failure outside the library's own guards, or a failure unforeseen
         from ..models.memory import is_out_of_memory
         if is_out_of_memory(exc):

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -109,6 +110,16 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == ("error: filters '99' are outside the range of layer 'block1_conv1', 0-63 "
                                    "(64 filters)")
+
+
+def test_output_piped_to_a_reader_that_stops_early_ends_quietly():
+    """`actmax layers | head -1`: once the reader has gone, writing fails; that is no error to report (nor a
+    traceback from the final flush), and the exit code is SIGPIPE's, as for any program cut off so."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    done = subprocess.run([sys.executable, "-m", "actmax", "layers"], stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    assert done.returncode == 141 and done.stderr == ""
 
 
 def test_an_unforeseen_failure_is_one_line_unless_the_traceback_is_asked_for(monkeypatch, tmp_path):
