@@ -24,10 +24,10 @@ def chosen_layers(spec: models.ModelSpec, names: list[str], *, blocks: bool = Fa
 
 def block_ends(spec: models.ModelSpec) -> list[str]:
     """The last convolution before each change of resolution (the last conv of every block)."""
-    table = models.layer_table(spec)
+    table, convs = models.layer_table(spec), set(models.convolutions(spec.model))
     ends, last_conv = [], None
-    for (name, kind, shape, _), following in zip(table, table[1:] + [None]):
-        last_conv = name if "Conv" in kind else last_conv
+    for (name, _, shape, _), following in zip(table, table[1:] + [None]):
+        last_conv = name if name in convs else last_conv
         if last_conv and (following is None or following[2] != shape):
             ends.append(last_conv)
             last_conv = None

@@ -75,6 +75,10 @@ def test_block_ends_are_the_last_conv_of_each_block_and_shown_where_no_layer_is_
                              "unit", "")
     with pytest.raises(ActmaxError, match="model 'mlp' has no convolution whose maps to show; give --layer"):
         feature_maps.chosen_layers(dense, [])
+    x = keras.layers.Dense(6, name="pointwise")(keras.layers.DepthwiseConv2D(3, padding="same", name="dw")(inputs))
+    x = keras.layers.Dense(5, name="pointwise_2")(keras.layers.Conv2D(6, 2, 2, name="down")(x))
+    convnext = models.ModelSpec("convnext", keras.Model(inputs, keras.layers.LayerNormalization()(x)), "unit", "")
+    assert feature_maps.block_ends(convnext) == ["pointwise", "pointwise_2"]  # Dense on a map: a 1x1 conv
 
 
 def test_feature_grid_geometry(hed):
