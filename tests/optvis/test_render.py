@@ -405,14 +405,16 @@ def test_class_logit_objective_rises_on_a_tiny_classifier(tiny_spec):
     assert float(many.activations[0]) > float(few.activations[0])
 
 
-def test_rescue_wakes_silent_filters_and_keeps_live_ones(hed):
+def test_rescue_lifts_weak_filters_and_leaves_strong_ones(hed):
     kwargs = dict(model=hed, size=64, octaves=2, steps=38, seed=0, revive=0, wake=0, boost=0, polish=0)  # 76 steps:
     without = actmax.render("block5_conv1", "8,11,13,5", rescue=0, **kwargs)  # 30 a rescue octave fit its budget
     rescued = actmax.render("block5_conv1", "8,11,13,5", rescue=30, **kwargs)
-    woke = int(rescued.alive.sum() - without.alive.sum())
-    assert woke >= 1 and rescued.extra["rescued"] == woke
-    alive_before = without.alive
-    np.testing.assert_array_equal(rescued.images[alive_before], without.images[alive_before])
+    # Filter 5 ends the main pass silent (Intel Xeon) or barely alive (0.34 on AMD EPYC): either way weak, and its
+    # rescue image fires it far harder; filter 8 (activation 132) is strong and is left as it was.
+    changed = np.any(rescued.images != without.images, axis=(1, 2, 3))
+    assert rescued.extra["rescued"] == changed.sum() >= 1 and not changed[0]
+    assert (rescued.activations[changed] > 10 * without.activations[changed]).all() and rescued.alive[changed].all()
+    assert rescued.alive.sum() >= without.alive.sum()
 
 
 def test_revive_wakes_filters_the_pixel_ascent_leaves_silent(hed):

@@ -271,11 +271,20 @@ def test_an_objective_render_is_polished_too_and_scored_as_its_image_is_shown():
 
 def test_an_objective_its_ascent_leaves_silent_gets_the_rescue_pass(hed):
     """An objective's variants get the second chances that read no single filter: a channel that the jittered ascent
-    leaves silent fires after the classic-schedule pass."""
+    leaves silent or barely alive fires far harder after the classic-schedule pass. Which channels those are moves
+    with the CPU's arithmetic (channel 8 is silent and rescued on an Intel Xeon; on an AMD EPYC it stays silent,
+    and 13, at 0.02, is rescued to 11.4), so each is checked and at least one must be rescued."""
     kwargs = dict(model=hed, size=64, octaves=4, steps=19, seed=0, wake=0, boost=0, polish=0)  # 76 steps: room for
-    plain = actmax.render_objective("block5_conv1:8", rescue=0, **kwargs)  # 30 a rescue octave (passes.PASS_BUDGET)
-    rescued = actmax.render_objective("block5_conv1:8", rescue=30, **kwargs)
-    assert not plain.alive.any() and rescued.alive.all() and rescued.extra["rescued"] == 1
+    rescues = 0  # 30 a rescue octave (passes.PASS_BUDGET)
+    for goal in ("block5_conv1:8", "block5_conv1:13"):
+        plain = actmax.render_objective(goal, rescue=0, **kwargs)
+        rescued = actmax.render_objective(goal, rescue=30, **kwargs)
+        if rescued.extra["rescued"]:
+            assert rescued.alive.all() and (rescued.activations > 10 * plain.activations).all()
+        else:
+            np.testing.assert_array_equal(rescued.images, plain.images)
+        rescues += rescued.extra["rescued"]
+    assert rescues >= 1
     assert [entry[0] for entry in rescue.GOAL_PASSES] == ["rescue", "wake", "boost", "polish"]
 
 
