@@ -47,11 +47,11 @@ def step_gflop(spec, layer, size, *, sliced=False):
     """GFLOP of one ascent step on one image: each conv up to `layer` forward and its input gradient (2 x 2 FLOPs per
     multiply-add). The target conv computes all its filters (the loop's work), or with `sliced` one per image (what
     actmax computes there)."""
-    target, total = models.resolve_layer(spec.model, layer), 0.0
+    target, total, convs = models.resolve_layer(spec.model, layer), 0.0, set(models.convolutions(spec.model))
     for tap, _, after in models.shapes_upto(spec, layer, size):
-        if "Conv" in type(tap.layer).__name__:
+        if tap.path in convs:
             flops = 4 * np.prod(after[1:3]) * kernel_size(tap.layer)
-            total += flops / after[-1] if sliced and tap.path == target and models.sliceable(tap.layer) else flops
+            total += flops / after[-1] if sliced and tap.path == target and models.sliceable(tap) else flops
     return total / 1e9
 
 

@@ -30,9 +30,9 @@ class FeatureModel:
     The name `logit` stands for the classifier's pre-softmax output, and a softmax layer gives each class's log-odds
     (`log_odds`) unless `probabilities`: a class's probability has no gradient once another class takes it all
     (ascent from noise stalls), and its logit alone may rise with a rival's, to an image the model calls the
-    rival. With
-    `select={layer: index}` (a (batch,) int variable), a plain Conv2D layer computes only the channels in `index`:
-    its output's channel k is filter index[k], so a batch of filters pays for batch-many channels, not all of them.
+    rival. With `select={layer: index}` (a (batch,) int variable), a plain Conv2D layer (or Dense layer on a map)
+    computes only the channels in `index`: its output's channel k is filter index[k], so a batch of filters pays for
+    batch-many channels, not all of them.
     With `compiled`, each call runs as one compiled graph (traced once for any batch and size): a model called
     eagerly pays Python for every layer, 0.8 s a call on EfficientNetV2S, where scoring calls it hundreds of times.
     """
@@ -50,7 +50,7 @@ class FeatureModel:
         self.odds = {name for name, tap, _ in self.taps  # a softmax's classes, as log-odds (one class has none)
                      if name != LOGITS and is_softmax(tap.layer) and not probabilities and tap.output.shape[-1] > 1}
         self.select = {name: index for name, index in (select or {}).items()
-                       if sliceable(traced.taps[paths[name]].layer)}
+                       if sliceable(traced.taps[paths[name]])}
         self.body = keras.Model(traced.input, [tap.input if name in self.select or _needs_input(tap.layer, pre, leak)
                                               else tap.output for name, tap, pre in self.taps])
         self._run = tf.function(self._activations, reduce_retracing=True, autograph=False, input_signature=[
@@ -142,15 +142,22 @@ def _value(layer: keras.layers.Layer, tapped: tf.Tensor, pre_activation: bool, l
     return post + leak * pre if leak else post
 
 
-def sliceable(layer: keras.layers.Layer) -> bool:
-    """A plain channels-last Conv2D, whose output channels can be computed one by one."""
+def sliceable(tap: graph.Tap) -> bool:
+    """A plain channels-last Conv2D, or a plain Dense layer on a map (a 1×1 conv: ConvNeXt's pointwise ones), whose
+    output channels can be computed one by one."""
+    layer = tap.layer
+    if type(layer) is keras.layers.Dense:
+        return len(tap.output.shape) == 4 and not layer.lora_enabled and layer.quantization_mode is None
     return (type(layer) is keras.layers.Conv2D and getattr(layer, "groups", 1) == 1
             and layer.data_format == "channels_last")
 
 
 def _selected(layer: keras.layers.Layer, tapped: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
-    """The layer's output channels `index` only, before its nonlinearity, from its input, by its own convolution."""
-    out = layer.convolution_op(tapped, tf.cast(tf.gather(layer.kernel, index, axis=-1), tapped.dtype))
+    """The layer's output channels `index` only, before its nonlinearity, from its input, by its own convolution
+    (a Dense layer's: its kernel's columns)."""
+    kernel = tf.cast(tf.gather(layer.kernel, index, axis=-1), tapped.dtype)
+    out = tf.tensordot(tapped, kernel, 1) if isinstance(layer, keras.layers.Dense) else \
+        layer.convolution_op(tapped, kernel)
     return out + tf.cast(tf.gather(layer.bias, index), out.dtype) if layer.use_bias else out
 
 

@@ -55,7 +55,7 @@ def filter_engine(spec: models.ModelSpec, layer: str, settings: Settings, batch:
     (batch, units) layer has no map, and its goal is its value.
     """
     targets = tf.Variable(tf.zeros(batch, tf.int32), trainable=False)
-    sliced = models.sliceable(models.get_layer(spec.model, layer, units=True).layer) and \
+    sliced = models.sliceable(models.get_layer(spec.model, layer, units=True)) and \
         batch < models.filter_count(spec.model, layer)
     goal = objectives.channel(layer, tf.range(batch) if sliced else targets)
     select = {layer: targets} if sliced else None

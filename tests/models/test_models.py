@@ -343,6 +343,21 @@ def test_selected_channels_equal_the_full_layer(hed):
                                      select={"block3_conv1": index})(images)["block3_conv1"]
         assert picked.shape == (3, 10, 10, 3)
         np.testing.assert_allclose(picked.numpy(), tf.gather(full, index, axis=-1).numpy(), rtol=1e-4, atol=1e-3)
-    assert not models.sliceable(hed.model.get_layer("block3_pool"))
+    assert not models.sliceable(models.get_layer(hed.model, "block3_pool"))
+
+
+def test_a_dense_layer_on_a_map_computes_only_the_selected_channels_as_a_conv_does():
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Dense(12, activation="gelu", name="pointwise")(keras.layers.Conv2D(6, 3, name="conv")(inputs))
+    head = keras.layers.Dense(4, activation="softmax", name="head")(keras.layers.GlobalAveragePooling2D()(x))
+    spec = models.ModelSpec("convnext", keras.Model(inputs, head), "unit", "")
+    images, index = tf.random.stateless_uniform((3, 16, 16, 3), [1, 2]), tf.Variable([7, 0, 11])
+    for leak in (0.0, 0.05):
+        full = models.FeatureModel(spec, ("pointwise",), pre_activation=False, leak=leak)(images)["pointwise"]
+        picked = models.FeatureModel(spec, ("pointwise",), pre_activation=False, leak=leak,
+                                     select={"pointwise": index})(images)["pointwise"]
+        assert picked.shape == (3, 14, 14, 3)
+        np.testing.assert_allclose(picked.numpy(), tf.gather(full, index, axis=-1).numpy(), rtol=1e-5, atol=1e-5)
+    assert not models.sliceable(models.get_layer(spec.model, "head", units=True))  # a softmax needs every class
 
 
