@@ -55,4 +55,4 @@ def figure(spec: models.ModelSpec, image: np.ndarray, layer: str, *, maps: str |
     values = feature_maps(spec, image, [layer])[layer]
     chosen = parse_filters(maps or f"0-{min(len(values), 64) - 1}", len(values), layer, noun="maps")
     grid = maps_grid(values[chosen], colormap=colormap)
-    return gallery.titled(grid, f"{spec.name} {layer}: maps {chosen[0]}-{chosen[-1]}") if title else grid
+    return gallery.titled(grid, f"{spec.name}, {layer}: maps {chosen[0]}-{chosen[-1]}") if title else grid

@@ -103,10 +103,22 @@ def side_by_side(images: Sequence[np.ndarray], *, margin: int = 4, labels: Seque
     return make_grid(tiles, cols=len(images), margin=margin, labels=labels)
 
 
+def middle_clipped(text: str, font, width: float) -> str:
+    """`text` with its middle cut to '…' where it would run wider than `width` px: a title keeps what it opens with
+    (the model) and what it ends on (what the figure shows), where a nested layer's long path runs between them."""
+    if font.getlength(text) <= width:
+        return text
+    head, tail = text[:len(text) // 2], text[len(text) // 2:]
+    while (head or tail) and font.getlength(f"{head}…{tail}") > width:
+        head, tail = (head[:-1], tail) if len(head) >= len(tail) else (head, tail[1:])
+    return f"{head}…{tail}"
+
+
 def titled(image: np.ndarray, title: str, *, height: int = 16) -> np.ndarray:
-    """Add a strip with `title` above a uint8 image (cut short with '…' where it is wider than the image)."""
+    """Add a strip with `title` above a uint8 image (its middle cut to '…' where it is wider than the image)."""
     canvas = Image.new("RGB", (image.shape[1], image.shape[0] + height), BACKGROUND)
     canvas.paste(Image.fromarray(image), (0, height))
     font = ImageFont.load_default()
-    ImageDraw.Draw(canvas).text((4, 2), clipped(title, font, image.shape[1] - 8), fill=(230, 230, 230), font=font)
+    ImageDraw.Draw(canvas).text((4, 2), middle_clipped(title, font, image.shape[1] - 8), fill=(230, 230, 230),
+                                font=font)
     return np.asarray(canvas)

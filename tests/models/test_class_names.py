@@ -96,6 +96,10 @@ def test_a_title_wider_than_its_figure_is_cut_short_within_it():
     assert short.startswith("resnet50/") and short.endswith("…") and font.getlength(short) <= 112
     strip = gallery.titled(figure, title)[:16]
     assert strip.shape == (16, 120, 3) and strip[:, -4:].max() == strip[0, 0].max()  # no text in the right margin
+    nested = "convnext_digits, convnext_tiny/convnext_tiny_stage_0_block_2_pointwise_conv_2: maps 0-63"
+    kept = gallery.middle_clipped(nested, font, 300)  # the model and what the figure shows; the path's middle goes
+    assert kept.startswith("convnext_digits, conv") and kept.endswith("conv_2: maps 0-63") and "…" in kept
+    assert font.getlength(kept) <= 300 and gallery.middle_clipped(nested, font, 1000) == nested
 
 
 def test_a_class_is_taken_by_index_or_by_name_and_a_misspelt_name_gets_the_nearest():
