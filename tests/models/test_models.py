@@ -359,5 +359,3 @@ def test_a_dense_layer_on_a_map_computes_only_the_selected_channels_as_a_conv_do
         assert picked.shape == (3, 14, 14, 3)
         np.testing.assert_allclose(picked.numpy(), tf.gather(full, index, axis=-1).numpy(), rtol=1e-5, atol=1e-5)
     assert not models.sliceable(models.get_layer(spec.model, "head", units=True))  # a softmax needs every class
-
-
