@@ -73,9 +73,9 @@ def render(
     rescue: Annotated[Optional[int], typer.Option(min=0, help="Steps per octave of a second pass, on the classic "
                                                   "schedule, for filters (or --objective variants) left weak (0: "
                                                   "none).")] = None,
-    revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass before --wake's, on Lucid's recipe "
-                                                  "at full size, for filters whose image does not hold them (0: "
-                                                  "none, the default's).")] = None,
+    revive: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass on Lucid's whole recipe (its "
+                                                  "strong transforms), for filters whose image fires them but "
+                                                  "loses half of it once shifted (0: none).")] = None,
     wake: Annotated[Optional[int], typer.Option(min=0, help="Steps of a pass on Lucid's recipe for positions "
                                                 "one receptive field apart, for filters (or --objective variants) "
                                                 "whose image still does not hold them (0: none).")] = None,

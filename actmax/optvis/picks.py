@@ -41,6 +41,12 @@ def loose(part: Rendering, held: np.ndarray) -> np.ndarray:
     return held - part.floor < WEAK_HOLD * (part.activations - part.floor)
 
 
+def slipping_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
+    """Items whose image fires its filter but loses more than half of it when shifted, scaled or rotated a little:
+    a filter that the image reaches without holding. A silent one is the lattice pass's (unheld_items)."""
+    return [int(i) for i in np.flatnonzero(part.alive & loose(part, held))]
+
+
 def unheld_items(spec: models.ModelSpec, part: Rendering, held: np.ndarray) -> list[int]:
     """Items whose image does not hold its filter: silent on it, or silent (at or below its layer's firing floor) once
     it is shifted, scaled or rotated."""

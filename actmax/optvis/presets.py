@@ -59,18 +59,19 @@ PRESETS = {
     # gradient) under an RMS-contrast cap, light jitter (a share of the image: 6 px at 128, 2 px at 32, where 6 px
     # was a fifth of it) and rotation, and few large octaves; filters left weak (silent, active on less than half
     # their map, or losing half their activation when the image is shifted) get a second pass on the classic
-    # schedule and keep the more robust image (or the one that fires at all); filters whose image does not hold
-    # them get a third, on Lucid's recipe for a lattice of positions one receptive field apart; then images with
-    # contrast to spare try two stretches of it, short of clipping (optvis.rescue). The revive pass (Lucid's recipe
-    # on the mean, for the same filters) stays off: on the sweep the lattice pass replaced every image it kept but
-    # one, and did better on that filter without it. Last, a filter that some flat colour drives harder than its
+    # schedule and keep the more robust image (or the one that fires at all); filters whose image fires them but
+    # loses half of it once shifted get a third on Lucid's whole recipe (its strong transforms, 256 steps, the
+    # contrast cap), kept where it holds them better, at equal contrast too (a ConvNeXt's deep layers hold nothing
+    # else); filters whose image does not hold them get a fourth, on Lucid's recipe for a lattice of positions one
+    # receptive field apart; then images with contrast to spare try two stretches of it, short of clipping
+    # (optvis.rescue). Last, a filter that some flat colour drives harder than its
     # image (one that any pattern weakens) gets that flat colour, out of 27; an image whose filter a flat tile alone
     # drives more than half as hard tries its pattern on that tile's tone (half-way and all the way). Then every
     # patterned image gets 10 transform-free steps, kept where it drives its filter harder as shown and holds it
     # at least 3/4 as well (else the change scaled back to 1/2, 1/4 or 1/8 of the way): a network that is not
     # shift-invariant scores the shifted copies the ascent saw, not the image.
     "default": Settings(transforms="jitter:5%,rotate:5", leak=0.05, contrast=0.3, octaves=3, steps=26, rescue=20,
-                        wake=256, boost=2, flat=27, tone=2, polish=10),
+                        revive=256, wake=256, boost=2, flat=27, tone=2, polish=10),
 }
 MIN_SIDE = 8
 AT_LEAST = {"size": MIN_SIDE, "steps": 1, "octaves": 1, "octave_scale": 1.0}  # every other count or weight: 0

@@ -5,10 +5,13 @@ Seven passes, each for the filters the ones before left behind:
   when shifted, scaled or rotated a little): the classic schedule, many octaves grown from a small image with no
   robustness transforms, so patterns come out large and a barely reachable filter (one that lives at the image
   border, say) can hold on to them;
-- *revive* (filters whose image still does not hold them: silent, or silent once shifted): the Lucid recipe at full
-  size — a decorrelated Fourier image, Adam, the pre-activation as objective, a one-pixel jitter — which reaches
-  filters that pixel ascent leaves below zero (off in the default preset: the wake pass, which takes the same
-  filters, replaced or bettered every image it kept on the sweep);
+- *revive* (filters whose image fires them but loses more than half of it when shifted, scaled or rotated a little):
+  Lucid's whole recipe at full size — a decorrelated Fourier image, Adam, the pre-activation as objective, its
+  standard transforms (12 px pad, 8 px jitter, scales, rotations) — under the render's contrast cap, each image
+  offered only where its pattern holds its filter at least as well at equal contrast (passes.Revive). On a ConvNeXt's
+  deep layers (a 2×2 map at 64 px) the ascent's jitter of a few pixels leaves images that keep about 1/1000 of their
+  activation once shifted; Lucid's strong transforms find blobs of colour and texture that hold the filter. A silent
+  filter is the next pass's: a mean objective that never climbed above zero seldom climbs under Lucid's either.
 - *wake* (filters still not held): the same recipe, without the jitter, for the filter on a lattice of positions
   one receptive field apart (objectives.on_lattice). A filter whose mean cannot climb above zero may still fire on
   one small patch; each position then grows its own copy, so the image shows the patch across the tile, where the
@@ -66,10 +69,10 @@ import numpy as np
 from .. import models
 from . import metrics
 from .objectives import Objective
-from .passes import (Boost, FlatPass, Polish, Tone, ascent_pass, classic_schedule, lattice_recipe, lucid_recipe,
-                     polish_schedule)
-from .picks import (faint_items, flat_items, loose, loose_items, patterned_items, toned_items, unheld, unheld_items,
-                    weak_items)
+from .passes import (Boost, FlatPass, Polish, Revive, Tone, ascent_pass, classic_schedule, lattice_recipe,
+                     polish_schedule, revive_recipe)
+from .picks import (faint_items, flat_items, loose, loose_items, patterned_items, slipping_items, toned_items, unheld,
+                    unheld_items, weak_items)
 from .result import Rendering, responds
 
 POLISH_HOLD = 0.75  # the share of how well its image held its filter a polished image must keep
@@ -91,7 +94,8 @@ def drives_harder(holds: float, held: float, activation: float, current: float) 
 # (Settings field that turns the pass on, the items it takes, how it is made, extra's counter, when it wins)
 PASSES: tuple[tuple[str, Callable, Callable, str, Callable], ...] = (
     ("rescue", weak_items, ascent_pass(classic_schedule), "rescued", holds_better),
-    ("revive", unheld_items, ascent_pass(lucid_recipe), "revived", holds_better),
+    ("revive", slipping_items, lambda spec, layer, settings, batch: Revive(spec, layer, revive_recipe(settings), batch),
+     "revived", holds_better),
     ("wake", unheld_items, ascent_pass(lattice_recipe), "woken", holds_better),
     ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted", holds_better),
     ("flat", flat_items, lambda spec, layer, settings, batch: FlatPass(spec, layer, settings), "flattened",

@@ -417,13 +417,21 @@ def test_rescue_lifts_weak_filters_and_leaves_strong_ones(hed):
     assert rescued.alive.sum() >= without.alive.sum()
 
 
-def test_revive_wakes_filters_the_pixel_ascent_leaves_silent(hed):
-    kwargs = dict(model=hed, size=64, octaves=2, steps=10, seed=0, rescue=0, wake=0, boost=0, polish=0)
-    silent = actmax.render("block5_conv1", "0,8,11,13,14", revive=0, **kwargs)
-    revived = actmax.render("block5_conv1", "0,8,11,13,14", revive=40, **kwargs)
-    assert not silent.alive.any() and revived.alive.sum() >= 1 and revived.extra["revived"] == revived.alive.sum()
-    assert revived.settings.revive == 40 and np.array_equal(revived.images[~revived.alive],
-                                                            silent.images[~revived.alive])
+def test_revive_gives_lucids_image_to_filters_whose_image_fires_them_but_slips_once_shifted(hed):
+    from actmax.optvis import metrics
+    kwargs = dict(model=hed, size=48, octaves=2, steps=10, seed=0, rescue=0, wake=0, boost=0, flat=0, tone=0,
+                  polish=0, precision="float32", transforms="none")  # no jitter: images that lose much once shifted
+    slipping = actmax.render("block4_conv1", "0-7", revive=0, **kwargs)
+    revived = actmax.render("block4_conv1", "0-7", revive=60, **kwargs)
+    changed = np.any(revived.images != slipping.images, axis=(1, 2, 3))
+    assert revived.extra["revived"] == changed.sum() >= 2 and revived.settings.revive == 60
+
+    def holds(result):  # under the perturbations, and at equal contrast
+        return [score(hed, "block4_conv1", result.images, result.filters)
+                for score in (metrics.robust_activation, metrics.pattern_hold)]
+    (before, pattern_before), (after, pattern_after) = holds(slipping), holds(revived)
+    assert (before[changed] < 0.5 * slipping.activations[changed]).all()  # it took only images that slip
+    assert (after[changed] > before[changed]).all() and (pattern_after[changed] >= pattern_before[changed]).all()
 
 
 def test_wake_repeats_across_the_tile_a_patch_that_fires_filters_every_mean_objective_leaves_silent(hed):
