@@ -249,11 +249,13 @@ def strided_classifier() -> keras.Model:
 
 def test_a_strided_classifier_calls_each_polished_class_image_its_class():
     """Jittered steps leave an image whose shifted copies the model calls the class, but not the image as shown;
-    the polish fixes the image as shown."""
+    the polish fixes the image as shown. The revive pass, off here, trades some of that for a better hold (0.99996
+    → 0.914 as shown, 0.108 → 0.181 under the perturbations, on class 1); each image is still called its class."""
     spec = actmax.load_model(strided_classifier(), preprocess="unit")
-    unpolished = actmax.render("classes", "all", model=spec, polish=0)
+    unpolished = actmax.render("classes", "all", model=spec, polish=0, revive=0)
     assert unpolished.activations.min() < 0.8
-    assert actmax.render("classes", "all", model=spec).activations.min() > 0.95
+    assert actmax.render("classes", "all", model=spec, revive=0).activations.min() > 0.95
+    assert actmax.render("classes", "all", model=spec).activations.min() > 0.5  # of 4 classes: called its class
 
 
 def test_an_objective_render_is_polished_too_and_scored_as_its_image_is_shown():
