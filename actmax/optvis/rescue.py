@@ -12,7 +12,7 @@ Seven passes, each for the filters the ones before left behind:
   deep layers (a 2×2 map at 64 px) the ascent's jitter of a few pixels leaves images that keep about 1/1000 of their
   activation once shifted; Lucid's strong transforms find blobs of colour and texture that hold the filter. A silent
   filter is the next pass's: a mean objective that never climbed above zero seldom climbs under Lucid's either.
-- *wake* (filters still not held): the same recipe, without the jitter, for the filter on a lattice of positions
+- *wake* (filters still not held): Lucid's recipe with no transforms, for the filter on a lattice of positions
   one receptive field apart (objectives.on_lattice). A filter whose mean cannot climb above zero may still fire on
   one small patch; each position then grows its own copy, so the image shows the patch across the tile, where the
   mean objectives leave the filter dead or barely alive (a grey tile). No jitter: the positions are fixed, and a
