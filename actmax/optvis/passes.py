@@ -64,11 +64,6 @@ def lattice_recipe(settings: Settings) -> Settings:
     return lucid_recipe(settings, settings.wake).override(lattice=True)
 
 
-def ascent_pass(settings_for: Callable[[Settings], Settings]) -> Callable:
-    """How an ascent pass is made: an AscentPass under the settings `settings_for` derives from the render's."""
-    return lambda spec, layer, settings, batch: AscentPass(spec, layer, settings_for(settings), batch)
-
-
 class AscentPass:
     """An ascent pass's engine for one batch size: grows new images for some items of a part under its settings,
     each for its own filter of a layer, or all for one objective."""
@@ -90,6 +85,12 @@ class AscentPass:
         return initial(self.engine, part.seed, keys)
 
 
+def ascent_pass(settings_for: Callable[[Settings], Settings], kind: type[AscentPass] = AscentPass) -> Callable:
+    """How an ascent pass is made: a `kind` (an AscentPass, or one that picks or starts its images its own way) under
+    the settings `settings_for` derives from the render's."""
+    return lambda spec, layer, settings, batch: kind(spec, layer, settings_for(settings), batch)
+
+
 class Revive(AscentPass):
     """The revive pass's images, each offered only where its pattern holds its filter at least as well at equal
     contrast (metrics.pattern_hold) as the item's image does, or where that image leaves its filter silent, as shown
@@ -103,8 +104,8 @@ class Revive(AscentPass):
 
     def __call__(self, part: Rendering, items: list[int], steps: int | None = None) -> Candidates:
         current, group = part.images[items], [part.filters[i] for i in items]
+        pattern = self.hold(current, group)
         for images, scores in super().__call__(part, items, steps):
-            pattern = self.hold(current, group)
             offered = ~part.alive[items] | (pattern <= part.floor) | (self.hold(images, group) >= pattern)
             yield np.where(offered[:, None, None, None], images, current), scores
 

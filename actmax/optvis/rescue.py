@@ -94,15 +94,13 @@ def drives_harder(holds: float, held: float, activation: float, current: float) 
 # (Settings field that turns the pass on, the items it takes, how it is made, extra's counter, when it wins)
 PASSES: tuple[tuple[str, Callable, Callable, str, Callable], ...] = (
     ("rescue", weak_items, ascent_pass(classic_schedule), "rescued", holds_better),
-    ("revive", slipping_items, lambda spec, layer, settings, batch: Revive(spec, layer, revive_recipe(settings), batch),
-     "revived", holds_better),
+    ("revive", slipping_items, ascent_pass(revive_recipe, Revive), "revived", holds_better),
     ("wake", unheld_items, ascent_pass(lattice_recipe), "woken", holds_better),
     ("boost", faint_items, lambda spec, layer, settings, batch: Boost(settings), "boosted", holds_better),
     ("flat", flat_items, lambda spec, layer, settings, batch: FlatPass(spec, layer, settings), "flattened",
      holds_better),
     ("tone", toned_items, lambda spec, layer, settings, batch: Tone(spec, layer, settings), "toned", holds_better),
-    ("polish", patterned_items, lambda spec, layer, settings, batch: Polish(spec, layer, polish_schedule(settings),
-                                                                             batch), "polished", drives_harder),
+    ("polish", patterned_items, ascent_pass(polish_schedule, Polish), "polished", drives_harder),
 )
 
 
