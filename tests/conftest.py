@@ -1,17 +1,34 @@
 """Shared fixtures: the embedded model loaded once, tiny models built in-test, a real headless browser (Playwright
 driving Debian's chromium), and the slow marker."""
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 
-import actmax  # noqa: E402
+@contextlib.contextmanager
+def _native_logs_muted():
+    """TensorFlow's C++ start-up lines go to descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL says; under pytest-xdist the
+    controlling process would print them after the summary, so they are dropped at the import."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+with _native_logs_muted():
+    import keras  # noqa: E402
+    import numpy as np  # noqa: E402
+    import pytest  # noqa: E402
+
+    import actmax  # noqa: E402
 
 SMALL = dict(size=32, octaves=2, steps=4)
 DATA = Path(__file__).parent / "data"
