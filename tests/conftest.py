@@ -23,10 +23,11 @@ def _native_logs_muted():
         os.close(devnull)
 
 
-with _native_logs_muted():
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+with _native_logs_muted():  # the imports that start TensorFlow
     import keras  # noqa: E402
-    import numpy as np  # noqa: E402
-    import pytest  # noqa: E402
 
     import actmax  # noqa: E402
 
